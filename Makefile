@@ -1,0 +1,41 @@
+# structpose — quick start: `make demo`, then `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+PIP     := $(BIN)/pip
+DATA    ?= $(HOME)/.cache/structpose
+STAMP   := $(VENV)/.structpose-installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# torch is installed first and pinned, so that nothing can pull a CUDA build; MediaPipe is installed
+# without its heavy optional dependencies (jax, opencv-contrib, sounddevice) — see README "Install".
+$(STAMP): pyproject.toml Makefile
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[mocap,train,onnx,dev]' 'protobuf<5'
+	$(PIP) install -q --no-deps mediapipe==0.10.21
+	$(PIP) install -q 'protobuf<5' opencv-python-headless==4.11.0.86 attrs absl-py flatbuffers
+	@# real climbing mocap: read straight from the holosoma-retargeting wheel (never installed)
+	mkdir -p $(DATA)
+	test -f $(DATA)/holosoma_retargeting-0.1.0-py3-none-any.whl || \
+	  $(PIP) download -q --no-deps holosoma-retargeting==0.1.0 -d $(DATA)
+	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
+	dpkg -s opencv-doc >/dev/null 2>&1 || \
+	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/structpose demo --out demo_out
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) demo_out

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from structpose import skeleton as sk
+
+
+@pytest.mark.parametrize("layout", list(sk.LAYOUTS.values()), ids=lambda l: l.name)
+def test_layout_is_a_tree_with_one_root(layout):
+    roots = [j for j, p in enumerate(layout.parents) if p < 0]
+    assert len(roots) == 1
+    for j in range(layout.num_joints):          # every joint reaches the root without a cycle
+        seen, k = set(), j
+        while k >= 0:
+            assert k not in seen
+            seen.add(k)
+            k = layout.parents[k]
+
+
+@pytest.mark.parametrize("layout", list(sk.LAYOUTS.values()), ids=lambda l: l.name)
+def test_left_right_pairs_mirror_names_and_flip_is_an_involution(layout):
+    for a, b in layout.left_right:
+        assert layout.names[a].startswith("l_") and layout.names[b] == "r_" + layout.names[a][2:]
+    perm = layout.flip_permutation
+    assert np.array_equal(perm[perm], np.arange(layout.num_joints))
+
+
+def test_h36m_has_the_documented_order():
+    assert sk.H36M17.names[:4] == ("pelvis", "r_hip", "r_knee", "r_ankle")
+    assert sk.H36M17.names[13] == "l_wrist" and sk.H36M17.names[16] == "r_wrist"
+
+
+@pytest.mark.parametrize("src,dst", [("mpii16", "h36m17"), ("mpi_inf_3dhp17", "h36m17"), ("h36m17", "mpii16")])
+def test_round_trip_keeps_shared_joints(src, dst):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, sk.get_layout(src).num_joints, 3))
+    back = sk.convert(sk.convert(x, src, dst), dst, src)
+    ok = np.isfinite(back).all(axis=(0, 2))
+    shared = [sk.get_layout(src).names[j] in sk.get_layout(dst).names or src == "mpi_inf_3dhp17" for j in range(x.shape[1])]
+    assert ok.sum() >= sum(shared) - 1
+    np.testing.assert_allclose(back[:, ok], x[:, ok])
+
+
+def test_synthesised_pelvis_is_mid_hips_and_missing_joints_are_nan():
+    rng = np.random.default_rng(1)
+    coco = rng.normal(size=(3, 17, 2))
+    h = sk.convert(coco, "coco17", "h36m17")
+    np.testing.assert_allclose(h[:, 0], (coco[:, 11] + coco[:, 12]) / 2)
+    assert "pelvis" in sk.SYNTHESISED[("coco17", "h36m17")]
+    back = sk.convert(h, "h36m17", "coco17")
+    assert np.isnan(back[:, 1]).all()              # eyes cannot come from H36M: NaN, not zero
+
+
+def test_wrong_joint_count_is_a_clear_error():
+    with pytest.raises(ValueError, match="16 joints"):
+        sk.convert(np.zeros((2, 17, 3)), "mpii16", "h36m17")
