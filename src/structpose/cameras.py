@@ -120,3 +120,103 @@ def front_camera(world_poses: np.ndarray, distance: float = 5.0, fov_deg: float 
     R, t = look_at(target + distance * fwd, target)
     f, c = intrinsics_from_fov(fov_deg, image_size)
     return Camera(R, t, f, c, image_size)
+
+
+# --- virtual cameras for (2D, 3D) training pairs ----------------------------------------------
+
+#: image sizes (width, height) a virtual camera picks from: square crops, landscape and portrait video
+IMAGE_SIZES: tuple[tuple[int, int], ...] = ((1000, 1000), (1920, 1080), (1280, 720), (1080, 1920), (640, 480))
+
+
+def _points(target_world: np.ndarray) -> np.ndarray:
+    pts = np.asarray(target_world, dtype=float)
+    if pts.ndim == 0 or pts.shape[-1] != 3:
+        raise StructposeError(f"camera target has shape {pts.shape}; expected (3,) or (..., 3) world points")
+    pts = pts.reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) == 0:
+        raise StructposeError("camera target holds no finite point; give world points in metres")
+    return pts
+
+
+def in_view(camera: Camera, points_world: np.ndarray, margin: float = 0.05, near: float = 0.3) -> bool:
+    """Whether every finite ``(..., 3)`` world point is ``near`` metres or more in front of the camera
+    and projects inside the image shrunk by ``margin`` (a fraction of each side)."""
+    pts = _points(points_world)
+    cam = camera.world_to_camera(pts)
+    if np.any(cam[:, 2] < near):
+        return False
+    uv = camera.project(cam)
+    w, h = camera.image_size
+    lo = np.array([margin * w, margin * h])
+    hi = np.array([(1 - margin) * w, (1 - margin) * h])
+    return bool(np.all((uv >= lo) & (uv <= hi)))
+
+
+def sample_virtual_camera(rng: np.random.Generator, target_world: np.ndarray,
+                          distance: tuple[float, float] = (2.5, 7.0),
+                          height: tuple[float, float] = (-0.5, 1.5),
+                          pitch_limit_deg: float = 40.0,
+                          fov_deg: tuple[float, float] = (40.0, 80.0),
+                          image_sizes: tuple[tuple[int, int], ...] = IMAGE_SIZES,
+                          aim_jitter: float = 0.25, roll_deg: float = 5.0,
+                          margin: float = 0.05, max_tries: int = 50) -> Camera:
+    """A plausible camera that sees every given point.
+
+    ``target_world``: ``(3,)`` or ``(..., 3)`` world points (Y up, metres), e.g. a pose ``(17, 3)`` or a
+    whole clip ``(T, 17, 3)``; the camera aims at their bounding-box centre.  Drawn uniformly: yaw all
+    round, distance (metres from the centre), eye height relative to the centre (the resulting
+    pitch is clipped to ``±pitch_limit_deg``), horizontal field of view, one of ``image_sizes``; the
+    aim point is jittered by up to ``aim_jitter`` x the subject's extent so the subject is not always
+    centred, and the camera rolls by up to ``±roll_deg``.  If the points leave the image (with
+    ``margin``), the camera backs off 15 % along its ray and tries again (up to ``max_tries``);
+    a subject that never fits raises :class:`StructposeError`.
+    """
+    pts = _points(target_world)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    centre, extent = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
+    if not (0 < distance[0] <= distance[1] and 0 < fov_deg[0] <= fov_deg[1] < 180 and image_sizes):
+        raise StructposeError(f"virtual camera ranges distance={distance}, fov={fov_deg}, "
+                              f"image_sizes={image_sizes} are invalid; expected 0 < lo <= hi, fov < 180")
+    yaw = rng.uniform(0.0, 2 * np.pi)
+    d = rng.uniform(*distance)
+    dh = rng.uniform(*height)
+    horiz = np.sqrt(max(d * d - dh * dh, 1e-6))
+    pitch_max = np.tan(np.radians(pitch_limit_deg))
+    dh = float(np.clip(dh, -pitch_max * horiz, pitch_max * horiz))
+    fov = rng.uniform(*fov_deg)
+    size = tuple(int(v) for v in image_sizes[rng.integers(len(image_sizes))])
+    aim = centre + rng.uniform(-1, 1, 3) * aim_jitter * extent * np.array([1.0, 0.5, 1.0])
+    direction = np.array([np.cos(yaw) * horiz, dh, np.sin(yaw) * horiz])
+    direction /= np.linalg.norm(direction)
+    roll = np.radians(rng.uniform(-roll_deg, roll_deg))
+    # field of view applies to the image's longer side, as a phone or camcorder quotes it
+    f, c = intrinsics_from_fov(fov, size)
+    if size[1] > size[0]:
+        f = f * size[1] / size[0]
+    for attempt in range(max_tries):
+        eye = aim + direction * d
+        R, t = look_at(eye, aim)
+        cr, sr = np.cos(roll), np.sin(roll)
+        Rz = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
+        R = Rz @ R
+        cam = Camera(R, -R @ eye, f.copy(), c.copy(), size)
+        if in_view(cam, pts, margin):
+            return cam
+        if attempt >= max_tries // 2:
+            aim = centre                     # jitter may push the subject out at any distance
+        d *= 1.15
+    raise StructposeError(f"no camera sees the whole subject (extent {extent:.2f} m) within "
+                          f"{max_tries} tries; widen the field of view or the distance range")
+
+
+def project_clip(clip, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """``clip`` (a :class:`structpose.data.Clip` or ``(T, 17, 3)`` world array) seen by ``camera``.
+
+    Returns ``poses_2d`` ``(T, 17, 2)`` pixels and ``poses_3d_cam`` ``(T, 17, 3)`` metres in the
+    camera frame (x right, y down, z forward), both float32.
+    """
+    world = np.asarray(getattr(clip, "world", clip), dtype=float)
+    check_shape(world, ["...", 3], "clip poses")
+    cam3d = camera.world_to_camera(world)
+    return camera.project(cam3d).astype(np.float32), cam3d.astype(np.float32)

@@ -1,0 +1,172 @@
+"""Torch datasets over real mocap clips: pose windows (TP-Net) and (2D, 3D) pairs (lifter, SAP-Net).
+
+Both are deterministic given ``seed`` and the epoch (:meth:`set_epoch`): item ``i`` of epoch ``e``
+draws its randomness from ``np.random.default_rng((seed, e, i))``, so DataLoader workers, shuffling
+and resuming never change what an item holds.  Poses are in a camera frame (x right, y down,
+z forward), metres, H36M-17, root-relative (pelvis at the origin) unless stated.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..cameras import IMAGE_SIZES, Camera, look_at, sample_virtual_camera
+from ..errors import StructposeError
+from .clip import Clip
+from .resample import resample_clip
+
+ROOT = 0  # H36M-17 pelvis
+
+
+def _prepare(clips: Sequence[Clip], target_fps: float | None) -> list[Clip]:
+    clips = [resample_clip(c, target_fps) for c in clips]
+    if not clips:
+        raise StructposeError("dataset needs at least one clip; got none (check the split or sources)")
+    for c in clips:
+        if c.world.ndim != 3 or c.world.shape[1:] != (17, 3):
+            raise StructposeError(f"clip {c.name} has shape {c.world.shape}; expected (T, 17, 3) H36M-17")
+    return clips
+
+
+def window_indices(t: int, num_frames: int, window: int, mode: str) -> tuple[np.ndarray, int]:
+    """Frame indices of the window for target frame ``t`` and the target's position in it.
+
+    ``online``: frames ``t-N+1 .. t`` (target last).  ``bidirectional``: ``t-N//2 .. t+N-N//2-1``
+    (target at ``N//2``; for N = 20, 10 frames before and 9 after).  Indices outside the clip are
+    clamped to its first/last frame: the sequence start (and end) is padded by repeating the edge
+    pose, which is also what a streaming predictor sees on its first frames.
+    """
+    if mode == "online":
+        start, target = t - window + 1, window - 1
+    elif mode == "bidirectional":
+        start, target = t - window // 2, window // 2
+    else:
+        raise StructposeError(f"window mode {mode!r} is unknown; expected 'online' or 'bidirectional'")
+    return np.clip(np.arange(start, start + window), 0, num_frames - 1), target
+
+
+class _Seeded(Dataset):
+    seed: int
+    epoch: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Fresh random views for a new epoch (same epoch -> same items)."""
+        self.epoch = int(epoch)
+
+    def _rng(self, i: int) -> np.random.Generator:
+        return np.random.default_rng((self.seed, self.epoch, int(i)))
+
+    @staticmethod
+    def _check_seed(seed: int) -> int:
+        if int(seed) < 0:
+            raise StructposeError(f"seed={seed}; expected a non-negative integer")
+        return int(seed)
+
+
+class PoseWindowDataset(_Seeded):
+    """Windows of ``window`` consecutive root-relative camera-frame poses, for TP-Net.
+
+    Item ``dict``: ``window`` float32 ``(N, 17, 3)`` (each frame minus its own pelvis), ``target``
+    float32 ``(17, 3)`` (= ``window[target_index]``, clean ground truth; TP-Net adds its own error
+    model), ``target_index`` int, ``clip`` int (index into :attr:`clips`), ``frame`` int.
+
+    The camera: a level camera facing the subject's pelvis from ``rng``-drawn yaw when
+    ``rotate_vertical`` (every heading equally likely), else a fixed view from the world's +Z side;
+    ``pitch_deg`` tilts it by up to that many degrees (a camera above or below the subject).
+    One camera per window, so the window is a rigid view of the motion.  ``stride`` keeps every
+    ``stride``-th target frame; ``target_fps`` resamples the clips first.
+    """
+
+    def __init__(self, clips: Sequence[Clip], window: int = 20, mode: str = "online",
+                 target_fps: float | None = None, rotate_vertical: bool = True, pitch_deg: float = 20.0,
+                 stride: int = 1, seed: int = 0) -> None:
+        if window < 1 or stride < 1:
+            raise StructposeError(f"window={window}, stride={stride}; both must be >= 1")
+        window_indices(0, 1, window, mode)            # validates mode
+        self.clips = _prepare(clips, target_fps)
+        self.window, self.mode, self.seed = int(window), mode, self._check_seed(seed)
+        self.rotate_vertical, self.pitch_deg = rotate_vertical, float(pitch_deg)
+        self.index = np.array([(ci, t) for ci, c in enumerate(self.clips)
+                               for t in range(0, c.num_frames, stride)], dtype=np.int64).reshape(-1, 2)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def view_rotation(self, rng: np.random.Generator) -> np.ndarray:
+        """World (Y up) -> camera (y down) rotation of one item's camera."""
+        yaw = rng.uniform(0, 2 * np.pi) if self.rotate_vertical else 0.0
+        pitch = np.radians(rng.uniform(-self.pitch_deg, self.pitch_deg))
+        # camera on the ray (sin yaw, tan pitch, cos yaw) from the subject, looking back at it
+        eye = np.array([np.sin(yaw), np.tan(pitch), np.cos(yaw)])
+        R, _ = look_at(eye, np.zeros(3))
+        return R
+
+    def __getitem__(self, i: int) -> dict:
+        ci, t = (int(v) for v in self.index[i])
+        clip = self.clips[ci]
+        idx, target = window_indices(t, clip.num_frames, self.window, self.mode)
+        poses = clip.world[idx]
+        rel = poses - poses[:, ROOT:ROOT + 1]
+        win = (rel @ self.view_rotation(self._rng(i)).T).astype(np.float32)
+        return {"window": torch.from_numpy(win), "target": torch.from_numpy(win[target].copy()),
+                "target_index": target, "clip": ci, "frame": t}
+
+
+class Pairs2D3DDataset(_Seeded):
+    """(2D pixels, intrinsics, root-relative 3D) pairs of real poses seen by virtual cameras.
+
+    ``cameras_per_clip=None``: a new camera per item, sampled to see that pose
+    (:func:`structpose.cameras.sample_virtual_camera`), changing with :meth:`set_epoch`.
+    ``cameras_per_clip=K``: K fixed cameras per clip, each seeing the whole clip; items are every
+    (clip, frame, camera) triple (for validation sets that must not change).
+
+    Item ``dict``: ``pose_2d`` float32 ``(17, 2)`` pixels, ``K`` float32 ``(3, 3)`` intrinsics,
+    ``pose_3d`` float32 ``(17, 3)`` root-relative camera frame (metres), ``root_3d`` float32 ``(3,)``
+    pelvis in the camera frame (metres), ``image_size`` int64 ``(2,)`` = (width, height),
+    ``clip``, ``frame``.  ``frame_stride`` keeps every n-th frame (neighbours are near-duplicates).
+    """
+
+    def __init__(self, clips: Sequence[Clip], cameras_per_clip: int | None = None, seed: int = 0,
+                 frame_stride: int = 1, target_fps: float | None = None,
+                 image_sizes: tuple[tuple[int, int], ...] = IMAGE_SIZES, **camera_ranges) -> None:
+        if frame_stride < 1:
+            raise StructposeError(f"frame_stride={frame_stride}; expected >= 1")
+        if cameras_per_clip is not None and cameras_per_clip < 1:
+            raise StructposeError(f"cameras_per_clip={cameras_per_clip}; expected None or >= 1")
+        self.clips = _prepare(clips, target_fps)
+        self.seed, self.image_sizes, self.camera_ranges = self._check_seed(seed), image_sizes, camera_ranges
+        frames = [(ci, t) for ci, c in enumerate(self.clips) for t in range(0, c.num_frames, frame_stride)]
+        self.fixed: list[list[Camera]] | None = None
+        if cameras_per_clip is None:
+            self.index = np.array(frames, dtype=np.int64).reshape(-1, 2)
+        else:
+            self.fixed = [[sample_virtual_camera(np.random.default_rng((self.seed, 2**31, ci, k)), c.world,
+                                                 image_sizes=image_sizes, **camera_ranges)
+                           for k in range(cameras_per_clip)] for ci, c in enumerate(self.clips)]
+            self.index = np.array([(ci, t, k) for ci, t in frames for k in range(cameras_per_clip)],
+                                  dtype=np.int64).reshape(-1, 3)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def camera(self, i: int) -> Camera:
+        """The camera of item ``i`` (for the current epoch)."""
+        row = self.index[i]
+        if self.fixed is not None:
+            return self.fixed[int(row[0])][int(row[2])]
+        pose = self.clips[int(row[0])].world[int(row[1])]
+        return sample_virtual_camera(self._rng(i), pose, image_sizes=self.image_sizes, **self.camera_ranges)
+
+    def __getitem__(self, i: int) -> dict:
+        ci, t = int(self.index[i][0]), int(self.index[i][1])
+        cam = self.camera(i)
+        p3 = cam.world_to_camera(self.clips[ci].world[t])
+        p2 = cam.project(p3)
+        K = np.array([[cam.f[0], 0, cam.c[0]], [0, cam.f[1], cam.c[1]], [0, 0, 1]], dtype=np.float32)
+        return {"pose_2d": torch.from_numpy(p2.astype(np.float32)), "K": torch.from_numpy(K),
+                "pose_3d": torch.from_numpy((p3 - p3[ROOT]).astype(np.float32)),
+                "root_3d": torch.from_numpy(p3[ROOT].astype(np.float32)),
+                "image_size": torch.tensor(cam.image_size, dtype=torch.int64), "clip": ci, "frame": t}
