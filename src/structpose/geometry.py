@@ -1,0 +1,231 @@
+"""Pose geometry shared by losses, metrics and fitting: bones, limb-bend legality, similarity Procrustes.
+
+Every function takes numpy arrays or torch tensors and returns the same kind, batched over any
+leading dims.  Poses are ``(..., J, 3)`` joint positions (metres, H36M-17 unless a layout is given)
+in the right-handed camera frame: x right, y down, z forward.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from .errors import StructposeError, check_shape
+from .skeleton import H36M17, Layout
+
+Array = Any  # np.ndarray | torch.Tensor; kept loose so one signature serves both backends
+
+# Small constants that keep values *and gradients* finite on degenerate poses (zero-length bones,
+# coincident joints, all-zero poses): sqrt(|v|^2 + EPS^2) is smooth at 0 and its gradient is bounded.
+_NORM_EPS = 1e-9
+
+
+def _is_torch(x: Array) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _cross(a: Array, b: Array) -> Array:
+    return torch.linalg.cross(a, b, dim=-1) if _is_torch(a) else np.cross(a, b)
+
+
+def safe_norm(v: Array, eps: float = _NORM_EPS) -> Array:
+    """``sqrt(|v|^2 + eps^2)`` over the last axis: equals ``|v|`` up to ``eps``, smooth at zero.
+
+    ``v``: (..., D) -> (...,), same units as ``v``.
+    """
+    sq = (v * v).sum(-1)
+    return (sq + eps * eps) ** 0.5
+
+
+def safe_unit(v: Array, eps: float = _NORM_EPS) -> Array:
+    """``v / |v|`` over the last axis; a zero vector maps to zero (not NaN) with a finite gradient."""
+    return v / safe_norm(v, eps)[..., None]
+
+
+def bone_vectors(poses: Array, layout: Layout = H36M17) -> Array:
+    """Child minus parent for every bone of ``layout``, in ``layout.bones`` order.
+
+    ``poses``: (..., J, 3) metres -> (..., B, 3) metres, B = J - 1.
+    """
+    check_shape(poses, ["...", layout.num_joints, 3], "poses")
+    parents = [p for p, _ in layout.bones]
+    children = [c for _, c in layout.bones]
+    return poses[..., children, :] - poses[..., parents, :]
+
+
+def bone_lengths(poses: Array, layout: Layout = H36M17) -> Array:
+    """Euclidean length of every bone: (..., J, 3) metres -> (..., B) metres (exact, no epsilon)."""
+    v = bone_vectors(poses, layout)
+    sq = (v * v).sum(-1)
+    return sq.sqrt() if _is_torch(sq) else np.sqrt(sq)
+
+
+def bone_index(layout: Layout = H36M17) -> dict[tuple[int, int], int]:
+    """``(parent, child) -> position`` in :func:`bone_vectors`'s bone axis."""
+    return {b: i for i, b in enumerate(layout.bones)}
+
+
+# --- limb-bend legality (the geometry of the paper's Eq. 1) ------------------------------------
+
+#: (name, chain of four joints a -> b -> c -> d, sign).  The reference normal is
+#: n = unit(b - a) x unit(c - b) (collar bone x upper arm, or pelvis->hip x thigh) and the limb is
+#: legal iff sign * (n . unit(d - c)) >= 0.  The signs hold in the right-handed camera frame (x right,
+#: y down, z forward) and were verified on all real DeepMimic frames (tests/test_losses.py): right
+#: elbow and left knee +1, left elbow and right knee -1 -- the right-hand rule flips them, as Eq. 1 says.
+LIMB_CHAINS: tuple[tuple[str, tuple[str, str, str, str], float], ...] = (
+    ("r_elbow", ("thorax", "r_shoulder", "r_elbow", "r_wrist"), +1.0),
+    ("l_elbow", ("thorax", "l_shoulder", "l_elbow", "l_wrist"), -1.0),
+    ("r_knee", ("pelvis", "r_hip", "r_knee", "r_ankle"), -1.0),
+    ("l_knee", ("pelvis", "l_hip", "l_knee", "l_ankle"), +1.0),
+)
+LIMB_NAMES: tuple[str, ...] = tuple(n for n, _, _ in LIMB_CHAINS)
+
+
+def _chain_indices(layout: Layout) -> np.ndarray:
+    try:
+        return np.array([[layout.index(j) for j in chain] for _, chain, _ in LIMB_CHAINS])
+    except KeyError as e:
+        raise StructposeError(f"layout {layout.name!r} lacks a joint the limb-angle test needs ({e.args[0]}); "
+                              "use an H36M-17 pose") from None
+
+
+def limb_legality(poses: Array, layout: Layout = H36M17) -> Array:
+    """Signed legality of each elbow and knee bend: >= 0 legal, < 0 bent the wrong way (Eq. 1).
+
+    ``poses``: (..., J, 3) -> (..., 4) dimensionless in [-1, 1], limbs in :data:`LIMB_NAMES` order
+    (r_elbow, l_elbow, r_knee, l_knee).  Built from unit bone vectors so it is scale-free:
+    ``sign * (unit(ref) x unit(upper)) . unit(lower)``.  By the triple product this equals
+    ``sign * unit(ref) . (unit(upper) x unit(lower))``: the hinge axis of the bend must point to the
+    same side as the collar bone (pelvis->hip for knees).  Its magnitude is
+    ``sin(bend) * sin(angle(ref, upper)) * cos(...)``, so it is near zero exactly where the test is
+    ill-posed -- nearly straight limbs and an upper arm raised along the shoulder line -- which is
+    why a small margin (``value < -margin`` is illegal) removes most false alarms on real motion.
+    """
+    check_shape(poses, ["...", layout.num_joints, 3], "poses")
+    idx = _chain_indices(layout)
+    a, b, c, d = (poses[..., idx[:, k], :] for k in range(4))          # each (..., 4, 3)
+    value = (_cross(safe_unit(b - a), safe_unit(c - b)) * safe_unit(d - c)).sum(-1)
+    signs = np.array([s for _, _, s in LIMB_CHAINS])
+    if _is_torch(value):
+        return value * torch.as_tensor(signs, dtype=value.dtype, device=value.device)
+    return value * signs.astype(value.dtype, copy=False)
+
+
+def mirror_limb(poses: np.ndarray, limb: str, layout: Layout = H36M17) -> np.ndarray:
+    """Reflect the lower segment of ``limb`` through the plane of the two bones above it.
+
+    (..., J, 3) -> (..., J, 3) copy with the wrist (elbow limbs) or ankle (knee limbs) reflected
+    through the plane spanned by the reference bone and the upper segment, passing through the
+    elbow / knee.  Bone lengths are preserved; the bend flips to the anatomically impossible side.
+    """
+    names = dict((n, chain) for n, chain, _ in LIMB_CHAINS)
+    if limb not in names:
+        raise StructposeError(f"unknown limb {limb!r}; choose one of {', '.join(names)}")
+    a, b, c, d = (layout.index(j) for j in names[limb])
+    out = np.array(poses, copy=True)
+    n = np.cross(poses[..., b, :] - poses[..., a, :], poses[..., c, :] - poses[..., b, :])
+    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    rel = poses[..., d, :] - poses[..., c, :]
+    out[..., d, :] = poses[..., c, :] + rel - 2.0 * (rel * n).sum(-1, keepdims=True) * n
+    return out
+
+
+# --- similarity Procrustes ----------------------------------------------------------------------
+
+class Procrustes(NamedTuple):
+    """Result of :func:`similarity_procrustes`: ``aligned = s * pred @ R^T + t`` (per pose)."""
+
+    aligned: Array   # (..., J, 3) pred moved onto gt
+    R: Array         # (..., 3, 3) rotation (det +1 unless allow_reflection)
+    s: Array         # (...,) scale (1 when scale=False)
+    t: Array         # (..., 3) translation
+
+
+def similarity_procrustes(pred: Array, gt: Array, scale: bool = True, allow_reflection: bool = False,
+                          eps: float = 1e-12, warn: bool = True) -> Procrustes:
+    """Best rotation (+ scale) and translation taking ``pred`` onto ``gt`` in least squares (Umeyama 1991).
+
+    ``pred``, ``gt``: (..., J, D) matching shapes (any units) -> :class:`Procrustes` with
+    ``aligned`` (..., J, D), ``R`` (..., D, D), ``s`` (...,), ``t`` (..., D).
+
+    With ``C = (gt - mean) ^T (pred - mean) = U S V^T``: ``R = U diag(1, .., det(U V^T)) V^T``
+    (the sign fix keeps R a proper rotation unless ``allow_reflection``), ``s = tr(diag S) / |pred - mean|^2``.
+    Degenerate input is handled as pytorch3d's ``corresponding_points_alignment`` does: the
+    variance of ``pred`` is clamped at ``eps`` (an all-coincident ``pred`` gets ``s = 0``, i.e. it is
+    mapped onto gt's centroid, instead of NaN), and a warning is issued when J <= D or a cross-covariance
+    has rank < D - 1 (the rotation is then not unique).  Non-finite input raises :class:`StructposeError`.
+    Computes in float64 and returns the input dtype.
+    """
+    if tuple(pred.shape) != tuple(gt.shape):
+        raise StructposeError(f"pred has shape {tuple(pred.shape)} but gt has {tuple(gt.shape)}; "
+                              "Procrustes needs matching (..., J, D)")
+    if pred.ndim < 2:
+        raise StructposeError(f"poses have shape {tuple(pred.shape)}; expected (..., J, D)")
+    for name, x in (("pred", pred), ("gt", gt)):
+        finite = bool(torch.isfinite(x).all()) if _is_torch(x) else bool(np.isfinite(x).all())
+        if not finite:
+            raise StructposeError(f"{name} contains NaN/inf; Procrustes needs finite poses")
+    J, D = pred.shape[-2], pred.shape[-1]
+    if warn and J <= D:
+        warnings.warn(f"Procrustes on {J} points in {D}D: the rotation is not unique", stacklevel=2)
+    if _is_torch(pred):
+        return _procrustes_torch(pred, gt, scale, allow_reflection, eps, warn)
+    return _procrustes_numpy(np.asarray(pred), np.asarray(gt), scale, allow_reflection, eps, warn)
+
+
+def _procrustes_numpy(pred: np.ndarray, gt: np.ndarray, scale: bool, allow_reflection: bool,
+                      eps: float, warn: bool) -> Procrustes:
+    dtype = np.result_type(pred.dtype, np.float32)
+    x, y = pred.astype(np.float64), gt.astype(np.float64)
+    mx, my = x.mean(-2, keepdims=True), y.mean(-2, keepdims=True)
+    xc, yc = x - mx, y - my
+    cov = np.matmul(np.swapaxes(yc, -1, -2), xc)                      # (..., D, D)
+    u, sv, vt = np.linalg.svd(cov)
+    if warn:
+        _warn_rank(sv)
+    fix = np.ones_like(sv)
+    if not allow_reflection:
+        fix[..., -1] = np.sign(np.linalg.det(np.matmul(u, vt)))
+        fix[..., -1][fix[..., -1] == 0] = 1.0
+    R = np.matmul(u * fix[..., None, :], vt)
+    if scale:
+        var = np.maximum((xc * xc).sum((-1, -2)), eps)
+        s = (sv * fix).sum(-1) / var
+    else:
+        s = np.ones(sv.shape[:-1])
+    t = my[..., 0, :] - s[..., None] * np.matmul(mx, np.swapaxes(R, -1, -2))[..., 0, :]
+    aligned = s[..., None, None] * np.matmul(x, np.swapaxes(R, -1, -2)) + t[..., None, :]
+    return Procrustes(aligned.astype(dtype), R.astype(dtype), s.astype(dtype), t.astype(dtype))
+
+
+def _procrustes_torch(pred: torch.Tensor, gt: torch.Tensor, scale: bool, allow_reflection: bool,
+                      eps: float, warn: bool) -> Procrustes:
+    dtype = pred.dtype if pred.is_floating_point() else torch.float32
+    x, y = pred.to(torch.float64), gt.to(torch.float64)
+    mx, my = x.mean(-2, keepdim=True), y.mean(-2, keepdim=True)
+    xc, yc = x - mx, y - my
+    cov = yc.transpose(-1, -2) @ xc
+    u, sv, vt = torch.linalg.svd(cov)
+    if warn:
+        _warn_rank(sv.detach().cpu().numpy())
+    fix = torch.ones_like(sv)
+    if not allow_reflection:
+        d = torch.sign(torch.linalg.det(u @ vt))
+        fix = torch.cat([fix[..., :-1], torch.where(d == 0, torch.ones_like(d), d)[..., None]], -1)
+    R = (u * fix[..., None, :]) @ vt
+    if scale:
+        s = (sv * fix).sum(-1) / (xc * xc).sum((-1, -2)).clamp_min(eps)
+    else:
+        s = torch.ones(sv.shape[:-1], dtype=sv.dtype, device=sv.device)
+    t = my[..., 0, :] - s[..., None] * (mx @ R.transpose(-1, -2))[..., 0, :]
+    aligned = s[..., None, None] * (x @ R.transpose(-1, -2)) + t[..., None, :]
+    return Procrustes(aligned.to(dtype), R.to(dtype), s.to(dtype), t.to(dtype))
+
+
+def _warn_rank(sv: np.ndarray) -> None:
+    # rank < D - 1 leaves a rotation about more than one axis free (e.g. all points collinear or coincident)
+    if sv.size and (sv[..., -2] <= 1e-10 * np.maximum(sv[..., 0], 1e-300)).any():
+        warnings.warn("Procrustes: cross-covariance of rank < D-1 for some poses (collinear or coincident "
+                      "points); their rotation is not unique", stacklevel=3)
