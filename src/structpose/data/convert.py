@@ -1,0 +1,233 @@
+"""Convert any supported dataset file into a structpose pose file (``structpose data convert``).
+
+Output: H36M-17, metres, camera frame (x right, y down, z forward), written atomically.
+
+* Camera-frame 3D (mmpose H36M ``S``, 3DHP ``annot3``, pose files) is kept as it is.
+* World-frame 3D (VideoPose3D ``data_3d``, Human3.6M's world: Z up) goes through the dataset's own
+  camera when one is given (``camera_file`` = mmpose ``cameras.pkl`` and ``camera`` = its id or index
+  0-3), otherwise through a virtual front camera: the world is first turned Y up
+  (``(x, y, z) -> (x, z, -y)``, a proper rotation) and ``cameras.front_camera`` places a camera 5 m in
+  front of the subject as it faces on the first frame, level with the pelvis; translation is kept.
+  The camera used is recorded in ``meta["camera"]`` and the joints are projected into ``poses_2d``.
+* 2D-only inputs (COCO, OpenPose, VideoPose3D 2D, MPII) give ``poses_2d``/``scores``/``image_size``,
+  ``poses_3d`` all NaN, ``valid`` False and ``meta["has_3d"] = False``: run ``structpose lift`` on it.
+* ``fps``: formats that record no frame rate need it; for the others it **resamples**.  An integer
+  ratio (50 -> 25) keeps every k-th frame exactly; any other ratio interpolates linearly between the
+  two neighbouring frames (a joint missing in either neighbour stays missing).  Per-frame metadata
+  lists follow the nearest source frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..cameras import Camera, front_camera
+from ..errors import StructposeError
+from ..io.posefile import PoseSequence, save_pose_file
+from .formats import FORMATS, Motion3D, check_format, detect_format, load_keypoints_2d, load_motion_3d
+from .formats.mmpose_h36m import load_cameras
+from .formats.vp3d import H36M_CAMERAS
+from .keypoints import Keypoints2D
+
+#: Z-up world -> Y-up world, (x, y, z) -> (x, z, -y); det = +1 so handedness is kept
+Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+PER_FRAME_META = ("activity", "bb_crop", "video_frames", "images", "frames")
+
+
+@dataclass
+class Converted:
+    path: Path
+    sequence: PoseSequence
+    source_format: str
+
+
+# --- choosing one sequence ---------------------------------------------------------------------
+
+def _camera_matches(want: str, have: str | None) -> bool:
+    if have is None:
+        return False
+    if want == have or f"cam{want}" == have:
+        return True
+    return want.isdigit() and int(want) < len(H36M_CAMERAS) and H36M_CAMERAS[int(want)] == have
+
+
+def _label(subject: str, action: str, camera: str | None, frames: int) -> str:
+    return "/".join(x for x in (subject, action, camera) if x) + f" ({frames} frames)"
+
+
+def describe(items: list[Motion3D] | list[Keypoints2D]) -> list[str]:
+    """One line per sequence: subject/action/camera (frames)."""
+    return [_label(*_keys(it), it.num_frames) for it in items]
+
+
+def _keys(it: Motion3D | Keypoints2D) -> tuple[str, str, str | None]:
+    if isinstance(it, Motion3D):
+        return it.subject, it.action, it.camera_name
+    m = it.meta
+    return str(m.get("subject", it.name)), str(m.get("action", "")), m.get("camera")
+
+
+def select(items: list, source: Path, subject: str | None, action: str | None, camera: str | None,
+           camera_selects: bool = True):
+    """The one sequence matching the choices; a one-line error listing what is inside otherwise."""
+    hits = []
+    for it in items:
+        s, a, c = _keys(it)
+        if subject is not None and subject.lower() != s.lower():
+            continue
+        if action is not None and action.lower() != a.lower():
+            continue
+        if camera is not None and camera_selects and not _camera_matches(camera, c):
+            continue
+        hits.append(it)
+    if len(hits) == 1:
+        return hits[0]
+    listing = describe(items)
+    shown = "; ".join(listing[:12]) + (f"; ... and {len(listing) - 12} more (see --list)" if len(listing) > 12 else "")
+    chosen = ", ".join(f"{k}={v}" for k, v in (("subject", subject), ("action", action), ("camera", camera)) if v)
+    if not hits:
+        raise StructposeError(f"{source}: no sequence matches {chosen or 'the choice'}; it holds: {shown}")
+    raise StructposeError(f"{source}: holds {len(hits)} sequences{' matching ' + chosen if chosen else ''}; "
+                          f"choose one with --subject/--action/--camera: {shown}")
+
+
+# --- resampling --------------------------------------------------------------------------------
+
+def resample_times(n: int, fps_in: float, fps_out: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source neighbours ``i0``, ``i1`` and weight ``w`` of ``i1`` for each output frame."""
+    ratio = fps_in / fps_out
+    if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
+        i0 = np.arange(0, n, int(round(ratio)))
+        return i0, i0, np.zeros(len(i0))
+    t = np.arange(0.0, (n - 1) / fps_in + 1e-9, 1.0 / fps_out) * fps_in
+    i0 = np.minimum(np.floor(t).astype(int), n - 1)
+    w = t - i0
+    i1 = np.minimum(i0 + 1, n - 1)
+    return i0, i1, np.where(i1 == i0, 0.0, w)
+
+
+def resample(x: np.ndarray, i0: np.ndarray, i1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``(T, ...)`` -> ``(T', ...)`` linear in time; NaN in either used neighbour gives NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    ww = w.reshape((-1,) + (1,) * (x.ndim - 1))
+    with np.errstate(invalid="ignore"):
+        mixed = x[i0] * (1 - ww) + x[i1] * ww
+    return np.where(ww == 0, x[i0], mixed)
+
+
+# --- conversion ---------------------------------------------------------------------------------
+
+def _camera_meta(cam: Camera, kind: str) -> dict[str, Any]:
+    return {"kind": kind, "R": cam.R.tolist(), "t": np.asarray(cam.t).tolist(), "f": np.asarray(cam.f).tolist(),
+            "c": np.asarray(cam.c).tolist(), "image_size": list(cam.image_size), "dist": np.asarray(cam.dist).tolist()}
+
+
+def _to_camera(m: Motion3D, camera: str | None, camera_file: str | Path | None) -> tuple[np.ndarray, dict]:
+    """Camera-frame joints and the meta describing the camera used."""
+    if m.frame == "camera":
+        cam = m.camera
+        meta = {"frame": "camera (as in the dataset)"}
+        if cam is not None:
+            meta["camera"] = _camera_meta(cam, "dataset")
+        return m.poses, meta
+    if camera_file is not None:
+        if camera is None:
+            raise StructposeError("--camera-file needs --camera (a camera id such as 54138969, or 0-3)")
+        cams = load_cameras(camera_file)
+        cid = H36M_CAMERAS[int(camera)] if camera.isdigit() and int(camera) < 4 else camera
+        key = f"{m.subject}/{cid}"
+        if key not in cams:
+            raise StructposeError(f"{camera_file}: no camera {key}; it holds {', '.join(sorted(cams)[:8])} ...")
+        cam = cams[key]
+        return cam.world_to_camera(m.poses), {"frame": f"dataset camera {key}", "camera": _camera_meta(cam, "dataset")}
+    if camera is not None:
+        raise StructposeError(f"{m.name}: world-frame 3D; --camera needs --camera-file (mmpose cameras.pkl) "
+                              "to know where that camera is; omit both for a front-facing camera")
+    world = m.poses @ Z_UP_TO_Y_UP.T if m.up_axis == "+z" else m.poses
+    cam = front_camera(world)
+    return cam.world_to_camera(world), {"frame": f"virtual front camera (world up {m.up_axis or '+y'})",
+                                        "camera": _camera_meta(cam, "front")}
+
+
+def _resample_meta(meta: dict, idx: np.ndarray) -> dict:
+    out = dict(meta)
+    for k in PER_FRAME_META:
+        if k in out and isinstance(out[k], list):
+            out[k] = [out[k][i] for i in idx if i < len(out[k])]
+    return out
+
+
+def _finish(poses: np.ndarray, poses_2d, scores, valid, fps_src, fps, meta, image_size, name) -> PoseSequence:
+    if fps_src is None and fps is None:
+        raise StructposeError(f"{name}: the file records no frame rate; give --fps (the video's frames per "
+                              "second, or 1 for a collection of photos)")
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise StructposeError(f"--fps {fps}: expected a positive frame rate")
+    T = poses.shape[0]
+    out_fps = float(fps if fps is not None else fps_src)
+    if fps_src is not None and fps is not None and abs(fps - fps_src) > 1e-9:
+        i0, i1, w = resample_times(T, fps_src, fps)
+        near = np.where(w < 0.5, i0, i1)
+        poses = resample(poses, i0, i1, w)
+        if poses_2d is not None:
+            poses_2d = resample(poses_2d, i0, i1, w)
+            scores = np.where(np.isfinite(poses_2d).all(-1), resample(scores, i0, i1, w), 0.0)
+        valid = None if valid is None else valid[i0] & (valid[i1] | (w == 0))
+        meta = _resample_meta(meta, near)
+        meta["resampled_from_fps"] = float(fps_src)
+    meta["fps_in_file"] = None if fps_src is None else float(fps_src)
+    if valid is not None:
+        valid = valid & np.isfinite(poses).all(axis=(1, 2)) if meta.get("has_3d", True) else valid
+    return PoseSequence(poses_3d=poses.astype(np.float32), fps=out_fps, poses_2d=poses_2d, scores=scores,
+                        image_size=image_size, valid=valid, meta=meta)
+
+
+def _parse_size(image_size: tuple[int, int] | None, have: tuple[int, int] | None, name: str):
+    if image_size is None:
+        return have
+    if have is not None and tuple(have) != tuple(image_size):
+        raise StructposeError(f"{name}: the file says the images are {have[0]}x{have[1]}, --image-size says "
+                              f"{image_size[0]}x{image_size[1]}; drop --image-size")
+    return tuple(int(v) for v in image_size)
+
+
+def convert_file(src: str | Path, out: str | Path, fmt: str | None = None, subject: str | None = None,
+                 action: str | None = None, camera: str | None = None, camera_file: str | Path | None = None,
+                 fps: float | None = None, image_size: tuple[int, int] | None = None,
+                 universal: bool = False) -> Converted:
+    """Read ``src`` (any format in ``formats.FORMATS``), write one pose file to ``out``."""
+    src, out = Path(src), Path(out)
+    fmt = check_format(fmt) if fmt else detect_format(src)
+    if out.exists() and src.exists() and out.resolve() == src.resolve():
+        raise StructposeError(f"--out {out} is the input file; choose another output path")
+    base = {"source_format": fmt, "source_file": src.name}
+    if FORMATS[fmt].has_3d:
+        seqs = load_motion_3d(src, fmt, cameras=camera_file if fmt == "mmpose_h36m" else None, universal=universal)
+        m = select(seqs, src, subject, action, camera, camera_selects=fmt != "vp3d_3d")
+        cam_poses, cam_meta = _to_camera(m, camera if fmt == "vp3d_3d" else None,
+                                         camera_file if fmt == "vp3d_3d" else None)
+        poses_2d, scores, size = m.poses_2d, m.scores, m.image_size
+        if poses_2d is None and "camera" in cam_meta:
+            c = cam_meta["camera"]
+            cam = Camera(np.array(c["R"]), np.array(c["t"]), np.array(c["f"]), np.array(c["c"]),
+                         tuple(c["image_size"]), np.array(c["dist"]))
+            poses_2d = cam.project(cam_poses)
+            scores = np.ones(poses_2d.shape[:2], np.float32)
+            size = cam.image_size
+        if poses_2d is not None and scores is None:
+            scores = np.isfinite(poses_2d).all(-1).astype(np.float32)
+        meta = {**base, **m.meta, **cam_meta, "name": m.name, "subject": m.subject, "action": m.action,
+                "camera_name": m.camera_name, "has_3d": True, "units": "metres"}
+        valid = m.valid if m.valid is not None else np.ones(m.num_frames, bool)
+        seq = _finish(np.asarray(cam_poses, np.float64), poses_2d, scores, valid, m.fps, fps, meta,
+                      _parse_size(image_size, size, m.name), m.name)
+    else:
+        k = select(load_keypoints_2d(src, fmt), src, subject, action, camera)
+        meta = {**base, **k.meta, "name": k.name, "has_3d": False,
+                "note": "2D keypoints only: poses_3d is NaN; run `structpose lift` on this file"}
+        seq = _finish(np.full((k.num_frames, 17, 3), np.nan), k.xy, k.scores, np.zeros(k.num_frames, bool),
+                      k.fps, fps, meta, _parse_size(image_size, k.image_size, k.name), k.name)
+    return Converted(save_pose_file(out, seq), seq, fmt)
