@@ -1,0 +1,154 @@
+"""``structpose data sources`` (what real motion this machine has) and ``structpose data show``
+(draw 3D skeletons of a pose file, a BVH file, a dataset file or a source clip, to check by eye)."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StructposeError
+from ._groups import group
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    g = group(sub, "data")
+    p = g.add_parser("sources", help="list the real mocap sources found on this machine",
+                     description="Real motion sources on this machine: clips, frames, frame rates, duration; "
+                                 "what is missing and how to install it.")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(func=run_sources)
+
+    s = g.add_parser("show", help="draw 3D skeletons of a pose/BVH/dataset file or a source clip to a PNG",
+                     description="Draw 3D skeletons (right red, left blue, camera frame) so a conversion can "
+                                 "be checked by eye.  INPUT: a structpose pose file (.npz), a .bvh file, any "
+                                 "3D file `structpose data convert` reads, or a source clip name such as "
+                                 "deepmimic/walk or holosoma/climb_seq_0.")
+    s.add_argument("input", help="pose file, .bvh, dataset file, or SOURCE/CLIP")
+    s.add_argument("--out", required=True, help="output PNG")
+    s.add_argument("--frames", type=_frames, help="comma-separated frame indices, e.g. 0,10,20 (default: 5 "
+                                                  "frames spread over the sequence)")
+    s.add_argument("--title", help="figure title (default: the input's name)")
+    s.add_argument("--sequence", type=int, default=0, help="which sequence of a multi-sequence dataset file")
+    s.set_defaults(func=run_show)
+
+
+def _frames(text: str) -> list[int]:
+    if not re.fullmatch(r"\s*-?\d+(\s*,\s*-?\d+)*\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated frame indices, e.g. 0,10,20")
+    return [int(v) for v in text.split(",")]
+
+
+def _fmt_fps(rates: list[float]) -> str:
+    if not rates:
+        return "-"
+    return "/".join(f"{r:g}" for r in rates)
+
+
+def run_sources(args: argparse.Namespace) -> int:
+    from ..data.sources import describe_sources
+    rows = describe_sources()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    head = f"{'source':<16}{'use':<11}{'status':<9}{'clips':>6}{'frames':>8}  {'fps':<22}{'duration':>9}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        clips = "-" if r["clips"] is None else str(r["clips"])
+        frames = "-" if r["frames"] is None else str(r["frames"])
+        dur = "-" if r["duration_s"] is None else f"{r['duration_s']:.1f} s"
+        status = "found" if r["found"] else "MISSING"
+        print(f"{r['source']:<16}{r['use']:<11}{status:<9}{clips:>6}{frames:>8}  {_fmt_fps(r['fps']):<22}{dur:>9}")
+    print()
+    for r in rows:
+        print(f"{r['source']}: {r['origin']}")
+    missing = [r for r in rows if not r["found"]]
+    for r in missing:
+        print(f"MISSING {r['source']}: {r['install']}")
+    if not missing:
+        print("all sources found.  Splits: structpose.data.splits (by whole clip); eval-only sources are "
+              "never trained on.")
+    return 0
+
+
+def _from_motion3d(path: Path, index: int) -> tuple[np.ndarray, float | None, str]:
+    from ..cameras import front_camera
+    from ..data.formats import FORMATS, detect_format, load_motion_3d
+    from ..data.holosoma import Z_UP_TO_Y_UP
+    fmt = detect_format(path)
+    if not FORMATS[fmt].has_3d:
+        raise StructposeError(f"{path}: {fmt} holds only 2D keypoints; nothing 3D to draw "
+                              "(convert it and run `structpose lift` first)")
+    items = load_motion_3d(path, fmt)
+    if not items:
+        raise StructposeError(f"{path}: holds no sequences")
+    if not 0 <= index < len(items):
+        raise StructposeError(f"--sequence {index} is out of range; {path} holds {len(items)} sequences (0.."
+                              f"{len(items) - 1})")
+    m = items[index]
+    poses = np.asarray(m.poses, dtype=float)
+    if m.frame != "camera":
+        if m.camera is not None:
+            poses = m.camera.world_to_camera(poses)
+        else:
+            up = (m.up_axis or "+y").lower()
+            if up not in ("+y", "y", "+z", "z"):
+                raise StructposeError(f"{path}: world frame with up axis {m.up_axis!r}; cannot draw it")
+            world = poses @ Z_UP_TO_Y_UP.T if "z" in up else poses
+            ok = np.isfinite(world).all(axis=(1, 2))
+            if not ok.any():
+                raise StructposeError(f"{path}: sequence {m.name} has no finite pose to draw")
+            poses = front_camera(world[ok]).world_to_camera(world)
+    return poses, m.fps, f"{path.name}: {m.name} ({fmt})"
+
+
+def load_for_show(text: str, sequence: int = 0) -> tuple[np.ndarray, float | None, str]:
+    """``(T, 17, 3)`` camera-frame poses, fps and a label for anything ``data show`` accepts."""
+    path = Path(text)
+    if not path.exists():
+        if re.fullmatch(r"[a-z_]+/[\w\-/]+", text):
+            from ..data.sources import KNOWN_SOURCES, load_clips
+            source = text.split("/")[0]
+            if source in KNOWN_SOURCES:
+                clips = {c.name: c for c in load_clips(source)}
+                if text not in clips:
+                    raise StructposeError(f"no clip {text!r}; {source} clips: {', '.join(clips)}")
+                c = clips[text]
+                return c.in_camera(), c.fps, f"{c.name} ({c.fps:g} fps, front camera)"
+        raise StructposeError(f"{text}: no such file, and not a source clip name (e.g. deepmimic/walk)")
+    if path.is_file() and path.suffix.lower() == ".bvh":
+        from ..data.bvh import load_bvh_with_info
+        clip, info = load_bvh_with_info(path)
+        syn = f", synthesised {', '.join(info['synthesised'])}" if info["synthesised"] else ""
+        return clip.in_camera(), clip.fps, (f"{path.name} ({clip.fps:g} fps, units {info['units']}, "
+                                            f"up {info['up_axis']}{syn}, front camera)")
+    if path.is_file() and path.suffix.lower() == ".npz":
+        from ..io.posefile import load_pose_file
+        try:
+            seq = load_pose_file(path)
+        except StructposeError:
+            seq = None
+        if seq is not None:
+            if not np.isfinite(seq.poses_3d).any():
+                raise StructposeError(f"{path}: pose file has no 3D poses (2D only?); run `structpose lift` first")
+            return seq.poses_3d, seq.fps, f"{path.name} ({seq.fps:g} fps)"
+    try:
+        import structpose.data.formats  # noqa: F401  (H2's readers; optional at this layer)
+    except ImportError:
+        raise StructposeError(f"{path}: not a pose file or .bvh, and no dataset readers are installed") from None
+    return _from_motion3d(path, sequence)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from ..viz import save_skeleton_figure
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise StructposeError(f"--out {out}: expected a .png file name")
+    poses, fps, label = load_for_show(args.input, args.sequence)
+    path = save_skeleton_figure(poses, out, frames=args.frames, title=args.title or label)
+    print(f"wrote {path}: {len(args.frames) if args.frames else min(poses.shape[0], 5)} of "
+          f"{poses.shape[0]} frames of {label}")
+    return 0
