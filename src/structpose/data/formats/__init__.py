@@ -84,11 +84,13 @@ def detect_format(path: str | Path) -> str:
         head = fh.read(1 << 20)
     if head[:4] == b"PK\x03\x04":
         keys = set(npz_keys(path))
+        if not keys:
+            raise StructposeError(f"{path}: truncated or corrupt .npz (zip) archive; re-create or re-download it")
         for fmt, needed in (("vp3d_3d", {"positions_3d"}), ("vp3d_2d", {"positions_2d"}),
                             ("mmpose_h36m", {"imgname", "part"}), ("posefile", {"poses_3d"})):
             if needed <= keys:
                 return fmt
-        raise StructposeError(f"{path}: .npz with members {', '.join(sorted(keys)) or '(unreadable)'} is no "
+        raise StructposeError(f"{path}: .npz with members {', '.join(sorted(keys))} is no "
                               "known format (positions_3d, positions_2d, imgname+part+S, poses_3d)")
     if head[:10] == b"MATLAB 5.0" or head[:10] == b"MATLAB 7.3" or head[:8] == b"\x89HDF\r\n\x1a\n":
         return "mpi_inf_3dhp"
@@ -124,7 +126,10 @@ def _json_structure(path: Path) -> str | None:
 
 def _posefile_motion(path: Path) -> list[Motion3D]:
     from ...io.posefile import load_pose_file
-    seq = load_pose_file(path)
+    from ._common import reading
+    # load_pose_file lets some zip/zlib errors of corrupt archives through; guard them here
+    with reading(path, "structpose pose file", "an .npz with poses_3d (T, 17, 3) and fps"):
+        seq = load_pose_file(path)
     return [Motion3D(name=str(seq.meta.get("name", path.stem)), subject=str(seq.meta.get("subject", path.stem)),
                      action=str(seq.meta.get("action", "")), poses=seq.poses_3d, frame="camera", fps=seq.fps,
                      poses_2d=seq.poses_2d, scores=seq.scores, image_size=seq.image_size, valid=seq.valid,

@@ -107,6 +107,10 @@ def _quiet_nan() -> Iterator[None]:
 
 # --- guarded reading --------------------------------------------------------------------------
 
+#: larger coordinates are corruption, not data (and would overflow float32)
+MAX_ABS = 1e9
+
+
 class _Bad(Exception):
     """Internal: a structural problem found while interpreting a file (message is user-facing)."""
 
@@ -221,6 +225,8 @@ def as_float_array(x: Any, what: str, last: tuple[int, ...] | None = None) -> np
         raise _Bad(f"{what} has shape {arr.shape}; expected ({want})")
     if np.isinf(arr).any():
         raise _Bad(f"{what} holds infinite values")
+    if (np.abs(arr) > MAX_ABS).any():
+        raise _Bad(f"{what} holds values beyond {MAX_ABS:g}; no pixel or millimetre coordinate is that large")
     return arr
 
 

@@ -1,6 +1,7 @@
 """MPI-INF-3DHP (Mehta et al. 2017) annotations.
 
-Training set, ``S{1-8}/Seq{1,2}/annot.mat`` (MATLAB v5, read with ``scipy.io.loadmat``):
+Training set, ``S{1-8}/Seq{1,2}/annot.mat`` (MATLAB v5, read with :mod:`._matv5`, which cannot
+crash on corrupt files as ``scipy.io.loadmat`` can):
     ``annot2``, ``annot3``, ``univ_annot3`` are 14x1 cell arrays, one cell per camera, each
     ``(frames, 28 * k)`` with the 28 joints' coordinates interleaved (x1, y1[, z1], x2, ...);
     ``cameras`` lists the camera ids, ``frames`` the frame numbers.  ``annot3`` is the joints in
@@ -26,6 +27,7 @@ import numpy as np
 from ...errors import StructposeError
 from ...skeleton import H36M17, MPIINF3DHP17, conversion_matrix, convert
 from ..keypoints import map_to_h36m
+from ._matv5 import loadmat
 from ._common import ImageAnnotations, Motion3D, as_float_array, bad, bbox_from_joints, check_file, reading
 
 TRAIN_28_TO_17 = (7, 5, 14, 15, 16, 9, 10, 11, 23, 24, 25, 18, 19, 20, 4, 3, 6)
@@ -65,12 +67,11 @@ def _cells(mat: dict, key: str, k: int) -> list[np.ndarray]:
 
 def load_train(path: str | Path, universal: bool = False) -> list[Motion3D]:
     """One camera-frame sequence per camera of a training ``annot.mat`` (H36M-17, metres)."""
-    from scipy.io import loadmat
     path = check_file(path, "an MPI-INF-3DHP annot.mat")
     subject, seq = _seq_name(path, "S?")
     out = []
     with reading(path, "MPI-INF-3DHP train", _EXPECT_TRAIN):
-        mat = loadmat(str(path))
+        mat = loadmat(path)
         a2 = _cells(mat, "annot2", 2)
         a3 = _cells(mat, "univ_annot3" if universal else "annot3", 3)
         if len(a2) != len(a3) or any(x.shape[0] != y.shape[0] for x, y in zip(a2, a3)):

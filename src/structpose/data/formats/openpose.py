@@ -23,7 +23,7 @@ import numpy as np
 
 from ...errors import StructposeError
 from ..keypoints import JointTable, Keypoints2D, map_to_h36m, table_to_matrix
-from ._common import bad, reading
+from ._common import MAX_ABS, bad, reading
 
 BODY25 = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
           "mid_hip", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye",
@@ -74,8 +74,8 @@ def _people(path: Path) -> list[np.ndarray]:
             if k.size not in (75, 54):
                 raise bad(f"people[{i}].pose_keypoints_2d has {k.size} numbers; expected 75 (BODY_25) "
                           "or 54 (COCO-18)")
-            if not np.isfinite(k).all():
-                raise bad(f"people[{i}].pose_keypoints_2d holds NaN or inf")
+            if not np.isfinite(k).all() or (np.abs(k) > MAX_ABS).any():
+                raise bad(f"people[{i}].pose_keypoints_2d holds NaN, inf or absurdly large values")
             out.append(k.reshape(-1, 3))
         return out
 
