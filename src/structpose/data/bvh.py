@@ -88,7 +88,9 @@ class BvhData:
 
     @property
     def fps(self) -> float:
-        return 1.0 / self.frame_time
+        """``1 / frame_time``, snapped to a whole number within 0.05 % (files write 0.0333333 for 30)."""
+        rate = 1.0 / self.frame_time
+        return float(round(rate)) if abs(rate - round(rate)) < 5e-4 * rate else rate
 
     def index(self, name: str) -> int:
         try:
@@ -418,7 +420,7 @@ def load_bvh_with_info(path: str | Path, units: str = "auto", up_axis: str = "au
     """:func:`load_bvh` plus the info dict of :func:`bvh_to_h36m`."""
     data = read_bvh(path)
     world, info = bvh_to_h36m(data, units, up_axis, mapping, str(path))
-    return Clip(f"bvh/{Path(path).stem}", "bvh", world, round(data.fps, 3)), info
+    return Clip(f"bvh/{Path(path).stem}", "bvh", world, data.fps), info
 
 
 def load_bvh(path: str | Path, units: str = "auto", up_axis: str = "auto",

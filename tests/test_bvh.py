@@ -1,0 +1,257 @@
+"""BVH: parser, forward kinematics, rig mapping, units, up axis, bad files.
+
+Test files are written here: a real DeepMimic clip re-expressed as a BVH hierarchy (CMU-like and
+Mixamo-like names, several units, Y or Z up), so the expected joint positions are DeepMimic's own
+forward kinematics — an independent computation of the same motion.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from structpose.cli import main
+from structpose.data import deepmimic
+from structpose.data.bvh import (BvhData, bvh_forward_kinematics, dumps_bvh, load_bvh, load_bvh_with_info,
+                                 parse_bvh)
+from structpose.errors import StructposeError
+from structpose.skeleton import H36M17
+
+J = H36M17.index
+O = deepmimic._OFF
+CMU = {"hips": "Hips", "spine": "Spine", "neck": "Neck", "head": "Head", "clav": "{S}Shoulder", "arm": "{S}Arm",
+       "fore": "{S}ForeArm", "hand": "{S}Hand", "hipj": "{s}HipJoint", "up": "{S}UpLeg", "leg": "{S}Leg",
+       "foot": "{S}Foot"}
+MIXAMO = {k: "mixamorig:" + v.replace("{s}HipJoint", "{S}HipJoint") for k, v in CMU.items()}
+
+
+def _frames(name: str = "spinkick") -> np.ndarray:
+    path = next(p for p in deepmimic.clip_paths() if p.stem.endswith(name))
+    return np.asarray(json.loads(path.read_text())["Frames"], float)
+
+
+def deepmimic_bvh(frames: np.ndarray, names=CMU, scale: float = 1.0, z_up: bool = False,
+                  head_end: bool = True) -> BvhData:
+    """The DeepMimic character as a BVH rig: same offsets, its local rotations as ZXY Euler angles."""
+    T = len(frames)
+    q = lambda c: Rotation.from_quat(frames[:, [c + 1, c + 2, c + 3, c]])  # noqa: E731  (w first in the file)
+    hinge = lambda c: Rotation.from_rotvec(np.outer(frames[:, c], [0, 0, 1]))  # noqa: E731
+    ident = Rotation.identity(T)
+    C = Rotation.from_matrix([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]) if z_up else Rotation.identity()
+    joints: list[list] = []
+
+    def add(key, parent, off, rot, pos=None, side=""):
+        name = names[key].format(S=side, s=side[:1])
+        joints.append([name, parent, np.asarray(off, float), rot, pos, False])
+        return len(joints) - 1
+
+    def end(parent, off):
+        joints.append([joints[parent][0] + "_End", parent, np.asarray(off, float), None, None, True])
+
+    h = add("hips", -1, [0, 0, 0], q(4), frames[:, 1:4])
+    s = add("spine", h, O["chest"], q(8))
+    n = add("neck", s, O["neck"], q(12))
+    hd = add("head", n, O["head"], ident)
+    if head_end:
+        end(hd, O["head_top"] - O["head"])
+    for side, hq, kn, aq, sq, el in (("Right", 16, 20, 21, 25, 29), ("Left", 30, 34, 35, 39, 43)):
+        c = add("clav", s, O[f"{side[0].lower()}_shoulder"], ident, side=side)
+        a = add("arm", c, [0, 0, 0], q(sq), side=side)
+        f = add("fore", a, O["elbow"], hinge(el), side=side)
+        end(add("hand", f, O["wrist"], ident, side=side), [0, -0.08, 0])
+        hj = add("hipj", h, [0, 0, 0], ident, side=side)
+        u = add("up", hj, O[f"{side[0].lower()}_hip"], q(hq), side=side)
+        lg = add("leg", u, O["knee"], hinge(kn), side=side)
+        end(add("foot", lg, O["ankle"], q(aq), side=side), [0.15, -0.05, 0])   # toes: the front is +X
+    cols, chans = [], []
+    for name, parent, off, rot, pos, is_end in joints:
+        if is_end:
+            chans.append(())
+            continue
+        ch = []
+        if pos is not None:
+            ch += ["Xposition", "Yposition", "Zposition"]
+            cols.append(C.apply(pos) * scale)
+        ch += ["Zrotation", "Xrotation", "Yrotation"]
+        cols.append((C * rot * C.inv()).as_euler("ZXY", degrees=True))
+        chans.append(tuple(ch))
+    offsets = np.array([C.apply(j[2]) * scale for j in joints])
+    return BvhData([j[0] for j in joints], [j[1] for j in joints], offsets, chans, [j[5] for j in joints],
+                   np.concatenate(cols, axis=1), float(frames[0, 0]))
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return _frames("spinkick")
+
+
+@pytest.mark.parametrize("names,scale,z_up,unit", [
+    (CMU, 1.0, False, "m"), (CMU, 100.0, False, "cm"), (CMU, 1 / 0.056444, False, "cmu"),
+    (CMU, 1 / 0.0254, False, "inch"), (MIXAMO, 100.0, True, "cm"), (MIXAMO, 1000.0, False, "mm")])
+def test_bvh_reproduces_deepmimic_motion(tmp_path, frames, names, scale, z_up, unit):
+    path = tmp_path / "clip.bvh"
+    path.write_text(dumps_bvh(deepmimic_bvh(frames, names, scale, z_up), precision=6))
+    clip, info = load_bvh_with_info(path)
+    assert info["units"] == unit and info["up_axis"] == ("+z" if z_up else "+y")
+    assert clip.fps == round(1 / frames[0, 0])          # 0.0166666 s -> 60 fps
+    assert np.abs(clip.world - deepmimic.forward_kinematics(frames)).max() < 1e-4   # 6-decimal file values
+
+
+def test_forward_kinematics_by_hand():
+    """Two joints: root at (1,2,3) turned 90 deg about Z; child offset (0,10,0) lands at (-9,2,3);
+    a child rotated X then Y (channel order) applies Rx @ Ry to its own child."""
+    text = """HIERARCHY
+ROOT A
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT B
+  {
+    OFFSET 0 10 0
+    CHANNELS 3 Xrotation Yrotation Zrotation
+    End Site
+    {
+      OFFSET 0 0 5
+    }
+  }
+}
+MOTION
+Frames: 1
+Frame Time: 0.04
+1 2 3 90 0 0 90 90 0
+"""
+    d = parse_bvh(text)
+    pos = bvh_forward_kinematics(d)[0]
+    assert d.names == ["A", "B", "B_End"] and d.fps == pytest.approx(25.0)
+    assert np.allclose(pos[1], [-9, 2, 3], atol=1e-9)
+    Rz = np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1.0]])
+    Rx = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0.0]])
+    Ry = np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0.0]])
+    assert np.allclose(pos[2], pos[1] + Rz @ Rx @ Ry @ [0, 0, 5], atol=1e-9)
+
+
+def test_parser_agrees_with_the_pypi_bvh_package(frames):
+    import bvh as pypi_bvh
+    text = dumps_bvh(deepmimic_bvh(frames[:12], MIXAMO, 100.0), precision=4)
+    ours, ref = parse_bvh(text), pypi_bvh.Bvh(text)
+    joints = [n for n, e in zip(ours.names, ours.is_end_site) if not e]
+    assert joints == ref.get_joints_names()
+    assert ours.num_frames == ref.nframes and ours.frame_time == pytest.approx(ref.frame_time)
+    for j, name in enumerate(ours.names):
+        if ours.is_end_site[j]:
+            continue
+        assert np.allclose(ours.offsets[j], ref.joint_offset(name))
+        assert list(ours.channels[j]) == ref.joint_channels(name)
+        vals = np.array(ref.frames_joint_channels(name, ref.joint_channels(name)), float)
+        assert np.allclose(ours.channel_values(j), vals)
+
+
+def test_dumps_parse_round_trip(frames):
+    d = deepmimic_bvh(frames[:5], CMU, 100.0)
+    back = parse_bvh(dumps_bvh(d, precision=9))
+    assert np.allclose(bvh_forward_kinematics(back), _dfs(bvh_forward_kinematics(d), d, back), atol=1e-6)
+
+
+def _dfs(pos: np.ndarray, d: BvhData, back: BvhData) -> np.ndarray:
+    return pos[:, [d.names.index(n) for n in back.names]]
+
+
+def test_left_right_is_the_persons_own(tmp_path, frames):
+    """Forward = ankle -> toe end site (the file's own feet); forward x up = l_hip -> r_hip."""
+    d = deepmimic_bvh(_frames("walker/turn_left0"[-10:]), MIXAMO, 100.0, z_up=True)
+    path = tmp_path / "m.bvh"
+    path.write_text(dumps_bvh(d))
+    clip = load_bvh(path)
+    pos = bvh_forward_kinematics(parse_bvh(path.read_text()))
+    names = parse_bvh(path.read_text()).names
+    toe = sum(pos[:, names.index(f"mixamorig:{s}Foot_End")] - pos[:, names.index(f"mixamorig:{s}Foot")]
+              for s in ("Left", "Right"))
+    fwd = np.stack([toe[:, 0], toe[:, 2], -toe[:, 1]], -1)           # file Z up -> Y up
+    fwd[:, 1] = 0
+    right = clip.world[:, J("r_hip")] - clip.world[:, J("l_hip")]
+    assert (np.einsum("ti,ti->t", np.cross(fwd, [0, 1, 0]), right) > 0).mean() > 0.95
+
+
+def test_missing_head_end_is_synthesised_and_reported(tmp_path, frames):
+    path = tmp_path / "nohead.bvh"
+    path.write_text(dumps_bvh(deepmimic_bvh(frames[:10], CMU, 1 / 0.056444, head_end=False)))
+    clip, info = load_bvh_with_info(path)
+    assert info["synthesised"] == ["head_top"]
+    head, neck = clip.world[:, J("neck_nose")], clip.world[:, J("thorax")]
+    assert np.allclose(clip.world[:, J("head_top")], 2 * head - neck, atol=1e-9)
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+def _valid_text() -> str:
+    return dumps_bvh(deepmimic_bvh(_frames("walk")[:4], CMU, 100.0), precision=3)
+
+
+def test_unknown_joint_names_are_named(tmp_path):
+    text = _valid_text().replace("LeftLeg", "Bone07").replace("RightForeArm", "Bone12")
+    path = tmp_path / "odd.bvh"
+    path.write_text(text)
+    with pytest.raises(StructposeError) as e:
+        load_bvh(path)
+    msg = str(e.value)
+    assert "l_knee" in msg and "r_elbow" in msg and "Bone07" in msg and "\n" not in msg
+    clip = load_bvh(path, mapping={"l_knee": "Bone07", "r_elbow": "Bone12"})
+    assert np.isfinite(clip.world).all()
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda t: t.split("MOTION")[0] + "MOTION\nFrames: 0\nFrame Time: 0.033\n", "0 frames"),
+    (lambda t: t[: len(t) // 3], "ends early|truncated"),
+    (lambda t: t[:-40], "truncated"),
+    (lambda t: "", "ends early"),
+    (lambda t: t.replace("OFFSET", "OFSET", 1), "expected 'OFFSET'"),
+    (lambda t: re.sub(r"Frame Time: \S+", "Frame Time: -1", t), "Frame Time"),
+    (lambda t: t.replace("Zrotation", "Wrotation", 1), "channels"),
+    (lambda t: t + " 1.0", "numbers; expected"),
+])
+def test_broken_files_are_one_line_errors(tmp_path, mutate, match):
+    path = tmp_path / "bad.bvh"
+    path.write_text(mutate(_valid_text()))
+    with pytest.raises(StructposeError, match=match) as e:
+        load_bvh(path)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_show_bad_bvh_exit_2_nothing_written(tmp_path, capsys):
+    good = tmp_path / "good.bvh"
+    good.write_text(_valid_text())
+    assert main(["data", "show", str(good), "--out", str(tmp_path / "ok.png")]) == 0
+    assert (tmp_path / "ok.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for k, text in enumerate((_valid_text()[:200], _valid_text().replace("LeftUpLeg", "Thing"),
+                              _valid_text().split("MOTION")[0] + "MOTION\nFrames: 0\nFrame Time: 0.1\n")):
+        bad = tmp_path / f"bad{k}.bvh"
+        bad.write_text(text)
+        out = tmp_path / f"bad{k}.png"
+        capsys.readouterr()
+        assert main(["data", "show", str(bad), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "error" in err and "Traceback" not in err
+        assert not out.exists() and not list(tmp_path.glob(f".bad{k}*"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, 10_000), pos=st.integers(0, 10_000), junk=st.sampled_from(
+    ["", "{", "}", "nan", "1e999", "JOINT", "End Site", "CHANNELS 9", "x", "\x00", "-"]))
+def test_fuzzed_files_never_traceback(cut, pos, junk):
+    text = _FUZZ_BASE
+    i = pos % (len(text) + 1)
+    mutated = (text[:i] + junk + text[i + len(junk):])[: max(1, len(text) - cut % len(text))]
+    try:
+        d = parse_bvh(mutated)
+    except StructposeError as e:
+        assert "\n" not in str(e)
+    else:
+        assert np.isfinite(bvh_forward_kinematics(d)).all()
+
+
+_FUZZ_BASE = dumps_bvh(deepmimic_bvh(_frames("walk")[:2], CMU, 100.0), precision=2)
