@@ -96,7 +96,7 @@ def save_skeleton_figure(poses: np.ndarray, out_png: str | Path, frames: Sequenc
         raise StructposeError(f"frames {bad or frames} do not fit a sequence of {T} frames; "
                               f"expected 1 to 24 indices in 0..{T - 1}")
     ncols, nrows = len(frames), 2 if side_view else 1
-    fig = plt.figure(figsize=(2.9 * ncols, 2.9 * nrows + 0.6))
+    fig = plt.figure(figsize=(2.9 * ncols, 3.2 * nrows + 0.6))
     try:
         rel_all = poses[frames] - poses[frames][:, :1]
         finite = np.abs(rel_all[np.isfinite(rel_all).all(axis=-1)])
@@ -112,7 +112,7 @@ def save_skeleton_figure(poses: np.ndarray, out_png: str | Path, frames: Sequenc
                                  elev=5.0, azim=-5.0)
         fig.suptitle((title + "\n" if title else "") + "right = red, left = blue; camera frame (y down)",
                      fontsize=9)
-        fig.tight_layout()
+        fig.tight_layout(h_pad=2.0)
         out_png = Path(out_png)
         with atomic_path(out_png) as tmp:
             fig.savefig(tmp, dpi=100, format="png")
