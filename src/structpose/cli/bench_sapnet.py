@@ -1,0 +1,51 @@
+"""``structpose bench sapnet --config paper|realtime [--json]``: the product's inference path, timed.
+
+Batch 1, float32, 2 threads, warm-up then the median of repeated runs; GFLOP per image counted with
+``torch.utils.flop_counter.FlopCounterMode``.  Randomly initialised weights of the named architecture
+(speed does not depend on the weight values), or ``--weights`` to time a trained file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._groups import group
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = group(sub, "bench").add_parser(
+        "sapnet", help="time SAP-Net inference (img/s, GFLOP/img)",
+        description="Time SAP-Net's inference path: batch 1, float32, warm-up then median.")
+    p.add_argument("--config", default="realtime", choices=["paper", "realtime"])
+    p.add_argument("--weights", help="time this weights file instead of the architecture of --config")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--json", action="store_true", help="print one JSON object (img_per_s, gflop_per_img, ...)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from ..errors import StructposeError
+    from ..models.sapnet import SAPNet, load_weights
+    from ..models.sapnet_export import gflop_per_image, time_torch
+    if args.threads < 1 or args.repeats < 1:
+        raise StructposeError("--threads and --repeats must be >= 1")
+    if args.weights:
+        net, _, _ = load_weights(args.weights)
+    else:
+        torch.manual_seed(0)
+        net = SAPNet(args.config)
+    gflop = gflop_per_image(net)
+    sec = time_torch(net, threads=args.threads, repeats=args.repeats)
+    res = {"config": net.config.name, "input_size": net.config.input_size, "channels": net.config.channels,
+           "stacks": net.config.num_stacks, "threads": args.threads, "batch": 1, "dtype": "float32",
+           "ms_per_img": round(sec * 1000, 2), "img_per_s": round(1 / sec, 2), "gflop_per_img": round(gflop, 3),
+           "gflop_per_s": round(gflop / sec, 1)}
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"SAP-Net {net.config.describe()}: {res['img_per_s']:.1f} img/s ({res['ms_per_img']:.1f} ms/img), "
+              f"{res['gflop_per_img']:.2f} GFLOP/img, {res['gflop_per_s']:.1f} GFLOP/s "
+              f"(batch 1, float32, {args.threads} threads)")
+    return 0

@@ -1,0 +1,81 @@
+"""``structpose train sapnet --config configs/sapnet_realtime_stage2.yaml [--resume] [--steps N] [--out-dir DIR]``.
+
+One process, or many under ``torchrun`` (``WORLD_SIZE`` set): then each process joins the DDP group
+(NCCL on GPUs, gloo on CPUs).  See docs/TRAINING_SAPNET.md for the four-stage recipe.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from pathlib import Path
+
+from ._groups import group
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = group(sub, "train").add_parser(
+        "sapnet", help="train SAP-Net (one stage of Sec. 4.3) from a YAML config",
+        description="Train one SAP-Net stage from a YAML config (configs/sapnet_*.yaml). Writes config.json, "
+                    "log.csv, last.pt (checkpoint), weights.pt and eval.json into the config's out_dir. "
+                    "Multi-GPU / multi-node: launch with torchrun.")
+    p.add_argument("--config", required=True, help="YAML config file")
+    p.add_argument("--resume", action="store_true", help="continue exactly from out_dir/last.pt")
+    p.add_argument("--steps", type=int, help="override the config's train.steps")
+    p.add_argument("--out-dir", help="override the config's out_dir")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--export", help="also copy the final weights.pt to this path")
+    p.set_defaults(func=run)
+
+
+def load_config(path: str | Path) -> dict:
+    import yaml
+    from ..errors import StructposeError
+    p = Path(path)
+    if not p.is_file():
+        raise StructposeError(f"config {p} not found")
+    try:
+        cfg = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise StructposeError(f"config {p} is not valid YAML (line {getattr(e, 'problem_mark', None)})") from None
+    if not isinstance(cfg, dict) or "train" not in cfg:
+        raise StructposeError(f"config {p} must be a mapping with a 'train' section (see configs/sapnet_*.yaml)")
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    import torch.distributed as dist
+    from ..errors import StructposeError
+    from ..train.sapnet import train
+    cfg = load_config(args.config)
+    if args.steps is not None:
+        if args.steps < 1:
+            raise StructposeError(f"--steps {args.steps}; expected >= 1")
+        cfg["train"]["steps"] = args.steps
+    out = Path(args.out_dir or cfg.get("out_dir") or f"runs/{Path(args.config).stem}")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise StructposeError(f"--device {device!r}; choose cpu or cuda")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+    try:
+        res = train(cfg, out, resume=args.resume, device=device)
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+    if not distributed or int(os.environ.get("RANK", "0")) == 0:
+        last = res["losses"][-1] if res["losses"] else {}
+        print(f"done: step {res['step']}, loss {last.get('total', float('nan')):.5f} -> {out}")
+        if "eval" in res:
+            e = res["eval"]
+            print(f"held-out renders: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
+                  f"2D PCK@0.05 {e['pck2d_0.05']:.3f}")
+        if args.export:
+            Path(args.export).parent.mkdir(parents=True, exist_ok=True)
+            from ..io.atomic import atomic_path
+            with atomic_path(args.export) as tmp:
+                shutil.copyfile(out / "weights.pt", tmp)
+            print(f"exported {args.export}")
+    return 0

@@ -1,0 +1,216 @@
+"""SAP-Net training (paper Sec. 4.3) on torch.distributed DDP, launched by ``torchrun`` or as one process.
+
+Engine choice: plain DDP (``torchrun --nproc_per_node=G [--nnodes=N] -m structpose train sapnet ...``)
+rather than Lightning, because the one hard requirement is *exact* resume after a crash.  Here the
+batch of global step ``s`` is a pure function of ``(seed, s)`` (per-epoch permutations, per-sample
+augmentation RNG seeded by ``(seed, epoch, index)``) and a checkpoint holds model, optimiser, grad
+scaler and ``s``: resuming replays bit-identical batches.  Lightning restores mid-epoch only with
+stateful loaders and re-seeds workers, which is harder to prove exact; DDP, gloo/NCCL, autocast and
+the GradScaler are the same engine Lightning drives underneath.
+
+Each global batch is half 2D-only samples (the paper's MPII) and half 3D samples (H36M), from
+*different* clips.  Stage losses come from the config's weights (0 = off):
+
+* stage 1: heatmap MSE on every stack (both halves) — 2D pre-training;
+* stage 2: + depth L2 on the 3D half — warm start of the depth regressor;
+* stage 3: + lambda_g Lg + lambda_a La on the 2D half (ground-truth xy, predicted z), lr 2.5e-4;
+* stage 4: + lambda_s Ls, lr 2.5e-5.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..errors import StructposeError
+from ..io.atomic import atomic_path
+from ..losses import depth_l2_loss, heatmap_mse_loss, structure_aware_loss
+from ..models.sapnet import SAPNet, bone_length_sum, get_config, load_weights
+from .sapnet_data import build_datasets, canonical_lengths_normalised, evaluate
+
+LOSS_KEYS = ("heatmap", "depth", "lambda_g", "lambda_a", "lambda_s")
+
+
+def _rank() -> tuple[int, int]:
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def model_config(cfg: dict) -> Any:
+    m = dict(cfg.get("model", {"preset": "realtime"}))
+    base = asdict(get_config(m.pop("preset", "realtime")))
+    base.update(m)
+    return get_config(base)
+
+
+def _global_indices(n: int, step: int, per_step: int, seed: int, salt: int) -> np.ndarray:
+    """Dataset indices of one global step: walk per-epoch permutations (deterministic in ``seed``)."""
+    steps_per_epoch = max(n // per_step, 1)
+    epoch, k = divmod(step, steps_per_epoch)
+    perm = np.random.default_rng([seed, salt, epoch]).permutation(n)
+    return np.resize(perm[k * per_step:(k + 1) * per_step], per_step), epoch
+
+
+def _batch(ds: Any, idx: np.ndarray, epoch: int) -> dict[str, torch.Tensor]:
+    ds.set_epoch(epoch)
+    items = [ds[int(i)] for i in idx]
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def _autocast(device: torch.device, mode: str) -> Any:
+    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+        return torch.autocast(device.type, enabled=False)
+    dtype = torch.bfloat16 if mode == "bf16" or device.type != "cuda" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def compute_losses(net: torch.nn.Module, batch: dict[str, torch.Tensor], w: dict[str, float],
+                   canon: torch.Tensor) -> dict[str, torch.Tensor]:
+    hm, z = net(batch["image"])
+    hm, z = hm.float(), z.float()
+    out = {"heatmap": heatmap_mse_loss(hm, batch["heatmaps"][:, None], batch["weight"][:, None])}
+    is3d = batch["has3d"] > 0.5
+    zero = z.sum() * 0.0    # keeps every parameter in the graph (DDP needs a gradient for all)
+    out["depth"] = depth_l2_loss(z[is3d], batch["z"][is3d], batch["weight"][is3d]) if is3d.any() else zero
+    sa = {"lambda_g": w.get("lambda_g", 0.0), "lambda_a": w.get("lambda_a", 0.0), "lambda_s": w.get("lambda_s", 0.0)}
+    if any(sa.values()) and (~is3d).any():
+        pred = torch.cat([batch["xy"][~is3d], z[~is3d][..., None]], -1)
+        out["structure"] = structure_aware_loss(pred, gt_xy=batch["xy"][~is3d], canonical_lengths=canon, **sa)
+    else:
+        out["structure"] = zero
+    out["total"] = w.get("heatmap", 1.0) * out["heatmap"] + w.get("depth", 0.0) * out["depth"] + out["structure"] + zero
+    return out
+
+
+def _save_ckpt(path: Path, net: SAPNet, opt: torch.optim.Optimizer, scaler: Any, step: int, cfg: dict,
+               bone_sum: float) -> None:
+    blob = {"kind": "sapnet-train", "config": asdict(net.config), "train_config": cfg, "step": step,
+            "model": net.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+            "bone_sum": bone_sum, "meta": {"stage": cfg.get("stage")}}
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
+
+
+def train(cfg: dict, out: str | Path, resume: bool = True, device: str = "cpu") -> dict[str, Any]:
+    """Run one stage; returns ``{"step", "losses" (per logged step), "eval"}``.  Writes into ``out``:
+    ``config.json``, ``log.csv``, ``last.pt`` (every ``checkpoint_every`` steps), ``weights.pt``,
+    ``eval.json`` (held-out renders), TensorBoard events if enabled."""
+    out = Path(out)
+    t_cfg = cfg.get("train", {})
+    rank, world = _rank()
+    dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
+    torch.set_num_threads(int(t_cfg.get("threads", 1)))
+    seed = int(t_cfg.get("seed", 0))
+    mcfg = model_config(cfg)
+    data = build_datasets(cfg, mcfg.input_size, seed, rank)
+    if dist.is_initialized():
+        dist.barrier()   # rank 0 rendered/cached the data; the others have loaded the same arrays
+
+    torch.manual_seed(seed)
+    net = SAPNet(mcfg)
+    if cfg.get("init"):
+        init, _, _ = load_weights(cfg["init"], expect=mcfg)
+        net.load_state_dict(init.state_dict())
+    net.to(dev)
+    ddp = torch.nn.parallel.DistributedDataParallel(net) if dist.is_initialized() else net
+    lr = float(t_cfg.get("lr", 2.5e-4))
+    opt_name = t_cfg.get("optimizer", "rmsprop")
+    if opt_name not in ("rmsprop", "adam", "sgd"):
+        raise StructposeError(f"train.optimizer {opt_name!r}; choose rmsprop, adam or sgd")
+    opt = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
+           "sgd": lambda p, lr: torch.optim.SGD(p, lr, momentum=0.9)}[opt_name](net.parameters(), lr=lr)
+    amp = str(t_cfg.get("amp", "auto"))
+    scaler = torch.amp.GradScaler(dev.type, enabled=(dev.type == "cuda" and amp in ("auto", "fp16")))
+    weights = {k: float(v) for k, v in t_cfg.get("weights", {"heatmap": 1.0}).items()}
+    bad = set(weights) - set(LOSS_KEYS)
+    if bad:
+        raise StructposeError(f"unknown loss weight(s) {sorted(bad)}; known: {', '.join(LOSS_KEYS)}")
+    canon = torch.as_tensor(data["canonical"], dtype=torch.float32, device=dev)
+    bone_sum = float(data["bone_sum"])
+
+    step = 0
+    ckpt = out / "last.pt"
+    if resume and ckpt.is_file():
+        blob = torch.load(ckpt, map_location=dev, weights_only=False)
+        if blob.get("config") != asdict(mcfg):
+            raise StructposeError(f"{ckpt} was written by SAP-Net {blob.get('config')}, not {asdict(mcfg)}; "
+                                  "use another --out or drop --resume")
+        net.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["optimizer"])
+        scaler.load_state_dict(blob["scaler"])
+        step = int(blob["step"])
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / "config.json") as tmp:
+            tmp.write_text(json.dumps(cfg, indent=2))
+    steps = int(t_cfg.get("steps", 1000))
+    per_rank = int(t_cfg.get("batch_size", 6))
+    if per_rank < 2 or per_rank % 2:
+        raise StructposeError(f"train.batch_size must be even and >= 2 (half 2D, half 3D), got {per_rank}")
+    half = per_rank // 2
+    every, log_every = int(t_cfg.get("checkpoint_every", 100)), int(t_cfg.get("log_every", 10))
+    writer = None
+    if rank == 0 and t_cfg.get("tensorboard", False):
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(str(out / "tb"))
+    log_path = out / "log.csv"
+    history: list[dict[str, float]] = []
+    net.train()
+    t0 = time.time()
+    while step < steps:
+        # global batch: world * half 2D samples + world * half 3D samples; this rank takes its slice
+        i2, e2 = _global_indices(len(data["2d"]), step, half * world, seed, 2)
+        i3, e3 = _global_indices(len(data["3d"]), step, half * world, seed, 3)
+        b2 = _batch(data["2d"], i2[rank * half:(rank + 1) * half], e2)
+        b3 = _batch(data["3d"], i3[rank * half:(rank + 1) * half], e3)
+        batch = {k: torch.cat([b2[k], b3[k]]).to(dev) for k in b2}
+        with _autocast(dev, amp):
+            losses = compute_losses(ddp, batch, weights, canon)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(losses["total"]).backward()
+        scaler.step(opt)
+        scaler.update()
+        step += 1
+        if step % log_every == 0 or step == steps:
+            vals = {k: float(v.detach()) for k, v in losses.items()}
+            if dist.is_initialized():   # log the mean over ranks
+                t = torch.tensor([vals[k] for k in sorted(vals)], device=dev)
+                dist.all_reduce(t)
+                vals = dict(zip(sorted(vals), (t / world).tolist()))
+            vals = {"step": step, **vals, "lr": lr, "seconds": round(time.time() - t0, 2)}
+            history.append(vals)
+            if rank == 0:
+                new = not log_path.exists() or step <= log_every
+                with open(log_path, "w" if new else "a", newline="") as fh:
+                    wr = csv.DictWriter(fh, fieldnames=list(vals))
+                    if new:
+                        wr.writeheader()
+                    wr.writerow(vals)
+                if writer:
+                    for k, v in vals.items():
+                        if k != "step":
+                            writer.add_scalar(f"loss/{k}" if k not in ("lr", "seconds") else k, v, step)
+        if rank == 0 and (step % every == 0 or step == steps):
+            _save_ckpt(ckpt, net, opt, scaler, step, cfg, bone_sum)
+    result: dict[str, Any] = {"step": step, "losses": history}
+    if rank == 0:
+        from ..models.sapnet import save_weights
+        save_weights(out / "weights.pt", net, bone_sum, {"stage": cfg.get("stage"), "steps": step,
+                                                          "trained_on": "renders of real mocap (stand-in)"})
+        if data.get("test") is not None:
+            result["eval"] = evaluate(net.eval(), data["test"], bone_sum)
+            with atomic_path(out / "eval.json") as tmp:
+                tmp.write_text(json.dumps(result["eval"], indent=2))
+    if writer:
+        writer.close()
+    return result
+
+
+__all__ = ["train", "compute_losses", "model_config", "bone_length_sum", "canonical_lengths_normalised"]

@@ -1,0 +1,101 @@
+"""Image datasets: crop geometry, augmentation (flip with left/right swap, scale, rotation), targets,
+photo datasets on disk and bad files."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from structpose.data.images import (FLIP, AnnotatedImages, Augment, RenderedImages, apply_affine, crop_affine,
+                                    gaussian_heatmaps, invert_affine, load_image, make_sample)
+from structpose.errors import StructposeError
+from structpose.models.sapnet import decode_heatmaps, heatmap_to_input
+from structpose.render import render_dataset
+
+
+def test_crop_affine_maps_box_to_crop():
+    A = crop_affine(np.array([100.0, 50.0]), 40.0, 64)
+    # the box centre -> the crop centre; the square's edges (centre +- side/2) -> the outer edges of
+    # the crop's first and last pixels (pixel centres at integers: -0.5 and 63.5)
+    assert np.allclose(apply_affine(A, np.array([[100.0, 50.0]])), [[31.5, 31.5]])
+    corners = np.array([[80.0, 30.0], [120.0, 70.0]])
+    assert np.allclose(apply_affine(A, corners), [[-0.5, -0.5], [63.5, 63.5]])
+    assert np.allclose(apply_affine(invert_affine(A), apply_affine(A, corners)), corners)
+    # rotation by 90 deg turns an offset to the right into an offset upwards (screen, y down)
+    R = crop_affine(np.array([0.0, 0.0]), 64.0, 64, rotation_deg=90)
+    assert np.allclose(apply_affine(R, np.array([[10.0, 0.0]])) - 31.5, [[0, -10]], atol=1e-9)
+
+
+def test_heatmap_target_decodes_to_the_joint():
+    uv = np.random.default_rng(0).uniform(8, 56, (17, 2))
+    hm = gaussian_heatmaps(uv, 64, sigma=1.0)
+    xy, _ = decode_heatmaps(hm)
+    assert np.abs(heatmap_to_input(xy) - uv).max() < 0.05
+
+
+@pytest.fixture(scope="module")
+def renders(deepmimic_clips):
+    return render_dataset(deepmimic_clips[:3], 4, 64, seed=0)
+
+
+def test_flip_mirrors_image_and_swaps_left_right(renders):
+    ds = RenderedImages(renders, True, 64)
+    base = ds[0]
+    flip = make_sample(renders["images"][0], renders["uv"][0], ds.z[0], np.array([31.5, 31.5]), 64.0, 64,
+                       np.random.default_rng(0), Augment(0, 0, 0, 1.0, 0))
+    assert np.allclose(flip["image"].numpy(), base["image"].numpy()[:, :, ::-1], atol=1e-6)
+    # joint j of the flipped sample is the mirror of its twin FLIP[j]
+    assert np.allclose(flip["xy"][:, 0], -base["xy"][FLIP, 0], atol=1e-5)
+    assert np.allclose(flip["xy"][:, 1], base["xy"][FLIP, 1], atol=1e-5)
+    assert np.allclose(flip["z"], base["z"][FLIP])
+
+
+def test_scale_and_rotation_preserve_3d_shape(renders):
+    ds = RenderedImages(renders, True, 64)
+    base = ds[1]
+    aug = make_sample(renders["images"][1], renders["uv"][1], ds.z[1], np.array([31.5, 31.5]), 64.0, 64,
+                      np.random.default_rng(5), Augment(0.25, 30, 1.0, 0, 0))
+    p0 = np.concatenate([base["xy"], base["z"][:, None]], 1)
+    p1 = np.concatenate([aug["xy"], aug["z"][:, None]], 1)
+    d0 = np.linalg.norm(p0[:, None] - p0[None], axis=-1)
+    d1 = np.linalg.norm(p1[:, None] - p1[None], axis=-1)
+    ratio = d1[d0 > 1e-3] / d0[d0 > 1e-3]
+    # an in-plane rotation about z and a zoom: every pairwise 3D distance scales by one factor
+    assert ratio.std() / ratio.mean() < 1e-4
+    assert abs(ratio.mean() - 1) > 1e-3
+
+
+def test_2d_only_samples_carry_no_depth(renders):
+    s = RenderedImages(renders, False, 64)[0]
+    assert float(s["has3d"]) == 0 and float(s["z"].abs().sum()) == 0
+
+
+def test_annotated_photos_on_disk(tmp_path):
+    img = np.zeros((120, 160, 3), np.uint8)
+    uv = np.full((17, 2), np.nan)
+    uv[3] = [90.0, 70.0]
+    cv2.circle(img, (90, 70), 2, (255, 255, 255), -1)
+    p = tmp_path / "a.png"
+    cv2.imwrite(str(p), img)
+    ds = AnnotatedImages([p], np.array([[80.0, 60.0]]), np.array([100.0]), uv[None], 64)
+    s = ds[0]
+    assert float(s["weight"][3]) == 1 and float(s["weight"].sum()) == 1     # unlabelled joints weigh 0
+    # the dot is at the labelled joint's crop position
+    im = s["image"].numpy().sum(0)
+    y, x = np.unravel_index(im.argmax(), im.shape)
+    exp = (np.array([90.0, 70.0]) - [80, 60]) * 64 / 100 + 31.5
+    assert abs(x - exp[0]) <= 1.5 and abs(y - exp[1]) <= 1.5
+    with pytest.raises(StructposeError, match="shape"):
+        AnnotatedImages([p], np.zeros((2, 2)), np.array([1.0]), uv[None], 64)
+
+
+def test_bad_image_files(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    with pytest.raises(StructposeError, match="cannot decode"):
+        load_image(bad)
+    with pytest.raises(StructposeError, match="not found"):
+        load_image(tmp_path / "nope.png")
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((20, 30), 128, np.uint8))
+    assert load_image(grey).shape == (20, 30, 3)          # files: greyscale is expanded to RGB
