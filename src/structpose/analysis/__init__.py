@@ -1,0 +1,1 @@
+"""The paper's analyses (sensitivity, loss surface, ablations)."""

@@ -1,0 +1,36 @@
+"""``structpose analyze sensitivity --out DIR [--mode online|bidirectional] [--model PT]`` (paper Fig. 5)."""
+from __future__ import annotations
+
+import argparse
+
+from ._groups import group
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = group(sub, "analyze").add_parser(
+        "sensitivity", help="TP-Net's sensitivity to each input joint and time offset (Fig. 5)",
+        description="Perturb each joint of each frame of TP-Net's input window (held-out real motion + the "
+                    "error model) and measure the output's response. Writes sensitivity.npz (raw (N,17,17) "
+                    "array, offsets, joint names) and PNG heatmaps: temporal, joint-to-joint at t=0 and t=-1.")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--mode", choices=("online", "bidirectional"), default="online", help="which shipped model")
+    p.add_argument("--model", metavar="PT", help="a trained model instead of the shipped one")
+    p.add_argument("--samples", type=int, default=256, help="number of test windows (default 256)")
+    p.add_argument("--sigma", type=float, default=0.01, help="perturbation std in metres (default 0.01)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..analysis.sensitivity import run_analysis
+    from ..errors import StructposeError
+    from ..models.tpnet import load_model, pretrained
+    if args.samples < 1:
+        raise StructposeError(f"--samples {args.samples}; expected >= 1")
+    torch.set_num_threads(2)
+    model = load_model(args.model) if args.model else pretrained(args.mode)
+    for p in run_analysis(model, args.out, args.samples, args.sigma, args.seed):
+        print(p)
+    return 0

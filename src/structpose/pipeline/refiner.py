@@ -1,0 +1,246 @@
+"""Temporal refinement of per-frame 3D poses: streaming (:class:`OnlineRefiner`) and offline
+(:func:`refine_sequence`), with optional skeleton fitting.
+
+Frame rate
+    TP-Net sees windows at its model rate (30 fps).  A window is read from the input at the
+    times ``t + k / 30`` s, by linear interpolation between input frames (and, online, only from
+    frames already received), so any input rate works and the output has exactly the input's
+    frames: no resampling back.  At 60 fps the window spans the same 0.63 s as at 30 fps.
+
+Root
+    TP-Net refines the root-relative pose; the root (pelvis) trajectory passes through unchanged.
+
+Missing frames and joints (the documented policy)
+    * A frame is *missing* when its pelvis is not finite or more than half its joints are not.
+    * Other non-finite joints are filled before refinement: online from that joint's last seen
+      position (root-relative), offline-bidirectional by linear interpolation in time.
+    * A run of missing frames no longer than ``max_gap_s`` (0.5 s) is bridged: online, the output
+      holds the last refined pose (a live system must not wait); bidirectional, the window reads
+      interpolated input across the gap.  A longer gap ends the sequence: its frames are NaN and
+      the next detected frame starts afresh (padding by repetition, as at any sequence start).
+    * Frames before the first detected frame are NaN.
+
+Sequence start and end
+    Fewer than N past (or future) frames: the first (last) available pose is repeated.
+
+Skeleton fitting (``fit``)
+    ``None``/``False``: off.  ``True`` or ``"median"``: bone lengths = per-bone median of the
+    refined poses — over the whole sequence offline, over the last ``history_s`` seconds online.
+    An array ``(16,)`` in ``H36M17.bones`` order (metres): a known subject skeleton.
+"""
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+
+from ..errors import StructposeError, check_shape
+from ..fitting import fit_skeleton, median_bone_lengths
+from ..models.tpnet import load_model, pretrained, sample_windows, window_offsets
+from ..skeleton import H36M17
+
+MAX_GAP_S = 0.5
+Fit = Union[None, bool, str, np.ndarray]
+ModelArg = Union[None, str, Path, torch.nn.Module]
+
+
+def _model(model: ModelArg, mode: str) -> torch.nn.Module:
+    if model is None:
+        return pretrained(mode)
+    m = load_model(model) if isinstance(model, (str, Path)) else model
+    if m.mode != mode:
+        raise StructposeError(f"the model's mode is {m.mode!r} but mode={mode!r} was asked for")
+    return m.eval()
+
+
+def _lengths(fit: Fit) -> np.ndarray | str | None:
+    if fit is None or fit is False:
+        return None
+    if fit is True or (isinstance(fit, str) and fit == "median"):
+        return "median"
+    if isinstance(fit, str):
+        raise StructposeError(f"fit={fit!r}; expected None, True, 'median' or an array of bone lengths")
+    lengths = np.asarray(fit, np.float64)
+    nb = len(H36M17.bones)
+    if lengths.shape != (nb,) or not np.isfinite(lengths).all() or (lengths <= 0).any():
+        raise StructposeError(f"bone lengths have shape {lengths.shape}; expected ({nb},) positive metres in "
+                              "H36M-17 bone order (child joints 1..16)")
+    return lengths
+
+
+def _frame_ok(p: np.ndarray) -> np.ndarray:
+    """(T,) True where the pelvis is finite and at least half the joints are."""
+    fin = np.isfinite(p).all(-1)
+    return fin[:, 0] & (fin.sum(-1) >= p.shape[1] / 2)
+
+
+def _run(model: torch.nn.Module, windows: np.ndarray, batch: int = 4096) -> np.ndarray:
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(windows), batch):
+            out.append(model(torch.from_numpy(np.ascontiguousarray(windows[i:i + batch], np.float32))).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 17, 3), np.float32)
+
+
+def refine_sequence(poses: np.ndarray, fps: float, mode: str = "online", fit: Fit = None,
+                    model: ModelArg = None, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """Refine a whole sequence ``(T, 17, 3)`` (metres, H36M-17) at ``fps``; returns ``(T, 17, 3)`` float32.
+
+    ``mode='online'`` gives exactly what :class:`OnlineRefiner` returns frame by frame (without
+    ``fit``, whose running median is causal there); ``model`` defaults to the shipped weights.
+    """
+    check_shape(poses, ["...", 17, 3], "poses")
+    p = np.asarray(poses, np.float64)
+    if p.ndim != 3 or p.shape[0] < 1:
+        raise StructposeError(f"poses has shape {p.shape}; expected one sequence (T, 17, 3) with T >= 1")
+    if not (np.isfinite(fps) and fps > 0):
+        raise StructposeError(f"fps is {fps}; expected a positive frame rate")
+    if np.isinf(p).any():
+        raise StructposeError("poses contain inf; mark missing frames or joints with NaN")
+    m = _model(model, mode)
+    lengths = _lengths(fit)
+    T = p.shape[0]
+    times = np.arange(T) / fps
+    ok = _frame_ok(p)
+    if not ok.any():
+        raise StructposeError("no frame holds a pose (every pelvis is NaN or most joints are missing)")
+    root = p[:, 0].copy()
+    rel = p - root[:, None]
+    rel[~ok] = np.nan
+    rel = _fill_joints(rel, times, ok, causal=(mode == "online"))
+    ok &= np.isfinite(rel).all((1, 2))
+    offsets = window_offsets(m.window, m.mode)
+    out = np.full((T, 17, 3), np.nan)
+    out_root = np.full((T, 3), np.nan)
+    vi = np.flatnonzero(ok)
+    breaks = np.flatnonzero(np.diff(times[vi]) > max_gap_s) + 1
+    for seg in np.split(vi, breaks):
+        tv = times[seg]
+        end = min(T - 1, int(np.searchsorted(times, tv[-1] + max_gap_s + 1e-9, side="right")) - 1)
+        span = np.arange(seg[0], end + 1)
+        if mode == "online":
+            out[seg] = _run(m, sample_windows(rel[seg], tv, tv, offsets, m.rate))
+            out_root[seg] = root[seg]
+            out[span], out_root[span] = _ffill(out[span]), _ffill(out_root[span])   # hold across gaps
+        else:
+            inside = span[times[span] <= tv[-1]]
+            out[inside] = _run(m, sample_windows(rel[seg], tv, times[inside], offsets, m.rate))
+            for k in range(3):
+                out_root[inside, k] = np.interp(times[inside], tv, root[seg, k])
+            out[span], out_root[span] = _ffill(out[span]), _ffill(out_root[span])
+    if lengths is not None:
+        good = np.isfinite(out).all((1, 2))
+        L = median_bone_lengths(out[good]) if isinstance(lengths, str) else lengths
+        out[good] = fit_skeleton(out[good], L)
+    return (out + out_root[:, None]).astype(np.float32)
+
+
+def _ffill(x: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN frames along axis 0 (a frame is NaN when any of its values is)."""
+    good = np.isfinite(x.reshape(len(x), -1)).all(1)
+    idx = np.where(good, np.arange(len(x)), -1)
+    idx = np.maximum.accumulate(idx)
+    out = x.copy()
+    has = idx >= 0
+    out[has] = x[idx[has]]
+    return out
+
+
+def _fill_joints(rel: np.ndarray, times: np.ndarray, ok: np.ndarray, causal: bool) -> np.ndarray:
+    """Fill non-finite joints of usable frames from the same joint in other usable frames."""
+    rel = rel.copy()
+    fin = np.isfinite(rel).all(-1) & ok[:, None]
+    for j in np.flatnonzero((~fin[ok]).any(0)):
+        have = np.flatnonzero(fin[:, j])
+        need = np.flatnonzero(ok & ~fin[:, j])
+        if len(have) == 0:
+            continue                    # the joint is never seen: those frames stay unusable
+        if causal:
+            k = np.searchsorted(have, need, side="right") - 1
+            src = np.where(k >= 0, have[np.maximum(k, 0)], -1)
+            rel[need[src >= 0], j] = rel[src[src >= 0], j]
+        else:
+            for c in range(3):
+                rel[need, j, c] = np.interp(times[need], times[have], rel[have, j, c])
+    return rel
+
+
+class OnlineRefiner:
+    """Streaming TP-Net: ``push(pose)`` one ``(17, 3)`` pose (metres) per frame -> the refined pose.
+
+    >>> r = OnlineRefiner(fps=30)          # the shipped online TP-Net
+    >>> refined = [r.push(p) for p in poses]
+
+    ``t`` (seconds) may be given per frame for irregular timestamps; otherwise frame k is at
+    ``k / fps``.  Missing frames (NaN) follow the module's policy: hold up to ``max_gap_s``, then
+    NaN and a fresh start.  Only online models: a bidirectional model needs future frames
+    (use :func:`refine_sequence`).
+    """
+
+    def __init__(self, model: ModelArg = None, fps: float = 30.0, fit: Fit = None,
+                 max_gap_s: float = MAX_GAP_S, history_s: float = 10.0) -> None:
+        if not (np.isfinite(fps) and fps > 0):
+            raise StructposeError(f"fps is {fps}; expected a positive frame rate")
+        self.model = _model(model, "online")
+        self.fps, self.max_gap_s, self.history_s = float(fps), float(max_gap_s), float(history_s)
+        self.lengths = _lengths(fit)
+        self.offsets = window_offsets(self.model.window, "online")
+        self.span = (self.model.window - 1) / self.model.rate
+        self.reset()
+
+    def reset(self) -> None:
+        self._times: deque[float] = deque()
+        self._poses: deque[np.ndarray] = deque()
+        self._bones: deque[tuple[float, np.ndarray]] = deque()
+        self._frame = 0
+        self._last_t: float | None = None
+        self._last_valid_t: float | None = None
+        self._last_out: np.ndarray | None = None
+        self._last_rel: np.ndarray | None = None     # last seen joints: fills partially missing frames
+
+    def push(self, pose: np.ndarray, t: float | None = None) -> np.ndarray:
+        """Refine the newest pose ``(17, 3)``; returns ``(17, 3)`` float32 (NaN: no pose to give)."""
+        check_shape(pose, [17, 3], "pose")
+        t = self._frame / self.fps if t is None else float(t)
+        self._frame += 1
+        if self._last_t is not None and not t > self._last_t:
+            raise StructposeError(f"timestamps must increase; got t={t} after t={self._last_t}")
+        self._last_t = t
+        p = np.asarray(pose, np.float64)
+        if np.isinf(p).any():
+            raise StructposeError("pose contains inf; mark missing joints with NaN")
+        gap = self._last_valid_t is not None and t - self._last_valid_t > self.max_gap_s
+        if gap:
+            self._times.clear(), self._poses.clear()
+        rel = p - p[0]
+        if _frame_ok(p[None])[0] and not np.isfinite(rel).all() and self._last_rel is not None:
+            miss = ~np.isfinite(rel).all(-1)
+            rel[miss] = self._last_rel[miss]
+        if not (_frame_ok(p[None])[0] and np.isfinite(rel).all()):
+            if self._last_out is not None and not gap:
+                return (self._last_out + self._last_root).astype(np.float32)
+            return np.full((17, 3), np.nan, np.float32)
+        self._last_rel = rel
+        self._times.append(t), self._poses.append(rel)
+        while len(self._times) >= 2 and self._times[1] <= t - self.span:
+            self._times.popleft(), self._poses.popleft()
+        win = sample_windows(np.stack(self._poses), np.array(self._times), np.array([t]), self.offsets,
+                             self.model.rate)
+        with torch.no_grad():
+            out = self.model(torch.from_numpy(win.astype(np.float32)))[0].numpy().astype(np.float64)
+        if self.lengths is not None:
+            out = fit_skeleton(out, self._running_lengths(out, t))
+        self._last_valid_t, self._last_out, self._last_root = t, out, p[0].copy()
+        return (out + p[0]).astype(np.float32)
+
+    def _running_lengths(self, out: np.ndarray, t: float) -> np.ndarray:
+        if not isinstance(self.lengths, str):
+            return self.lengths
+        self._bones.append((t, np.linalg.norm(out[[c for _, c in H36M17.bones]] - out[[p for p, _ in H36M17.bones]],
+                                              axis=-1)))
+        while self._bones and self._bones[0][0] < t - self.history_s:
+            self._bones.popleft()
+        return np.median(np.stack([b for _, b in self._bones]), axis=0)

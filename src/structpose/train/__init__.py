@@ -1,0 +1,1 @@
+"""Training code (beside the core: depends on models and data, never the reverse)."""

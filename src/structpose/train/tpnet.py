@@ -1,0 +1,215 @@
+"""Training TP-Net and its recurrent baselines on real mocap + the per-frame error model.
+
+Data: the TRAIN split clips (DeepMimic + holosoma climbing, :mod:`structpose.data.splits`) as
+clean windows from :class:`~structpose.data.datasets.PoseWindowDataset` — a camera at a random
+heading about the vertical axis, tilted by up to ``pitch_deg`` — at the model rate (30 fps).
+Frame-rate augmentation: the clips are also resampled at ``rate / s`` for every speed factor ``s``
+in ``speeds`` and read as if they were at the model rate, i.e. the same motion played faster or
+slower.  Inputs: those windows corrupted by :class:`~structpose.data.error_model.ErrorModel`,
+its magnitudes scaled per window by a factor drawn from ``error_scale`` (robustness to better
+and worse estimators).  Targets: the clean pose of the reference frame.
+
+Each sample holds ``N + 1`` frames, so that two consecutive outputs are predicted; the loss is the
+paper's L2 on the pose plus ``velocity_weight`` x L2 on the difference of consecutive outputs
+(a learned refiner is otherwise jerkier than a filter, see ``docs``).  Adam, cosine learning rate,
+tqdm progress, a checkpoint every ``checkpoint_every`` steps with optimiser and RNG state
+(``--resume`` continues from it at the next epoch), the run's config written beside the checkpoint,
+validation MPJPE on the VAL split; ``best.pt`` keeps the best validation model.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import ConcatDataset, DataLoader
+
+from ..data.datasets import PoseWindowDataset
+from ..data.error_model import ErrorModel
+from ..data.sources import load_clips
+from ..data.splits import split_clips
+from ..errors import StructposeError
+from ..io.atomic import atomic_path
+from ..models.tpnet import MODEL_FPS, build_model, reference_index, save_model
+
+
+@dataclass
+class TPNetTrainConfig:
+    model: dict[str, Any] = field(default_factory=lambda: {"kind": "tpnet", "window": 20, "mode": "online",
+                                                            "hidden": [4096], "representation": "relative"})
+    sources: list[str] = field(default_factory=lambda: ["deepmimic", "holosoma"])
+    steps: int = 3000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    velocity_weight: float = 1.0
+    speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
+    pitch_deg: float = 20.0
+    error_model: dict[str, Any] = field(default_factory=dict)
+    error_scale: tuple[float, float] = (0.5, 1.5)
+    seed: int = 0
+    threads: int = 1
+    checkpoint_every: int = 500
+    val_every: int = 500
+    max_minutes: float = 10.0
+    out_dir: str = "runs/tpnet_online"
+    export: str | None = None       # also write the best model here (float16), e.g. the shipped weights
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TPNetTrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise StructposeError(f"{path}: no such config file; expected a YAML file like configs/tpnet_online.yaml")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise StructposeError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise StructposeError(f"{path}: unknown config keys {sorted(unknown)}; known: "
+                                  f"{sorted(cls.__dataclass_fields__)}")
+        cfg = cls(**raw)
+        cfg.error_scale = tuple(cfg.error_scale)
+        ErrorModel(**cfg.error_model)         # validate early
+        build_model(cfg.model)
+        return cfg
+
+
+def _windows(clips, window: int, mode: str, speeds: list[float], pitch_deg: float, seed: int) -> ConcatDataset:
+    # N + 1 frames per sample: two consecutive N-frame windows (see module docstring)
+    sets = [PoseWindowDataset(clips, window=window + 1, mode=mode, target_fps=MODEL_FPS / s,
+                              pitch_deg=pitch_deg, seed=seed + k) for k, s in enumerate(speeds)]
+    return ConcatDataset(sets)
+
+
+def corrupt(clean: np.ndarray, em: ErrorModel, scale: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """Apply the error model to a batch of clean windows ``(B, W, 17, 3)`` with per-window magnitudes."""
+    s = rng.uniform(*scale, size=clean.shape[0])
+    out = np.empty(clean.shape, np.float32)
+    # group windows by magnitude bucket: one batched call per bucket keeps this vectorised
+    buckets = np.minimum((s - scale[0]) / max(scale[1] - scale[0], 1e-9) * 4, 3).astype(int)
+    for b in np.unique(buckets):
+        m = buckets == b
+        out[m] = em.scaled(float(s[m].mean())).apply(clean[m], MODEL_FPS, rng)
+    return out
+
+
+def _pair_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor, vel_w: float) -> torch.Tensor:
+    n = model.window
+    ref = reference_index(n, model.mode)
+    pred = model(torch.stack([noisy[:, :n], noisy[:, 1:]], 0))          # (2, B, 17, 3)
+    tgt = torch.stack([clean[:, ref], clean[:, ref + 1]], 0)
+    loss = ((pred - tgt) ** 2).sum(-1).mean()
+    if vel_w > 0:
+        loss = loss + vel_w * (((pred[1] - pred[0]) - (tgt[1] - tgt[0])) ** 2).sum(-1).mean()
+    return loss
+
+
+def validation_set(clips, em: ErrorModel, seed: int = 1234) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, clean (T,17,3), noisy (T,17,3))`` root-relative at the model rate, front camera, seeded."""
+    out = []
+    for k, c in enumerate(clips):
+        clean = c.in_camera().astype(np.float64)
+        clean = clean - clean[:, :1]
+        out.append((c.name, clean.astype(np.float32), em.apply(clean, MODEL_FPS, seed + k)))
+    return out
+
+
+def evaluate(model: torch.nn.Module, seqs) -> tuple[float, float]:
+    """(MPJPE of the input, MPJPE of the refined output) in mm, pooled over all frames."""
+    from ..pipeline.refiner import refine_sequence
+    err_in, err_out, n = 0.0, 0.0, 0
+    for _, clean, noisy in seqs:
+        ref = refine_sequence(noisy, MODEL_FPS, model=model)
+        err_in += float(np.linalg.norm(noisy - clean, axis=-1).mean(-1).sum())
+        err_out += float(np.linalg.norm(ref - clean, axis=-1).mean(-1).sum())
+        n += clean.shape[0]
+    return 1000 * err_in / n, 1000 * err_out / n
+
+
+def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Train per ``cfg``; returns a summary (steps, wall time, val MPJPE, paths)."""
+    from tqdm import tqdm
+    torch.set_num_threads(max(1, int(cfg.threads)))
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump({**asdict(cfg), "error_scale": list(cfg.error_scale)}, sort_keys=False))
+    splits = split_clips(load_clips(cfg.sources))
+    em = ErrorModel(**cfg.error_model)
+    model = build_model(cfg.model)
+    data = _windows(splits["train"], model.window, model.mode, cfg.speeds, cfg.pitch_deg, cfg.seed)
+    val = validation_set(split_clips(load_clips(cfg.sources, fps=MODEL_FPS))["val"], em)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1))))
+    rng = np.random.default_rng(cfg.seed)
+    step, epoch, best, history = 0, 0, float("inf"), []
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.is_file():
+        blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(blob["model"]), opt.load_state_dict(blob["opt"]), sched.load_state_dict(blob["sched"])
+        step, epoch, best, history = blob["step"], blob["epoch"], blob["best"], blob["history"]
+        rng.bit_generator.state = blob["rng"]
+        torch.set_rng_state(blob["torch_rng"])
+    t0, elapsed0 = time.perf_counter(), (history[-1]["wall_s"] if history else 0.0)
+    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, mininterval=5.0,
+               desc=f"train {model.kind} {model.mode}")
+    model.train()
+    stop = False
+    while step < cfg.steps and not stop:
+        for ds in data.datasets:
+            ds.set_epoch(epoch)
+        g = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
+        loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=True, generator=g)
+        for batch in loader:
+            clean = batch["window"].numpy()
+            noisy = torch.from_numpy(corrupt(clean, em, cfg.error_scale, rng))
+            loss = _pair_loss(model, noisy, torch.from_numpy(clean), cfg.velocity_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step(), sched.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.2e}")
+            wall = elapsed0 + time.perf_counter() - t0
+            last = step >= cfg.steps or wall > 60 * cfg.max_minutes
+            if step % cfg.val_every == 0 or last:
+                model.eval()
+                with torch.no_grad():
+                    mi, mo = evaluate(model, val)
+                model.train()
+                history.append({"step": step, "wall_s": wall, "loss": loss.item(), "val_input_mm": mi,
+                                "val_mpjpe_mm": mo})
+                bar.write(f"step {step}: val MPJPE {mo:.1f} mm (input {mi:.1f} mm)")
+                if mo < best:
+                    best = mo
+                    save_model(model, out / "best.pt", half=False, extra={"step": step, "val_mpjpe_mm": mo})
+            if step % cfg.checkpoint_every == 0 or last:
+                with atomic_path(ckpt) as tmp:
+                    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                                "step": step, "epoch": epoch + 1, "best": best, "history": history,
+                                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                                "config": model.config}, tmp)
+            if last:
+                stop = step < cfg.steps      # time budget reached before the step budget
+                break
+        epoch += 1
+    bar.close()
+    summary = {"steps": step, "wall_s": elapsed0 + time.perf_counter() - t0, "best_val_mpjpe_mm": best,
+               "history": history, "out_dir": str(out), "stopped_by_time": stop}
+    if cfg.export:
+        from ..models.tpnet import load_model
+        best_model = load_model(out / "best.pt")
+        save_model(best_model, cfg.export, half=True, extra={"val_mpjpe_mm": best, "steps": step,
+                                                            "train_config": asdict(cfg)})
+        summary["exported"] = cfg.export
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    return summary
