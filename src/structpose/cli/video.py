@@ -1,0 +1,99 @@
+"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh] [--mode ...]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import StructposeError
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..io.export import export, parse_formats
+    from ..io.posefile import save_pose_file
+    from ..pipeline.lifting import PoseLifter
+    from ..pipeline.video import MODES, frames, open_source, process_video
+    formats = parse_formats(args.export) if args.export else []
+    if args.mode not in MODES:
+        raise StructposeError(f"--mode {args.mode!r} unknown; choose one of {', '.join(MODES)}")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise StructposeError(f"--out {out}: the pose file must end in .npz")
+    live = args.source.isdigit() or "://" in args.source
+    if args.render and args.mode != "online" and live:
+        raise StructposeError("--render with a live source needs --mode online (a live stream cannot be re-read "
+                              "for the bidirectional second pass)")
+    lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
+    writer = None
+    on_frame = None
+    if args.render and args.mode == "online":
+        from ..pipeline.render_video import VideoWriter, compose
+        _, info = open_source(args.source)
+        writer = VideoWriter(args.render, info["fps"])
+
+        def on_frame(i, img, det, pose):  # noqa: ANN001
+            writer.write(compose(img, det.keypoints, det.scores, pose if det.found else None,
+                                 min_score=args.min_score, label=f"frame {i} online"))
+    try:
+        seq, tm = process_video(args.source, mode=args.mode, fit=not args.no_fit, lifter=lifter,
+                                max_frames=args.max_frames, progress=not args.no_progress,
+                                on_frame=on_frame, tpnet=args.tpnet)
+    except BaseException:
+        if writer is not None:
+            writer.close(ok=False)
+        raise
+    if writer is not None:
+        writer.close()
+    save_pose_file(out, seq)
+    written = [out]
+    if formats:
+        written += export(seq, out, [f for f in formats if f != "npz"], name=Path(args.source).stem or "video")
+    if args.render and args.mode != "online":
+        from ..pipeline.render_video import VideoWriter, compose
+        cap, info = open_source(args.source)
+        w = VideoWriter(args.render, seq.fps)
+        try:
+            for i, img in enumerate(frames(cap, seq.num_frames)):
+                p = seq.poses_3d[i] if seq.valid[i] else None
+                w.write(compose(img, seq.poses_2d[i], seq.scores[i], p, min_score=args.min_score,
+                                label=f"frame {i} {args.mode}"))
+        except BaseException:
+            w.close(ok=False)
+            raise
+        finally:
+            cap.release()
+        w.close()
+    if args.render:
+        written.append(Path(args.render))
+    ms = tm.per_frame_ms()
+    n_bad = int((~seq.valid).sum())
+    print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
+          f"{n_bad} without a person; per frame: detect {ms['detect']:.1f} ms, lift {ms['lift']:.2f} ms, "
+          f"temporal+fit {ms['temporal']:.2f} ms, waiting for decode {ms['decode_wait']:.1f} ms",
+          file=sys.stderr)
+    print("wrote " + ", ".join(str(p) for p in written))
+    if n_bad == seq.num_frames:
+        print("warning: no person was found in any frame; the pose file holds only invalid frames", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "video", help="3D poses from a video file, webcam or stream (MediaPipe -> lifter -> TP-Net -> fit)",
+        description="Decode -> detect (MediaPipe, offline) -> lift -> TP-Net -> skeleton fit -> write. "
+                    "Camera intrinsics are unknown: root depth assumes --fov (the pose itself does not).")
+    p.add_argument("source", metavar="VIDEO", help="video file, webcam index (0) or stream URL (rtsp://, http://)")
+    p.add_argument("--out", required=True, help="pose file to write (.npz, atomically)")
+    p.add_argument("--render", metavar="OUT.mp4", help="also write an mp4: overlay + 3D view")
+    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,vp3d")
+    p.add_argument("--mode", default="online", help="online (streaming, default), bidirectional (half the "
+                   "window in the future, second pass at the end) or none (lifter only)")
+    p.add_argument("--no-fit", action="store_true", help="skip skeleton fitting (bone lengths vary per frame)")
+    p.add_argument("--fov", type=float, default=55.0, help="assumed horizontal field of view, degrees (default 55)")
+    p.add_argument("--min-score", type=float, default=0.3, help="joints scored below this are masked (default 0.3)")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--lifter", default=None, help="lifter weights (default: shipped)")
+    p.add_argument("--tpnet", default=None, help="TP-Net weights for the mode (default: shipped)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+

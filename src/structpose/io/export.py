@@ -1,0 +1,157 @@
+"""Exports of a :class:`PoseSequence`: pose file, VideoPose3D-style npz, JSON, CSV, BVH.  All atomic.
+
+Missing data is never written as zeros: frames without a person and unseen joints are ``null`` in
+JSON, empty cells in CSV, a score of 0 in the VideoPose3D npz (whose readers cannot take NaN, so
+xy there holds the joint's nearest seen position), and the nearest valid pose in BVH (a BVH frame
+cannot be empty; ``valid`` is in every other format).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StructposeError
+from ..skeleton import H36M17
+from .atomic import atomic_path
+from .bvh_export import write_bvh
+from .posefile import PoseSequence, save_pose_file
+
+FORMATS = ("npz", "vp3d", "json", "csv", "bvh")
+SUFFIX = {"npz": ".npz", "vp3d": ".vp3d.npz", "json": ".json", "csv": ".csv", "bvh": ".bvh"}
+
+
+def parse_formats(text: str) -> list[str]:
+    """``"json,csv,bvh"`` -> ``["json", "csv", "bvh"]``; an unknown name is one clear line."""
+    out = [t.strip().lower() for t in text.split(",") if t.strip()]
+    bad = [t for t in out if t not in FORMATS]
+    if bad or not out:
+        raise StructposeError(f"unknown export format {', '.join(bad) or repr(text)}; choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(out))
+
+
+def _fill_nearest(x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Fill rows of ``x`` (T, ...) where ``ok`` (T,) is False with the nearest ok row (0 if none)."""
+    if not ok.any():
+        return np.zeros_like(x)
+    idx = np.arange(len(x))
+    good = idx[ok]
+    pos = np.clip(np.searchsorted(good, idx), 0, len(good) - 1)
+    prev = good[np.maximum(pos - 1, 0)]
+    nxt = good[pos]
+    near = np.where(np.abs(prev - idx) < np.abs(nxt - idx), prev, nxt)
+    return x[near]
+
+
+def write_vp3d(path: str | Path, seq: PoseSequence, name: str = "video") -> Path:
+    """VideoPose3D custom-video npz (``prepare_data_2d_custom.py`` layout, H36M joint order).
+
+    ``positions_2d[name]['custom'] = [(T, 17, 3) x, y, score]`` pixels, ``metadata = {layout_name:
+    'h36m', num_joints: 17, keypoints_symmetry, video_metadata: {name: {w, h}}}``, and
+    ``positions_3d[name]['custom'] = (T, 17, 3)`` camera-frame metres (NaN where no pose).
+    Read with ``np.load(path, allow_pickle=True)``.
+    """
+    T = seq.num_frames
+    if seq.poses_2d is not None:
+        xy = np.asarray(seq.poses_2d, np.float32).copy()
+        sc = (np.asarray(seq.scores, np.float32) if seq.scores is not None
+              else np.isfinite(xy).all(-1).astype(np.float32)).copy()
+        sc[~np.isfinite(xy).all(-1)] = 0.0
+        for j in range(17):
+            xy[:, j] = _fill_nearest(xy[:, j], sc[:, j] > 0)
+    else:
+        xy, sc = np.zeros((T, 17, 2), np.float32), np.zeros((T, 17), np.float32)
+    left = [a for a, _ in H36M17.left_right]
+    right = [b for _, b in H36M17.left_right]
+    meta = {"layout_name": "h36m", "num_joints": 17, "keypoints_symmetry": [left, right]}
+    if seq.image_size is not None:
+        meta["video_metadata"] = {name: {"w": int(seq.image_size[0]), "h": int(seq.image_size[1])}}
+    arrays = {
+        "positions_2d": np.array({name: {"custom": [np.concatenate([xy, sc[..., None]], -1)]}}, dtype=object),
+        "metadata": np.array(meta, dtype=object),
+        "positions_3d": np.array({name: {"custom": np.asarray(seq.poses_3d, np.float32)}}, dtype=object),
+    }
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return Path(path)
+
+
+def _num(v: float) -> float | None:
+    return round(float(v), 6) if np.isfinite(v) else None
+
+
+def write_json(path: str | Path, seq: PoseSequence) -> Path:
+    """``{fps, layout, joints, units, frame, frames: [{index, time, valid, joints_3d, keypoints_2d, scores}]}``.
+
+    ``joints_3d`` is a list of 17 ``[x, y, z]`` (metres, camera frame) or ``null`` for a frame
+    without a pose; unseen 2D joints are ``null``.
+    """
+    frames = []
+    for t in range(seq.num_frames):
+        p = seq.poses_3d[t]
+        f: dict = {"index": t, "time": round(t / seq.fps, 6), "valid": bool(seq.valid[t])}
+        f["joints_3d"] = [[_num(v) for v in row] for row in p] if seq.valid[t] else None
+        if seq.poses_2d is not None:
+            f["keypoints_2d"] = [None if not np.isfinite(r).all() else [_num(r[0]), _num(r[1])]
+                                 for r in seq.poses_2d[t]]
+        if seq.scores is not None:
+            f["scores"] = [_num(s) for s in seq.scores[t]]
+        frames.append(f)
+    doc = {"format": "structpose-json-1", "fps": float(seq.fps), "layout": seq.layout,
+           "joints": list(H36M17.names), "parents": list(H36M17.parents),
+           "units": "metres", "frame": "camera: x right, y down, z forward",
+           "image_size": list(seq.image_size) if seq.image_size is not None else None,
+           "meta": seq.meta, "frames": frames}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, allow_nan=False))
+    return Path(path)
+
+
+def write_csv(path: str | Path, seq: PoseSequence) -> Path:
+    """One row per frame: ``frame, time, valid, <joint>_x/_y/_z`` (metres), then ``<joint>_u/_v/_score``
+    if 2D is present.  Missing values are empty cells."""
+    head = ["frame", "time", "valid"] + [f"{n}_{a}" for n in H36M17.names for a in "xyz"]
+    has2d = seq.poses_2d is not None
+    if has2d:
+        head += [f"{n}_{a}" for n in H36M17.names for a in ("u", "v", "score")]
+    cell = lambda v: "" if not np.isfinite(v) else f"{float(v):.6f}"  # noqa: E731
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(head)
+            for t in range(seq.num_frames):
+                row = [t, f"{t / seq.fps:.6f}", int(bool(seq.valid[t]))]
+                row += [cell(v) for v in seq.poses_3d[t].reshape(-1)]
+                if has2d:
+                    sc = seq.scores[t] if seq.scores is not None else np.ones(17)
+                    for j in range(17):
+                        row += [cell(seq.poses_2d[t, j, 0]), cell(seq.poses_2d[t, j, 1]), cell(sc[j])]
+                w.writerow(row)
+    return Path(path)
+
+
+def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: str = "video") -> list[Path]:
+    """Write ``seq`` in each of ``formats`` next to ``out_base`` (suffixes from :data:`SUFFIX`)."""
+    base = Path(out_base)
+    stem = base.name[:-len(".npz")] if base.name.endswith(".npz") else base.name
+    out = []
+    for fmt in formats:
+        p = base.with_name(stem + SUFFIX[fmt])
+        if fmt == "npz":
+            out.append(save_pose_file(p, seq))
+        elif fmt == "vp3d":
+            out.append(write_vp3d(p, seq, name))
+        elif fmt == "json":
+            out.append(write_json(p, seq))
+        elif fmt == "csv":
+            out.append(write_csv(p, seq))
+        elif fmt == "bvh":
+            write_bvh(p, seq.poses_3d, seq.fps, seq.valid)
+            out.append(p)
+    return out
+
+
+__all__ = ["FORMATS", "export", "parse_formats", "write_bvh", "write_csv", "write_json", "write_vp3d"]

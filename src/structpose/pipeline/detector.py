@@ -1,0 +1,116 @@
+"""The 2D front end: MediaPipe pose (0.10.21, the bundled BlazePose *full* model), fully offline.
+
+One person per image.  MediaPipe's 33 landmarks become H36M-17 pixels through
+``skeleton.convert(..., "mediapipe33", "h36m17")`` (pelvis, spine, thorax and head top are
+synthesised from hips, shoulders and nose there); each H36M joint gets a score = the visibility of
+its source landmarks (the minimum, for synthesised joints), so a joint MediaPipe guesses behind an
+occluder or outside the image carries a low score instead of looking certain.
+
+``model_complexity=1`` is the only model shipped inside the wheel; 0 and 2 try to download their
+models at run time and fail offline, so they are refused here with a clear line.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import StructposeError
+from ..skeleton import conversion_matrix, convert
+
+_W = conversion_matrix("mediapipe33", "h36m17")            # (17, 33)
+_SOURCES = [np.flatnonzero(np.nan_to_num(row) != 0) for row in _W]
+
+
+@dataclass
+class Detection:
+    """One frame's 2D pose: ``keypoints`` (17, 2) pixels H36M-17 (NaN if no person), ``scores`` (17,)
+    in [0, 1] (0 if no person), ``found`` whether a person was detected."""
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    found: bool
+
+
+def landmarks_to_h36m(landmarks: np.ndarray, visibility: np.ndarray, image_size: tuple[int, int]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(..., 33, 2)`` normalised MediaPipe landmarks in [0, 1] + ``(..., 33)`` visibility ->
+    ``((..., 17, 2) pixels, (..., 17) scores)`` in H36M-17 order."""
+    w, h = image_size
+    px = np.asarray(landmarks, np.float64) * np.array([w, h], np.float64)
+    kp = convert(px, "mediapipe33", "h36m17")
+    vis = np.clip(np.asarray(visibility, np.float64), 0.0, 1.0)
+    scores = np.stack([vis[..., src].min(-1) for src in _SOURCES], -1)
+    return kp.astype(np.float32), scores.astype(np.float32)
+
+
+class PoseDetector:
+    """MediaPipe pose on BGR uint8 images (as cv2 reads them).
+
+    ``video=True`` tracks the person from frame to frame (MediaPipe's landmark-to-ROI tracking,
+    faster than re-detecting); ``video=False`` treats every image on its own.  Use as a context
+    manager or call :meth:`close`.
+    """
+
+    def __init__(self, video: bool = False, model_complexity: int = 1, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5) -> None:
+        if model_complexity != 1:
+            raise StructposeError(f"model_complexity={model_complexity} is not available offline; "
+                                  "mediapipe 0.10.21 bundles only the full model (complexity 1)")
+        os.environ.setdefault("GLOG_minloglevel", "2")      # MediaPipe's C++ logs are noise for users
+        try:
+            import mediapipe as mp
+        except ImportError:
+            raise StructposeError("the detector needs mediapipe==0.10.21: "
+                                  "pip install 'structpose[video]' (or `make setup`)") from None
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=not video, model_complexity=1, smooth_landmarks=video,
+            enable_segmentation=False, min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+
+    def __call__(self, image_bgr: np.ndarray) -> Detection:
+        """One BGR ``(H, W, 3)`` uint8 image (or ``(H, W)`` grey) -> :class:`Detection`."""
+        import cv2
+        img = np.asarray(image_bgr)
+        if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+            raise StructposeError(f"image has shape {img.shape} and dtype {img.dtype}; expected (H, W, 3) uint8 BGR")
+        if img.shape[0] < 8 or img.shape[1] < 8:
+            raise StructposeError(f"image is {img.shape[1]}x{img.shape[0]} pixels; too small to find a person")
+        if img.ndim == 2:
+            rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        elif img.shape[2] == 4:
+            rgb = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+        else:
+            rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        res = self._pose.process(rgb)
+        h, w = img.shape[:2]
+        if res.pose_landmarks is None:
+            return Detection(np.full((17, 2), np.nan, np.float32), np.zeros(17, np.float32), False)
+        lm = res.pose_landmarks.landmark
+        xy = np.array([(p.x, p.y) for p in lm], np.float64)
+        vis = np.array([p.visibility for p in lm], np.float64)
+        kp, sc = landmarks_to_h36m(xy, vis, (w, h))
+        return Detection(kp, sc, True)
+
+    def close(self) -> None:
+        self._pose.close()
+
+    def __enter__(self) -> "PoseDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as BGR uint8; an unreadable file is one clear line."""
+    import cv2
+    from pathlib import Path
+    p = Path(path)
+    if not p.is_file():
+        raise StructposeError(f"{p}: no such image file")
+    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    if img is None:
+        raise StructposeError(f"{p}: not a readable image (cv2 reads PNG, JPEG, BMP, TIFF, WebP)")
+    return img

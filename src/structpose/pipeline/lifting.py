@@ -1,0 +1,136 @@
+"""2D keypoints in pixels -> 3D poses in the camera frame: the lifter plus a camera assumption.
+
+The lifter itself needs no intrinsics (see :mod:`structpose.models.lifter`): it gives the
+root-relative pose in metres.  Placing it in the camera frame needs a focal length, which is
+usually unknown for a user's video or photo: :class:`PoseLifter` assumes a horizontal field of view
+(default 55 degrees, a typical phone / webcam) with the principal point at the image centre, then
+``root depth = f * scale / radius_px`` (weak perspective) and the root's x, y by back-projecting the
+pelvis.  A wrong field of view scales the root depth (and x, y) proportionally; the root-relative
+pose does not depend on it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import StructposeError
+from ..models.lifter import J, Lifter, load_lifter, normalise_2d
+
+DEFAULT_FOV_DEG = 55.0
+DEFAULT_MIN_SCORE = 0.3
+MIN_JOINTS = 6      # fewer visible joints than this: no pose (a guess from 3 points would be noise)
+
+
+def focal_from_fov(image_size: tuple[int, int], fov_deg: float) -> float:
+    """Focal length in pixels from the image width and a horizontal field of view."""
+    if not 1.0 < fov_deg < 179.0:
+        raise StructposeError(f"field of view {fov_deg} degrees is out of range; expected 1-179")
+    return 0.5 * image_size[0] / np.tan(np.radians(fov_deg) / 2)
+
+
+class PoseLifter:
+    """``(N, 17, 2)`` pixels + ``(N, 17)`` scores -> ``(N, 17, 3)`` camera-frame metres (NaN: no pose).
+
+    ``min_score``: joints scored below it are treated as missing (masked, not zeroed); frames with
+    fewer than :data:`MIN_JOINTS` usable joints get NaN.  ``focal_px`` overrides ``fov_deg``.
+    """
+
+    def __init__(self, weights: str | Path | Lifter | None = None, fov_deg: float = DEFAULT_FOV_DEG,
+                 focal_px: float | None = None, min_score: float = DEFAULT_MIN_SCORE) -> None:
+        self.model = weights if isinstance(weights, Lifter) else load_lifter(weights)
+        self.model.eval()
+        self.fov_deg, self.focal_px, self.min_score = float(fov_deg), focal_px, float(min_score)
+        if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
+            raise StructposeError(f"focal length {focal_px} px; expected a positive number")
+
+    def focal(self, image_size: tuple[int, int]) -> float:
+        return float(self.focal_px) if self.focal_px is not None else focal_from_fov(image_size, self.fov_deg)
+
+    @torch.no_grad()
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray | None, image_size: tuple[int, int]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(poses (N, 17, 3) camera metres, root-relative poses (N, 17, 3) metres)``."""
+        kp = np.asarray(keypoints, np.float32)
+        if kp.ndim == 2:
+            return tuple(a[0] for a in self(kp[None], None if scores is None else np.asarray(scores)[None],
+                                            image_size))  # type: ignore[return-value]
+        if kp.ndim != 3 or kp.shape[1:] != (J, 2):
+            raise StructposeError(f"keypoints have shape {kp.shape}; expected (N, 17, 2) pixels, H36M-17")
+        sc = np.ones(kp.shape[:2], np.float32) if scores is None else np.asarray(scores, np.float32)
+        if sc.shape != kp.shape[:2]:
+            raise StructposeError(f"scores have shape {sc.shape}; expected {kp.shape[:2]}")
+        mask = (np.isfinite(kp).all(-1) & (sc >= self.min_score)).astype(np.float32)
+        xy_t, m_t = torch.from_numpy(np.nan_to_num(kp)), torch.from_numpy(mask)
+        xy_n, m2, centre, radius = normalise_2d(xy_t, m_t)
+        pose, log_s = self.model(xy_n, m2)
+        s = log_s.exp()
+        rel = (pose * s[:, None, None]).numpy().astype(np.float64)
+        # pelvis in the image: the normalisation centre when the pelvis is seen, otherwise the
+        # centre moved by the mean offset between the input and the lifted pose's xy
+        seen = m2.numpy() > 0
+        off = np.where(seen[..., None], xy_n.numpy() - pose[..., :2].numpy(), 0).sum(1) / \
+            np.maximum(seen.sum(1, keepdims=True), 1)
+        has_pelvis = seen[:, 0:1]
+        pelvis_px = centre.numpy() + np.where(has_pelvis, 0.0, off) * radius.numpy()[:, None]
+        f = self.focal(image_size)
+        c = np.array([image_size[0] / 2.0, image_size[1] / 2.0])
+        z = f * s.numpy() / radius.numpy()
+        root = np.concatenate([(pelvis_px - c) / f * z[:, None], z[:, None]], -1)
+        bad = mask.sum(-1) < MIN_JOINTS
+        rel[bad] = np.nan
+        cam = rel + root[:, None]
+        return cam.astype(np.float32), rel.astype(np.float32)
+
+
+def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tuple[int, int] | None,
+                  mode: str = "bidirectional", fit: bool = True, lifter: PoseLifter | None = None,
+                  tpnet: str | Path | None = None, meta: dict | None = None) -> "PoseSequence":
+    """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
+
+    ``mode``: "online" / "bidirectional" (TP-Net, :func:`structpose.pipeline.refiner.refine_sequence`)
+    or "none" (lifter only).  ``fit``: skeleton fitting with the sequence's median bone lengths.
+    ``image_size`` None: the principal point is put at the centre of the keypoints' extent and the
+    width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
+    the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
+    """
+    from ..io.posefile import PoseSequence
+    from .refiner import refine_sequence
+    lifter = lifter or PoseLifter()
+    meta = dict(meta or {})
+    xy = np.asarray(xy, np.float32)
+    if image_size is None:
+        fin = xy[np.isfinite(xy).all(-1)]
+        if len(fin) == 0:
+            raise StructposeError("no finite keypoint in the whole sequence; nothing to lift")
+        lo, hi = fin.min(0), fin.max(0)
+        ext = float(max(hi - lo).max()) * 1.2 + 1.0
+        image_size = (int(round(ext)), int(round(ext)))
+        shift = (lo + hi) / 2 - np.array(image_size) / 2
+        meta["image_size_guessed"] = True
+    else:
+        shift = np.zeros(2)
+    cam, _ = lifter(xy - shift.astype(np.float32), scores, image_size)
+    cam = cam.astype(np.float64)
+    ok = np.isfinite(cam).all((1, 2))
+    if mode == "none":
+        out = cam.copy()
+        if fit and ok.any():
+            from ..fitting import fit_skeleton, median_bone_lengths
+            rel = cam[ok] - cam[ok][:, :1]
+            out[ok] = fit_skeleton(rel, median_bone_lengths(rel)) + cam[ok][:, :1]
+    elif mode in ("online", "bidirectional"):
+        if not ok.any():
+            raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "
+                                  f"{lifter.min_score})")
+        out = refine_sequence(cam, fps, mode=mode, fit="median" if fit else None, model=tpnet)
+    else:
+        raise StructposeError(f"mode {mode!r} unknown; choose online, bidirectional or none")
+    out = out.astype(np.float32)
+    out[~ok] = np.nan
+    meta.update({"mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
+                 "focal_px": lifter.focal(image_size), "min_score": lifter.min_score})
+    return PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
+                        image_size=None if meta.get("image_size_guessed") else image_size,
+                        valid=ok & np.isfinite(out).all((1, 2)), meta=meta)

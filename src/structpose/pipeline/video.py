@@ -1,0 +1,220 @@
+"""Streaming video -> 3D: decode (cv2) -> detect (MediaPipe) -> lift -> TP-Net -> skeleton fit -> write.
+
+Streaming and memory
+    Frames are decoded by a background thread into a small bounded queue (decode overlaps with
+    detection; MediaPipe and torch release the GIL), processed one at a time and dropped.  Only the
+    per-frame results are kept (17 joints x (3 + 2 + 1) floats per frame, ~400 bytes), so memory
+    stays flat however long the video is (``benchmarks/bench_video.py`` measures peak RSS vs
+    length).
+
+Missing people and joints (never silent zeros)
+    * A frame where MediaPipe finds nobody has ``scores`` 0, ``poses_2d`` NaN, ``valid`` False and
+      NaN in ``poses_3d``.
+    * A joint scored below ``min_score`` is masked for the lifter (it predicts that joint from
+      the others); its score is kept in the output so users can see it was a guess.
+    * The temporal stage (:mod:`structpose.pipeline.refiner`) bridges gaps of up to 0.5 s in its
+      window (holding / interpolating) and restarts after longer ones; frames without a detection
+      are still written as invalid.
+
+Modes
+    ``online``: the streaming TP-Net (no look-ahead), skeleton fitted with a running median of
+    bone lengths.  ``bidirectional``: the per-frame lifted poses are kept (small) and refined in
+    a second pass over the whole sequence when the video ends (TP-Net with half its window in the
+    future), bone lengths from the whole sequence.  ``none``: the lifter alone (+ fit).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StructposeError
+from ..io.posefile import PoseSequence
+from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter
+
+MODES = ("online", "bidirectional", "none")
+
+
+def open_source(source: str | int) -> tuple["object", dict]:
+    """Open a video file, webcam index (``"0"``) or stream URL with cv2; one clear line if it fails.
+
+    Returns ``(capture, info)`` with ``info = {fps, frames (or None), width, height, live}``.
+    """
+    import cv2
+    live = False
+    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+        cap, live, name = cv2.VideoCapture(int(source)), True, f"webcam {source}"
+    elif isinstance(source, str) and "://" in source:
+        cap, live, name = cv2.VideoCapture(source), True, source
+    else:
+        p = Path(source)
+        if not p.is_file():
+            raise StructposeError(f"{p}: no such video file (give a file, a webcam index such as 0, or a URL)")
+        if p.stat().st_size == 0:
+            raise StructposeError(f"{p}: the file is empty; expected a video (mp4, avi, mkv, mov, webm ...)")
+        cap, name = cv2.VideoCapture(str(p)), str(p)
+    if not cap.isOpened():
+        raise StructposeError(f"{name}: cannot open as a video (unsupported format or corrupt file; "
+                              "cv2/FFmpeg reads mp4, avi, mkv, mov, webm)")
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    info = {"fps": float(fps) if np.isfinite(fps) and 0 < fps < 1000 else 30.0,
+            "fps_known": bool(np.isfinite(fps) and 0 < fps < 1000),
+            "frames": n if (n > 0 and not live) else None, "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), "live": live, "name": name}
+    return cap, info
+
+
+def frames(cap: "object", max_frames: int | None = None, prefetch: int = 4) -> Iterator[np.ndarray]:
+    """Decode frames in a background thread; yields BGR uint8 images; ``prefetch`` bounds memory."""
+    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def work() -> None:
+        k = 0
+        try:
+            while not stop.is_set() and (max_frames is None or k < max_frames):
+                ok, img = cap.read()          # type: ignore[attr-defined]
+                if not ok:
+                    break
+                q.put(img)
+                k += 1
+        finally:
+            q.put(None)
+
+    th = threading.Thread(target=work, daemon=True, name="structpose-decode")
+    th.start()
+    try:
+        while True:
+            img = q.get()
+            if img is None:
+                break
+            yield img
+    finally:
+        stop.set()
+        while th.is_alive():                  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                time.sleep(0.001)
+        th.join()
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage (summed over frames) and the wall time."""
+
+    decode_wait: float = 0.0
+    detect: float = 0.0
+    lift: float = 0.0
+    temporal: float = 0.0
+    write: float = 0.0
+    wall: float = 0.0
+    frames: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def per_frame_ms(self) -> dict[str, float]:
+        n = max(self.frames, 1)
+        return {k: 1000 * getattr(self, k) / n for k in ("decode_wait", "detect", "lift", "temporal", "write", "wall")}
+
+
+def process_video(source: str | int, mode: str = "online", fit: bool = True, lifter: PoseLifter | None = None,
+                  fov_deg: float = DEFAULT_FOV_DEG, min_score: float = DEFAULT_MIN_SCORE,
+                  max_frames: int | None = None, progress: bool = True, on_frame=None,
+                  tpnet: str | Path | None = None) -> tuple[PoseSequence, Timings]:
+    """Run the whole chain on a video; returns the pose sequence (camera frame, metres) and timings.
+
+    ``on_frame(index, image, detection, pose_3d_or_None)`` is called per frame (e.g. for live
+    rendering); ``pose_3d`` is the online output, or None in bidirectional mode.
+    """
+    if mode not in MODES:
+        raise StructposeError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
+    from .detector import PoseDetector
+    from .refiner import OnlineRefiner, refine_sequence
+    cap, info = open_source(source)
+    lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
+    fps = info["fps"]
+    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=fit) if mode == "online" else None
+    kp_all, sc_all, lifted, out3d = [], [], [], []
+    tm = Timings()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=info["frames"], unit="frame", desc="structpose video", dynamic_ncols=True,
+                   smoothing=0.1)
+    size = None
+    t_wall = time.perf_counter()
+    try:
+        with PoseDetector(video=True) as det:
+            it = frames(cap, max_frames)
+            while True:
+                t0 = time.perf_counter()
+                img = next(it, None)
+                t1 = time.perf_counter()
+                tm.decode_wait += t1 - t0
+                if img is None:
+                    break
+                size = (img.shape[1], img.shape[0])
+                d = det(img)
+                t2 = time.perf_counter()
+                cam, _ = lifter(d.keypoints, d.scores, size)
+                if not d.found:
+                    cam = np.full((17, 3), np.nan, np.float32)
+                t3 = time.perf_counter()
+                pose = None
+                if refiner is not None:
+                    pose = refiner.push(cam)
+                elif mode == "none" and fit:
+                    pose = cam
+                t4 = time.perf_counter()
+                kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam)
+                if pose is not None:
+                    out3d.append(pose)
+                if on_frame is not None:
+                    on_frame(tm.frames, img, d, pose)
+                t5 = time.perf_counter()
+                tm.detect += t2 - t1
+                tm.lift += t3 - t2
+                tm.temporal += t4 - t3
+                tm.write += t5 - t4
+                tm.frames += 1
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        cap.release()                     # type: ignore[attr-defined]
+        if bar is not None:
+            bar.close()
+    if tm.frames == 0:
+        raise StructposeError(f"{info['name']}: no frame could be decoded (empty or corrupt video)")
+    kp, sc, lift3 = np.stack(kp_all), np.stack(sc_all), np.stack(lifted)
+    detected = np.isfinite(lift3).all((1, 2))
+    t0 = time.perf_counter()
+    if mode == "bidirectional":
+        if detected.any():
+            poses = refine_sequence(lift3, fps, mode="bidirectional", fit="median" if fit else None, model=tpnet)
+        else:
+            poses = lift3
+    elif mode == "none":
+        poses = lift3.copy()
+        if fit and detected.any():
+            from ..fitting import fit_skeleton, median_bone_lengths
+            rel = poses[detected] - poses[detected][:, :1]
+            fitted = fit_skeleton(rel, median_bone_lengths(rel))
+            poses[detected] = fitted + poses[detected][:, :1]
+    else:
+        poses = np.stack(out3d)
+    tm.temporal += time.perf_counter() - t0
+    poses = poses.astype(np.float32)
+    poses[~detected] = np.nan              # the pose file's contract: invalid frames hold NaN
+    tm.wall = time.perf_counter() - t_wall
+    meta = {"source": info["name"], "mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
+            "focal_px": lifter.focal(size), "min_score": lifter.min_score, "detector": "mediapipe-0.10.21-full",
+            "fps_from_file": info["fps_known"], "frames_without_person": int((~detected).sum())}
+    seq = PoseSequence(poses_3d=poses, fps=fps, poses_2d=kp, scores=sc, image_size=size,
+                       valid=detected & np.isfinite(poses).all((1, 2)), meta=meta)
+    return seq, tm

@@ -1,0 +1,324 @@
+"""Training the lifter the paper's way (Sec. 4.3), on real mocap seen through random virtual cameras.
+
+Every minibatch holds 3D samples and 2D-only samples in **equal proportion**.  The 2D-only samples
+come from clips whose 3D is withheld from training (standing in for MPII): they are only ever seen as
+2D, and supervise depth weakly through ``structure_aware_loss`` on ground-truth xy + predicted z.
+Stages (each a block of the YAML config): warm start on 3D only; + Lg + La; + Ls at a lower rate.
+The 2D-only samples are in every batch of every stage (weight 0 in the warm start), so that all
+stages and all ablation arms see the same batch composition; the network uses LayerNorm, so the mix
+cannot shift normalisation statistics either.
+
+Inputs look like a detector's: Gaussian noise proportional to body size, rare outliers, missing
+joints (single joints, cropped legs, an occluded arm), the 4 detector-invisible joints synthesised.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import yaml
+
+from ..data.clip import Clip
+from ..errors import StructposeError
+from ..models.lifter import PELVIS, Lifter, LifterConfig, normalise_2d, save_lifter
+from ..skeleton import H36M17
+
+_PARENTS = torch.tensor([max(p, 0) for p in H36M17.parents])
+# symmetric bone-length augmentation: left and right twins share a factor
+_TWIN = np.arange(H36M17.num_joints)
+for _a, _b in H36M17.left_right:
+    _TWIN[max(_a, _b)] = min(_a, _b)
+
+
+@dataclass
+class Stage:
+    name: str
+    steps: int
+    lr: float
+    lambda_g: float = 0.0
+    lambda_a: float = 0.0
+    lambda_s: float = 0.0
+    angle_margin: float = 0.0     # 0 = the paper's Eq. 1 (see losses.illegal_angle_loss)
+
+
+@dataclass
+class LifterTrainConfig:
+    seed: int = 0
+    sources: list[str] = field(default_factory=lambda: ["deepmimic", "holosoma"])
+    weak_clips: list[str] = field(default_factory=list)      # 2D-only: 3D withheld
+    holosoma_stride: int = 4                                    # 120 Hz -> 30 Hz
+    batch_3d: int = 128
+    batch_2d: int = 128
+    model: dict[str, Any] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+    # virtual cameras and detector-like noise
+    distance: tuple[float, float] = (2.5, 9.0)
+    elevation_deg: tuple[float, float] = (-15.0, 35.0)
+    roll_deg: float = 8.0
+    focal_px: tuple[float, float] = (400.0, 1600.0)
+    noise_frac: float = 0.04       # max per-sample std of 2D noise, fraction of the RMS radius
+    outlier_prob: float = 0.02
+    drop_prob: float = 0.04
+    crop_legs_prob: float = 0.08
+    drop_arm_prob: float = 0.05
+    bone_jitter: float = 0.08
+    flip: bool = True
+    threads: int = 1
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "LifterTrainConfig":
+        path = Path(path)
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise StructposeError(f"{path}: not a readable YAML config ({type(e).__name__})") from None
+        known = set(cls.__dataclass_fields__)
+        bad = sorted(set(doc) - known)
+        if bad:
+            raise StructposeError(f"{path}: unknown config keys {', '.join(bad)}; known: {', '.join(sorted(known))}")
+        try:
+            doc["stages"] = [Stage(**s) for s in doc.get("stages", [])]
+            cfg = cls(**doc)
+        except TypeError as e:
+            raise StructposeError(f"{path}: bad stage or value ({e})") from None
+        if not cfg.stages:
+            raise StructposeError(f"{path}: no training stages; add a 'stages' list")
+        return cfg
+
+
+def load_training_clips(cfg: LifterTrainConfig) -> list[Clip]:
+    """Real mocap of the configured sources (DeepMimic, holosoma climbing), H36M-17, Y-up metres."""
+    clips: list[Clip] = []
+    for src in cfg.sources:
+        if src == "deepmimic":
+            from ..data import deepmimic
+            clips += deepmimic.load_all()
+        else:
+            try:
+                from ..data.sources import load_clips
+            except ImportError:
+                raise StructposeError(f"source {src!r} needs structpose.data.sources (not installed)") from None
+            got = load_clips([src])
+            if src == "holosoma":
+                got = [Clip(c.name, c.source, c.world[::cfg.holosoma_stride], c.fps / cfg.holosoma_stride)
+                       for c in got]
+            clips += got
+    return clips
+
+
+def split(clips: list[Clip], cfg: LifterTrainConfig) -> tuple[list[Clip], list[Clip], list[Clip], list[Clip]]:
+    """(3D train, 2D-only train, val, test), by whole clip.
+
+    val / test follow :mod:`structpose.data.splits`; ``weak_clips`` (config) are taken out of the
+    train set and seen only as 2D.  A weak clip that is not a training clip is an error.
+    """
+    from ..data.splits import split_clips
+    sets = split_clips(clips)
+    train_names = {c.name for c in sets["train"]}
+    for n in cfg.weak_clips:
+        if n not in train_names:
+            raise StructposeError(f"config names 2D-only clip {n!r}, which is not a training clip; "
+                                  f"training clips: {', '.join(sorted(train_names))}")
+    weak = [c for c in sets["train"] if c.name in cfg.weak_clips]
+    full = [c for c in sets["train"] if c.name not in cfg.weak_clips]
+    return full, weak, sets["val"], sets["test"]
+
+
+def _frames(clips: list[Clip]) -> torch.Tensor:
+    return torch.as_tensor(np.concatenate([np.array(c.world, np.float32) for c in clips]))
+
+
+def _rot(axis: int, ang: torch.Tensor) -> torch.Tensor:
+    c, s = torch.cos(ang), torch.sin(ang)
+    o, z = torch.ones_like(ang), torch.zeros_like(ang)
+    if axis == 0:
+        m = [o, z, z, z, c, -s, z, s, c]
+    elif axis == 1:
+        m = [c, z, s, z, o, z, -s, z, c]
+    else:
+        m = [c, -s, z, s, c, z, z, z, o]
+    return torch.stack(m, -1).reshape(*ang.shape, 3, 3)
+
+
+def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
+          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random virtual cameras for ``(B, 17, 3)`` Y-up world poses.
+
+    Returns ``(cam (B,17,3) camera-frame metres, uv (B,17,2) pixels, focal (B,) pixels)``; the principal point is 0 and the
+    subject may sit anywhere in a 60-degree cone around the optical axis.
+    """
+    B = world.shape[0]
+    u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)  # noqa: E731
+    p = world - world[:, PELVIS:PELVIS + 1]
+    # bone-length jitter (twins share a factor), then rebuild the tree from the root outwards
+    k = 1 + cfg.bone_jitter * (2 * torch.rand(B, 17, generator=g) - 1)
+    k = k[:, torch.as_tensor(_TWIN)]
+    bones = p - p[:, _PARENTS]
+    q = torch.zeros_like(p)
+    for j in range(1, 17):
+        q[:, j] = q[:, H36M17.parents[j]] + k[:, j, None] * bones[:, j]
+    q = q * u(0.85, 1.15)[:, None, None]                      # body size
+    yaw = u(0, 2 * math.pi)
+    q = q @ _rot(1, yaw).transpose(-1, -2)
+    q = q * torch.tensor([1.0, -1.0, -1.0])                     # Y-up world -> y-down, z-forward camera
+    R = _rot(0, torch.deg2rad(u(*cfg.elevation_deg))) @ _rot(2, torch.deg2rad(u(-cfg.roll_deg, cfg.roll_deg)))
+    q = q @ R.transpose(-1, -2)
+    if cfg.flip:
+        flip = torch.rand(B, generator=g) < 0.5
+        q[flip] = (q[flip] * torch.tensor([-1.0, 1.0, 1.0]))[:, torch.as_tensor(H36M17.flip_permutation)]
+    d = u(*cfg.distance)
+    off = torch.tan(torch.deg2rad(u(-25, 25)))[:, None] * torch.stack([torch.ones(B), 0.6 * torch.ones(B)], -1)
+    root = torch.stack([off[:, 0] * d, off[:, 1] * d * torch.sign(torch.rand(B, generator=g) - 0.5), d], -1)
+    cam = q + root[:, None]
+    cam[..., 2] = cam[..., 2].clamp_min(0.3)
+    f = u(*cfg.focal_px)
+    uv = cam[..., :2] / cam[..., 2:3] * f[:, None, None]
+    return cam, uv, f
+
+
+def detector_noise(uv: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Detector-like 2D: ``uv (B,17,2)`` -> ``(noisy uv, mask (B,17))``."""
+    B = uv.shape[0]
+    rad = (uv - uv.mean(1, keepdim=True)).square().sum(-1).mean(-1).sqrt()
+    sigma = cfg.noise_frac * torch.rand(B, 1, 1, generator=g) * rad[:, None, None]
+    out = uv + sigma * torch.randn(uv.shape, generator=g)
+    outl = torch.rand(B, 17, 1, generator=g) < cfg.outlier_prob
+    out = torch.where(outl, out + 0.3 * rad[:, None, None] * torch.randn(uv.shape, generator=g), out)
+    mask = (torch.rand(B, 17, generator=g) >= cfg.drop_prob).float()
+    legs = [H36M17.index(n) for n in ("r_knee", "r_ankle", "l_knee", "l_ankle")]
+    crop = torch.rand(B, generator=g) < cfg.crop_legs_prob
+    mask[crop[:, None] & torch.isin(torch.arange(17), torch.tensor(legs))[None]] = 0
+    arm_sets = [[H36M17.index(f"{s}_{n}") for n in ("elbow", "wrist")] for s in "lr"]
+    for a in arm_sets:
+        hide = torch.rand(B, generator=g) < cfg.drop_arm_prob / 2
+        mask[hide[:, None] & torch.isin(torch.arange(17), torch.tensor(a))[None]] = 0
+    return out, mask
+
+
+def make_batch(frames: torch.Tensor, n: int, cfg: LifterTrainConfig, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """``n`` random frames through random cameras and detector noise, with normalised targets."""
+    idx = torch.randint(0, frames.shape[0], (n,), generator=g)
+    cam, uv, f = views(frames[idx], cfg, g)
+    noisy, mask = detector_noise(uv, cfg, g)
+    xy_n, mask, centre, radius = normalise_2d(noisy, mask)
+    scale = cam[:, PELVIS, 2] * radius / f                    # metres per normalised unit
+    rel = cam - cam[:, PELVIS:PELVIS + 1]
+    gt_xy = (uv - uv[:, PELVIS:PELVIS + 1]) / radius[:, None, None]   # clean 2D, same units as input
+    return {"xy": xy_n, "mask": mask, "gt_norm": rel / scale[:, None, None], "log_scale": scale.log(),
+            "gt_m": rel, "gt_xy": gt_xy, "valid": mask.sum(-1) >= 4}
+
+
+def supervised_loss(pose: torch.Tensor, log_s: torch.Tensor, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean per-joint Euclidean error in normalised units + squared log-scale error (3D samples)."""
+    v = b["valid"].float()
+    e = (pose - b["gt_norm"]).norm(dim=-1).mean(-1) + (log_s - b["log_scale"]).square()
+    return (e * v).sum() / v.sum().clamp_min(1)
+
+
+def weak_loss(pose: torch.Tensor, b: dict[str, torch.Tensor], st: Stage) -> torch.Tensor:
+    """Eq. 3 on ground-truth xy with the predicted z (2D-only samples)."""
+    from ..losses import structure_aware_loss
+    per = structure_aware_loss(pose, gt_xy=b["gt_xy"], lambda_a=st.lambda_a, lambda_s=st.lambda_s,
+                               lambda_g=st.lambda_g, margin=st.angle_margin, reduction="none")
+    v = b["valid"].float()
+    return (per * v).sum() / v.sum().clamp_min(1)
+
+
+@torch.no_grad()
+def evaluate(model: Lifter, clips: list[Clip], cfg: LifterTrainConfig, seed: int = 1234,
+             per_clip: int = 400) -> dict[str, float]:
+    """MPJPE / PA-MPJPE (mm, root-relative, 17 joints) on ``clips`` through fixed random cameras + noise."""
+    from ..geometry import similarity_procrustes
+    g = torch.Generator().manual_seed(seed)
+    preds, gts = [], []
+    for c in clips:
+        fr = torch.as_tensor(np.array(c.world, np.float32))
+        sel = torch.linspace(0, fr.shape[0] - 1, min(per_clip, fr.shape[0])).long()
+        b = make_batch(fr[sel], len(sel), cfg, g)
+        model.eval()
+        pose, log_s = model(b["xy"], b["mask"])
+        preds.append((pose * log_s.exp()[:, None, None]).numpy())
+        gts.append(b["gt_m"].numpy())
+    p, t = np.concatenate(preds), np.concatenate(gts)
+    pa = similarity_procrustes(p, t, warn=False).aligned
+    return {"mpjpe_mm": float(np.linalg.norm(p - t, axis=-1).mean()) * 1000,
+            "pa_mpjpe_mm": float(np.linalg.norm(pa - t, axis=-1).mean()) * 1000, "frames": int(len(p))}
+
+
+def train(cfg: LifterTrainConfig, out: str | Path, log: Callable[[str], None] = print,
+          clips: list[Clip] | None = None) -> dict[str, Any]:
+    """Run all stages; write ``out`` (weights), ``out.yaml`` (config) and ``out.json`` (log). Returns the log."""
+    torch.set_num_threads(max(1, cfg.threads))
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    full, weak, val, test = split(clips if clips is not None else load_training_clips(cfg), cfg)
+    if not full or not weak:
+        raise StructposeError("need at least one 3D training clip and one 2D-only clip; check weak_clips")
+    f3, f2 = _frames(full), _frames(weak)
+    log(f"3D clips {len(full)} ({len(f3)} frames), 2D-only clips {len(weak)} ({len(f2)} frames), "
+        f"val {len(val)}, test {len(test)}")
+    model = Lifter(LifterConfig(**cfg.model))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.stages[0].lr)
+    history: list[dict[str, Any]] = []
+    t0 = time.time()
+    for st in cfg.stages:
+        for pg in opt.param_groups:
+            pg["lr"] = st.lr
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, st.steps, eta_min=st.lr * 0.1)
+        use_weak = st.lambda_a or st.lambda_g or st.lambda_s
+        for step in range(st.steps):
+            model.train()
+            b3, b2 = make_batch(f3, cfg.batch_3d, cfg, g), make_batch(f2, cfg.batch_2d, cfg, g)
+            # one forward over the mixed batch: same composition in every stage and ablation arm
+            xy = torch.cat([b3["xy"], b2["xy"]])
+            mask = torch.cat([b3["mask"], b2["mask"]])
+            pose, log_s = model(xy, mask)
+            n3 = cfg.batch_3d
+            loss3 = supervised_loss(pose[:n3], log_s[:n3], b3)
+            loss = loss3
+            lw = torch.zeros(())
+            if use_weak:
+                lw = weak_loss(pose[n3:], b2, st)
+                loss = loss + lw
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            if step % 250 == 0 or step == st.steps - 1:
+                log(f"[{st.name}] step {step:5d} loss3d {loss3.item():.4f} weak {lw.item():.4f} "
+                    f"({time.time() - t0:.0f}s)")
+        row: dict[str, Any] = {"stage": st.name, "seconds": round(time.time() - t0, 1)}
+        if val:
+            row.update({f"val_{k}": v for k, v in evaluate(model, val, cfg).items()})
+            log(f"[{st.name}] val: MPJPE {row['val_mpjpe_mm']:.1f} mm, PA-MPJPE {row['val_pa_mpjpe_mm']:.1f} mm")
+        history.append(row)
+    final = {f"test_{k}": v for k, v in evaluate(model, test, cfg).items()} if test else {}
+    log(f"test: {final}")
+    out = Path(out)
+    summary = {"config": _jsonable(asdict(cfg)), "history": history, "final": final,
+               "wall_seconds": round(time.time() - t0, 1),
+               "clips": {"3d": [c.name for c in full], "2d_only": [c.name for c in weak],
+                         "val": [c.name for c in val], "test": [c.name for c in test]}}
+    save_lifter(out, model, extra={"train": summary})
+    from ..io.atomic import atomic_path
+    with atomic_path(out.with_suffix(".yaml")) as tmp:
+        tmp.write_text(yaml.safe_dump(_jsonable(asdict(cfg)), sort_keys=False))
+    with atomic_path(out.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
