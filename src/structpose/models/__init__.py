@@ -1,5 +1,6 @@
 """Models: re-exports only (each engineer adds a line for their model)."""
+from .lifter import Lifter, LifterConfig, load_lifter
 from .temporal_rnn import TemporalRNN
 from .tpnet import TPNet, build_model, load_model, pretrained, save_model
 
-__all__ = ["TPNet", "TemporalRNN", "build_model", "load_model", "pretrained", "save_model"]
+__all__ = ["Lifter", "LifterConfig", "load_lifter", "TPNet", "TemporalRNN", "build_model", "load_model", "pretrained", "save_model"]
