@@ -45,15 +45,21 @@ def _fill_nearest(x: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return x[near]
 
 
-def write_vp3d(path: str | Path, seq: PoseSequence, name: str = "video") -> Path:
-    """VideoPose3D custom-video npz (``prepare_data_2d_custom.py`` layout, H36M joint order).
+def write_vp3d(path: str | Path, seq: PoseSequence, name: str = "video") -> tuple[Path, Path]:
+    """VideoPose3D files: the 2D input of its custom-video path, and the 3D in its ``data_3d`` layout.
 
-    ``positions_2d[name]['custom'] = [(T, 17, 3) x, y, score]`` pixels, ``metadata = {layout_name:
-    'h36m', num_joints: 17, keypoints_symmetry, video_metadata: {name: {w, h}}}``, and
-    ``positions_3d[name]['custom'] = (T, 17, 3)`` camera-frame metres (NaN where no pose).
-    Read with ``np.load(path, allow_pickle=True)``.
+    ``path`` (e.g. ``run.vp3d.npz``): ``positions_2d[name]['custom'] = [(T, 17, 3) x, y, score]``
+    pixels, H36M joint order, ``metadata = {layout_name: 'h36m', num_joints: 17, keypoints_symmetry,
+    video_metadata: {name: {w, h}}}`` — what ``prepare_data_2d_custom.py`` writes.  Beside it,
+    ``run.vp3d_3d.npz``: ``positions_3d = {'structpose': {name: (T, 17, 3)}}`` metres in a **Z-up**
+    frame like Human3.6M's world (camera frame turned: ``(x, z, -y)``), the 17 H36M joints (not
+    32).  VideoPose3D readers take no NaN: frames without a pose hold the nearest valid pose (2D:
+    each joint its nearest seen position, score 0).  Read with ``np.load(path, allow_pickle=True)``.
     """
     T = seq.num_frames
+    path = Path(path)
+    path3 = path.with_name(path.name.replace(".vp3d.npz", "") + ".vp3d_3d.npz") if path.name.endswith(
+        ".vp3d.npz") else path.with_name(path.stem + "_3d.npz")
     if seq.poses_2d is not None:
         xy = np.asarray(seq.poses_2d, np.float32).copy()
         sc = (np.asarray(seq.scores, np.float32) if seq.scores is not None
@@ -71,12 +77,17 @@ def write_vp3d(path: str | Path, seq: PoseSequence, name: str = "video") -> Path
     arrays = {
         "positions_2d": np.array({name: {"custom": [np.concatenate([xy, sc[..., None]], -1)]}}, dtype=object),
         "metadata": np.array(meta, dtype=object),
-        "positions_3d": np.array({name: {"custom": np.asarray(seq.poses_3d, np.float32)}}, dtype=object),
     }
-    with atomic_path(path) as tmp:
+    ok = np.asarray(seq.valid, bool) & np.isfinite(seq.poses_3d).all((1, 2))
+    if not ok.any():
+        raise StructposeError("no valid frame to export in VideoPose3D format (it cannot hold missing poses)")
+    p3 = _fill_nearest(np.asarray(seq.poses_3d, np.float32), ok)[..., [0, 2, 1]] * np.array([1, 1, -1], np.float32)
+    with atomic_path(path) as tmp, atomic_path(path3) as tmp3:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-    return Path(path)
+        with open(tmp3, "wb") as fh:
+            np.savez(fh, positions_3d=np.array({"structpose": {name: p3}}, dtype=object))
+    return path, path3
 
 
 def _num(v: float) -> float | None:
@@ -143,7 +154,7 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
         if fmt == "npz":
             out.append(save_pose_file(p, seq))
         elif fmt == "vp3d":
-            out.append(write_vp3d(p, seq, name))
+            out.extend(write_vp3d(p, seq, name))
         elif fmt == "json":
             out.append(write_json(p, seq))
         elif fmt == "csv":
