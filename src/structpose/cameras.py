@@ -5,6 +5,7 @@ right and v down.  World frames of mocap sources are metres with **Y up** (see `
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,45 +167,70 @@ def sample_virtual_camera(rng: np.random.Generator, target_world: np.ndarray,
     ``target_world``: ``(3,)`` or ``(..., 3)`` world points (Y up, metres), e.g. a pose ``(17, 3)`` or a
     whole clip ``(T, 17, 3)``; the camera aims at their bounding-box centre.  Drawn uniformly: yaw all
     round, distance (metres from the centre), eye height relative to the centre (the resulting
-    pitch is clipped to ``±pitch_limit_deg``), horizontal field of view, one of ``image_sizes``; the
-    aim point is jittered by up to ``aim_jitter`` x the subject's extent so the subject is not always
-    centred, and the camera rolls by up to ``±roll_deg``.  If the points leave the image (with
-    ``margin``), the camera backs off 15 % along its ray and tries again (up to ``max_tries``);
-    a subject that never fits raises :class:`StructposeError`.
+    pitch is clipped to ``±pitch_limit_deg``), field of view across the image's longer side (as
+    phones and camcorders quote it), one of ``image_sizes``; the aim point is jittered by up to
+    ``aim_jitter`` x the subject's extent so the subject is not always centred, and the camera rolls
+    by up to ``±roll_deg``.  If the points leave the image (with ``margin``), the camera backs off
+    15 % along its ray and tries again (up to ``max_tries``; the aim returns to the centre after
+    half of them); a subject that never fits raises :class:`StructposeError`.
     """
+    return camera_from_uniforms(rng.random(9), target_world, distance, height, pitch_limit_deg, fov_deg,
+                                image_sizes, aim_jitter, roll_deg, margin, max_tries)
+
+
+def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
+                         distance: tuple[float, float] = (2.5, 7.0),
+                         height: tuple[float, float] = (-0.5, 1.5),
+                         pitch_limit_deg: float = 40.0,
+                         fov_deg: tuple[float, float] = (40.0, 80.0),
+                         image_sizes: tuple[tuple[int, int], ...] = IMAGE_SIZES,
+                         aim_jitter: float = 0.25, roll_deg: float = 5.0,
+                         margin: float = 0.05, max_tries: int = 50) -> Camera:
+    """:func:`sample_virtual_camera` with its 9 uniform ``[0, 1)`` draws given (yaw, distance, height,
+    fov, image size, aim x/y/z, roll), so callers can derive them from a counter-based hash."""
     pts = _points(target_world)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    centre, extent = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
     if not (0 < distance[0] <= distance[1] and 0 < fov_deg[0] <= fov_deg[1] < 180 and image_sizes):
         raise StructposeError(f"virtual camera ranges distance={distance}, fov={fov_deg}, "
                               f"image_sizes={image_sizes} are invalid; expected 0 < lo <= hi, fov < 180")
-    yaw = rng.uniform(0.0, 2 * np.pi)
-    d = rng.uniform(*distance)
-    dh = rng.uniform(*height)
-    horiz = np.sqrt(max(d * d - dh * dh, 1e-6))
-    pitch_max = np.tan(np.radians(pitch_limit_deg))
-    dh = float(np.clip(dh, -pitch_max * horiz, pitch_max * horiz))
-    fov = rng.uniform(*fov_deg)
-    size = tuple(int(v) for v in image_sizes[rng.integers(len(image_sizes))])
-    aim = centre + rng.uniform(-1, 1, 3) * aim_jitter * extent * np.array([1.0, 0.5, 1.0])
-    direction = np.array([np.cos(yaw) * horiz, dh, np.sin(yaw) * horiz])
-    direction /= np.linalg.norm(direction)
-    roll = np.radians(rng.uniform(-roll_deg, roll_deg))
-    # field of view applies to the image's longer side, as a phone or camcorder quotes it
-    f, c = intrinsics_from_fov(fov, size)
-    if size[1] > size[0]:
-        f = f * size[1] / size[0]
+    u = [float(v) for v in np.asarray(u, dtype=float).reshape(-1)[:9]]
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    centre, extent = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
+    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x  # noqa: E731
+    yaw, d, dh = 2 * math.pi * u[0], lerp(distance, u[1]), lerp(height, u[2])
+    horiz = math.sqrt(max(d * d - dh * dh, 1e-6))
+    pitch_max = math.tan(math.radians(pitch_limit_deg))
+    dh = min(max(dh, -pitch_max * horiz), pitch_max * horiz)
+    fov = lerp(fov_deg, u[3])
+    w, h = (int(v) for v in image_sizes[min(int(u[4] * len(image_sizes)), len(image_sizes) - 1)])
+    aim = centre + (2 * np.array(u[5:8]) - 1) * aim_jitter * extent * np.array([1.0, 0.5, 1.0])
+    n = math.sqrt(horiz * horiz + dh * dh)
+    back = np.array([math.cos(yaw) * horiz, dh, math.sin(yaw) * horiz]) / n   # aim -> eye
+    # look_at in closed form (up = +Y): z = -back, x = z x up (level), y = z x x; then roll about z
+    z0, z1, z2 = -back
+    hx = math.hypot(z0, z2)
+    x0, x2 = -z2 / hx, z0 / hx                         # x1 = 0: the image x axis stays level
+    z = np.array([z0, z1, z2])
+    x = np.array([x0, 0.0, x2])
+    y = np.array([z1 * x2, z2 * x0 - z0 * x2, -z1 * x0])   # z x x, written out (np.cross is slow)
+    roll = math.radians(lerp((-roll_deg, roll_deg), u[8]))
+    cr, sr = math.cos(roll), math.sin(roll)
+    R = np.stack([cr * x - sr * y, sr * x + cr * y, z])
+    fpx = 0.5 * max(w, h) / math.tan(math.radians(fov) / 2)
+    f, c = np.array([fpx, fpx]), np.array([w / 2.0, h / 2.0])
+    lo_px, hi_px = np.array([margin * w, margin * h]), np.array([(1 - margin) * w, (1 - margin) * h])
+    rel = pts - aim
     for attempt in range(max_tries):
-        eye = aim + direction * d
-        R, t = look_at(eye, aim)
-        cr, sr = np.cos(roll), np.sin(roll)
-        Rz = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
-        R = Rz @ R
-        cam = Camera(R, -R @ eye, f.copy(), c.copy(), size)
-        if in_view(cam, pts, margin):
-            return cam
-        if attempt >= max_tries // 2:
+        # camera-frame points for an eye at aim + back * d: R @ (p - aim) - d * R @ back = R(p-aim) + d z
+        cam_pts = rel @ R.T
+        cam_pts[:, 2] += d
+        if np.all(cam_pts[:, 2] >= 0.3):
+            uv = cam_pts[:, :2] / cam_pts[:, 2:] * f + c
+            if np.all((uv >= lo_px) & (uv <= hi_px)):
+                eye = aim + back * d
+                return Camera(R, -R @ eye, f, c, (w, h))
+        if attempt == max_tries // 2:
             aim = centre                     # jitter may push the subject out at any distance
+            rel = pts - aim
         d *= 1.15
     raise StructposeError(f"no camera sees the whole subject (extent {extent:.2f} m) within "
                           f"{max_tries} tries; widen the field of view or the distance range")
