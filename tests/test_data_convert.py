@@ -111,7 +111,7 @@ def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, world):
     outdir = tmp_path / "out"
     outdir.mkdir()
     for name in names:
-        code, out, err = run(capsys, tmp_path / name, "--out", outdir / "x.npz", "--fps", "30")
+        code, _, err = run(capsys, tmp_path / name, "--out", outdir / "x.npz", "--fps", "30")
         assert code == 2, name
         assert err.startswith("structpose data: error: ") and err.count("\n") == 1, (name, err)
         assert "Traceback" not in err and name in err, (name, err)

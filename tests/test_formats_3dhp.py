@@ -65,7 +65,7 @@ def test_test_set_hdf5_round_trip(tmp_path, motion):
     activity = np.arange(N) % 7 + 1
     bb = np.stack([np.arange(N), np.arange(N) + 1, np.full(N, 300), np.full(N, 400)], 1).astype(float)
     path = write_3dhp_test(tmp_path / "TS5" / "annot_data.mat", m2, m3, valid, activity, bb)
-    assert open(path, "rb").read(10) == b"MATLAB 7.3"
+    assert path.read_bytes()[:10] == b"MATLAB 7.3"
     assert detect_format(path) == "mpi_inf_3dhp"
     (s,) = load_motion_3d(path)
     np.testing.assert_allclose(s.poses, m, atol=1e-6)
@@ -104,3 +104,42 @@ def test_bad_3dhp(tmp_path, motion):
     with pytest.raises(StructposeError, match="no 'annot2'") as e:
         load_motion_3d(q)
     assert "\n" not in str(e.value)
+
+
+def test_own_mat_reader_agrees_with_scipy_on_valid_files(tmp_path):
+    """The pure-Python MAT v5 reader returns what scipy.io.loadmat returns, compressed or not."""
+    import scipy.io
+
+    from structpose.data.formats._matv5 import loadmat
+    rng = np.random.default_rng(5)
+    c = np.empty((3, 1), object)
+    for i in range(3):
+        c[i, 0] = rng.normal(size=(4, 6 + i))
+    vars_ = {"a": rng.normal(size=(3, 5)), "cellv": c, "i": np.arange(6, dtype=np.int32).reshape(2, 3),
+             "f": np.float32([[1.5, 2.5]]), "z": np.array([[1 + 2j, 3 - 1j]]), "e": np.zeros((0, 3))}
+    for compress in (False, True):
+        p = tmp_path / f"v{compress}.mat"
+        scipy.io.savemat(str(p), vars_, do_compression=compress)
+        ours, ref = loadmat(p), scipy.io.loadmat(str(p))
+        for k in vars_:
+            if k == "cellv":
+                for i in range(3):
+                    np.testing.assert_array_equal(ours[k][i, 0], ref[k][i, 0])
+            else:
+                assert ours[k].shape == ref[k].shape
+                np.testing.assert_array_equal(ours[k], ref[k])
+
+
+def test_byte_flip_that_crashes_scipy_is_a_clear_error(tmp_path):
+    """Flipping byte 233 of this file (a cell's dimensions) makes scipy 1.17.1's loadmat die with
+    SIGSEGV (seen while fuzzing); our reader must answer with a StructposeError instead."""
+    rng = np.random.default_rng(0)
+    p = write_3dhp_train(tmp_path / "S1" / "Seq1" / "annot.mat", [rng.normal(size=(6, 28, 2))],
+                         [rng.normal(size=(6, 28, 3)) * 1000])
+    raw = bytearray(p.read_bytes())
+    for flip in (0x40, 0xFF):
+        b = raw.copy()
+        b[233] ^= flip
+        p.write_bytes(bytes(b))
+        with pytest.raises(StructposeError):
+            load_motion_3d(p)

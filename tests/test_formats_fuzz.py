@@ -10,19 +10,36 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from formats_builders import (RAW3DHP, embed32, mmpose_camera, openpose_frame, write_3dhp_test, write_3dhp_train,
-                              write_json, write_mmpose, write_pickle, write_vp3d_2d, write_vp3d_3d)
+from formats_builders import (
+    RAW3DHP,
+    embed32,
+    mmpose_camera,
+    openpose_frame,
+    write_3dhp_test,
+    write_3dhp_train,
+    write_json,
+    write_mmpose,
+    write_pickle,
+    write_vp3d_2d,
+    write_vp3d_3d,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from structpose.data.convert import convert_file
-from structpose.data.formats import (FORMATS, detect_format, load_image_annotations, load_keypoints_2d,
-                                     load_motion_3d, mmpose_h36m)
+from structpose.data.formats import (
+    FORMATS,
+    detect_format,
+    load_image_annotations,
+    load_keypoints_2d,
+    load_motion_3d,
+    mmpose_h36m,
+)
 from structpose.errors import StructposeError
 
 # STRUCTPOSE_FUZZ_EXAMPLES=2000 for a deeper run; the default keeps the file well under 30 s
-SETTINGS = settings(max_examples=int(os.environ.get("STRUCTPOSE_FUZZ_EXAMPLES", 120)), derandomize=True, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("STRUCTPOSE_FUZZ_EXAMPLES", "120")), derandomize=True,
+                    deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 def _seeds(d: Path) -> dict[str, Path]:
@@ -84,7 +101,7 @@ def _target(seed: Path, work: Path) -> Path:
     if seed.is_dir():
         dst = work / seed.name
         shutil.copytree(seed, dst)
-        return sorted(dst.iterdir())[0]
+        return min(dst.iterdir())
     dst = work / seed.parent.name / seed.name          # keep S1/Seq1-style parent names
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(seed, dst)

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formats_builders import RAW17, Y_UP_TO_Z_UP, embed32, mmpose_camera, write_pickle, write_vp3d_2d, write_vp3d_3d
+from formats_builders import (
+    RAW17,
+    Y_UP_TO_Z_UP,
+    embed32,
+    mmpose_camera,
+    write_pickle,
+    write_vp3d_2d,
+    write_vp3d_3d,
+)
 
 from structpose.data.convert import convert_file
 from structpose.data.formats import detect_format, load_keypoints_2d, load_motion_3d, vp3d

@@ -24,7 +24,7 @@ Files holding several sequences need --subject/--action/--camera; --list shows w
 
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
-    if not m or int(m[1]) <= 0 or int(m[2]) <= 0:
+    if not m or not (0 < int(m[1]) <= 100_000 and 0 < int(m[2]) <= 100_000):
         raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080")
     return int(m[1]), int(m[2])
 

@@ -100,7 +100,7 @@ def resample_times(n: int, fps_in: float, fps_out: float) -> tuple[np.ndarray, n
     """Source neighbours ``i0``, ``i1`` and weight ``w`` of ``i1`` for each output frame."""
     ratio = fps_in / fps_out
     if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
-        i0 = np.arange(0, n, int(round(ratio)))
+        i0 = np.arange(0, n, round(ratio))
         return i0, i0, np.zeros(len(i0))
     t = np.arange(0.0, (n - 1) / fps_in + 1e-9, 1.0 / fps_out) * fps_in
     i0 = np.minimum(np.floor(t).astype(int), n - 1)

@@ -103,14 +103,21 @@ def map_to_h36m(xy: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> tupl
     """
     xy = np.asarray(xy, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
-    seen = np.isfinite(xy).all(axis=-1) & (scores > 0)
+    lead = xy.shape[:-2]
+    J = xy.shape[-2]
+    xy2, sc2 = xy.reshape(-1, J, 2), scores.reshape(-1, J)
+    seen = np.isfinite(xy2).all(axis=-1) & (sc2 > 0)
     known = ~np.isnan(weights).any(axis=1)
     w = np.where(np.isnan(weights), 0.0, weights)
-    uses = w != 0                                                   # (17, J)
-    out = np.einsum("dj,...jc->...dc", w, np.where(seen[..., None], xy, 0.0))
-    # a destination joint is present iff every contributor is seen
-    present = known & ~np.einsum("dj,...j->...d", uses.astype(float), (~seen).astype(float)).astype(bool)
-    min_score = np.where(uses, np.where(seen, scores, np.inf)[..., None, :], np.inf).min(axis=-1)
-    out_scores = np.where(present, min_score * _synth_factors(weights), 0.0)
+    # (N, J, 2) x (17, J) -> (N, 17, 2) as one BLAS product
+    out = np.matmul(w, np.where(seen[..., None], xy2, 0.0))
+    factors = _synth_factors(weights)
+    out_scores = np.zeros(out.shape[:2])
+    present = np.zeros(out.shape[:2], bool)
+    for d in np.nonzero(known)[0]:
+        cols = np.nonzero(w[d])[0]          # a destination joint is present iff all its contributors are
+        present[:, d] = seen[:, cols].all(axis=1)
+        out_scores[:, d] = np.where(present[:, d], sc2[:, cols].min(axis=1) * factors[d], 0.0)
     out[~present] = np.nan
-    return out.astype(np.float32), out_scores.astype(np.float32)
+    return (out.reshape(lead + (17, 2)).astype(np.float32),
+            out_scores.reshape(lead + (17,)).astype(np.float32))

@@ -180,7 +180,7 @@ def _read_npy(fh: Any) -> np.ndarray:
     else:
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
     if dtype.hasobject:
-        obj = safe_unpickle(fh.read())
+        obj = safe_unpickle(fh)          # streamed, as np.load does
         if not isinstance(obj, np.ndarray):
             raise _Bad("object member does not hold an array")
         return obj
@@ -199,7 +199,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(path) as zf:
         for name in zf.namelist():
-            key = name[:-4] if name.endswith(".npy") else name
+            key = name.removesuffix(".npy")
             with zf.open(name) as fh:
                 out[key] = _read_npy(fh)
     return out
@@ -209,8 +209,8 @@ def npz_keys(path: Path) -> list[str]:
     """Member names of an ``.npz`` without reading them ([] when it is not a zip)."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return [n[:-4] if n.endswith(".npy") else n for n in zf.namelist()]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, IndexError):
+            return [n.removesuffix(".npy") for n in zf.namelist()]
+    except Exception:  # noqa: BLE001 - zipfile raises many types (even NotImplementedError) on junk
         return []
 
 
@@ -228,6 +228,17 @@ def as_float_array(x: Any, what: str, last: tuple[int, ...] | None = None) -> np
     if (np.abs(arr) > MAX_ABS).any():
         raise _Bad(f"{what} holds values beyond {MAX_ABS:g}; no pixel or millimetre coordinate is that large")
     return arr
+
+
+def image_size(w: Any, h: Any, what: str) -> tuple[int, int]:
+    """(width, height) as positive ints no larger than 100,000 px."""
+    try:
+        fw, fh = float(w), float(h)
+    except (TypeError, ValueError):
+        raise _Bad(f"{what} image size {w!r} x {h!r} is not numeric") from None
+    if not (0 < fw <= 100_000 and 0 < fh <= 100_000):
+        raise _Bad(f"{what} image size {w} x {h}; expected 1..100000 pixels each")
+    return int(fw), int(fh)
 
 
 def require_dict(x: Any, what: str) -> dict:

@@ -26,7 +26,7 @@ import numpy as np
 from ...errors import StructposeError
 from ...skeleton import COCO17, H36M17, conversion_matrix
 from ..keypoints import Keypoints2D, map_to_h36m
-from ._common import ImageAnnotations, as_float_array, bad, check_file, reading
+from ._common import ImageAnnotations, as_float_array, bad, check_file, image_size, reading
 
 _EXPECT = "COCO keypoints JSON: {images, annotations[i].keypoints (51 numbers)} or a results list"
 
@@ -62,8 +62,11 @@ def _parse(data: Any) -> tuple[list, dict, bool]:
             if not isinstance(im, dict) or "id" not in im:
                 raise bad("an images entry lacks 'id'")
             w, h = im.get("width"), im.get("height")
-            images.append((im["id"], str(im.get("file_name", im["id"])),
-                           int(w) if w is not None else None, int(h) if h is not None else None))
+            if w is not None and h is not None:
+                w, h = image_size(w, h, f"image {im['id']!r}")
+            else:
+                w = h = None
+            images.append((im["id"], str(im.get("file_name", im["id"])), w, h))
     by_image: dict[Any, list] = {}
     for i, a in enumerate(anns):
         if not isinstance(a, dict) or "image_id" not in a:

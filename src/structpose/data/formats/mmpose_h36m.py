@@ -19,8 +19,18 @@ import numpy as np
 
 from ...cameras import Camera
 from ...errors import StructposeError
-from ._common import (ImageAnnotations, Motion3D, as_float_array, bad, check_file, read_npz, reading,
-                      require_dict, safe_unpickle)
+from ._common import (
+    ImageAnnotations,
+    Motion3D,
+    as_float_array,
+    bad,
+    check_file,
+    image_size,
+    read_npz,
+    reading,
+    require_dict,
+    safe_unpickle,
+)
 
 _EXPECT = "mmpose h36m_*.npz with imgname, center, scale, part (N,17,3), S (N,17,4)"
 _NAME = re.compile(r"(?P<subject>S\d+)_(?P<action>.+)\.(?P<camera>\d{6,})_(?P<frame>\d+)\.\w+$")
@@ -47,7 +57,7 @@ def load_cameras(path: str | Path) -> dict[str, Camera]:
             pp = as_float_array(p.get("p", np.zeros(2)), f"camera {key} p").reshape(-1)
             if k.size != 3 or pp.size != 2 or not np.allclose(R @ R.T, np.eye(3), atol=1e-4):
                 raise bad(f"camera {key} has a non-rotation R or malformed k/p")
-            size = (int(p.get("w", 1000)), int(p.get("h", 1000)))
+            size = image_size(p.get("w", 1000), p.get("h", 1000), f"camera {key}")
             out[f"{key[0]}/{key[1]}"] = Camera(
                 R=R.T, t=-R.T @ T, f=as_float_array(p["f"], "f").reshape(2),
                 c=as_float_array(p["c"], "c").reshape(2), image_size=size,

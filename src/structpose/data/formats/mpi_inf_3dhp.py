@@ -27,8 +27,8 @@ import numpy as np
 from ...errors import StructposeError
 from ...skeleton import H36M17, MPIINF3DHP17, conversion_matrix, convert
 from ..keypoints import map_to_h36m
-from ._matv5 import loadmat
 from ._common import ImageAnnotations, Motion3D, as_float_array, bad, bbox_from_joints, check_file, reading
+from ._matv5 import loadmat
 
 TRAIN_28_TO_17 = (7, 5, 14, 15, 16, 9, 10, 11, 23, 24, 25, 18, 19, 20, 4, 3, 6)
 TRAIN_FPS = 25.0
@@ -45,7 +45,8 @@ def _seq_name(path: Path, default: str) -> tuple[str, str]:
     """('S1', 'Seq1') from .../S1/Seq1/annot.mat; ('TS3', 'test') from .../TS3/annot_data.mat."""
     parts = path.resolve().parts
     subj = next((p for p in reversed(parts[:-1]) if re.fullmatch(r"S\d+|TS\d+", p)), default)
-    seq = next((p for p in reversed(parts[:-1]) if re.fullmatch(r"Seq\d+", p)), "test" if subj.startswith("TS") else "seq")
+    seq = next((p for p in reversed(parts[:-1]) if re.fullmatch(r"Seq\d+", p)),
+               "test" if subj.startswith("TS") else "seq")
     return subj, seq
 
 

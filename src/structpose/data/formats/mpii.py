@@ -40,7 +40,8 @@ def parse(records: Any, one_based: bool = True) -> ImageAnnotations:
     names, joints, vis, centers, scales, split = [], [], [], [], [], []
     for i, r in enumerate(records):
         if not is_mpii_record(r):
-            raise bad(f"record {i} is not an MPII annotation (keys: {', '.join(map(str, r)) if isinstance(r, dict) else type(r).__name__})")
+            got = ", ".join(map(str, r)) if isinstance(r, dict) else type(r).__name__
+            raise bad(f"record {i} is not an MPII annotation (has: {got})")
         if "joint_self" in r:                      # pytorch-pose's mpii_annotations.json
             js = as_float_array(r["joint_self"], f"record {i} joint_self", (3,))
             j, v = js[:, :2], js[:, 2]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...skeleton import COCO17, H36M17, conversion_matrix
 from ..keypoints import Keypoints2D, map_to_h36m
-from ._common import Motion3D, as_float_array, bad, check_file, read_npz, reading, require_dict
+from ._common import Motion3D, as_float_array, bad, check_file, image_size, read_npz, reading, require_dict
 
 H36M32_TO_17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 H36M_CAMERAS = ("54138969", "55011271", "58860488", "60457274")
@@ -132,7 +132,4 @@ def _image_size(entry: object, where: str) -> tuple[int, int] | None:
         return None
     if not isinstance(entry, dict) or "w" not in entry or "h" not in entry:
         raise bad(f"video_metadata for {where} is not {{'w': W, 'h': H}}")
-    w, h = int(entry["w"]), int(entry["h"])
-    if w <= 0 or h <= 0:
-        raise bad(f"video_metadata for {where} gives image size {w}x{h}; expected positive")
-    return (w, h)
+    return image_size(entry["w"], entry["h"], f"video_metadata for {where}")
