@@ -82,7 +82,7 @@ def main() -> None:
     for name, ds in (("PoseWindowDataset (20 frames)", win), ("Pairs2D3DDataset (new camera/item)", pairs),
                      ("Pairs2D3DDataset (4 fixed cams/clip)", fixed)):
         idx = np.random.default_rng(0).integers(0, len(ds), n)
-        t = _best(lambda: [ds[int(i)] for i in idx], repeat=2)
+        t = _best(lambda ds=ds, idx=idx: [ds[int(i)] for i in idx], repeat=2)
         rows.append((name, n / t))
     base = rows[0][1]
     print(f"\n{'dataset item (1 thread)':<40}{'items/s':>10}{'vs windows':>12}")

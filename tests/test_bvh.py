@@ -17,8 +17,14 @@ from scipy.spatial.transform import Rotation
 
 from structpose.cli import main
 from structpose.data import deepmimic
-from structpose.data.bvh import (BvhData, bvh_forward_kinematics, dumps_bvh, load_bvh, load_bvh_with_info,
-                                 parse_bvh)
+from structpose.data.bvh import (
+    BvhData,
+    bvh_forward_kinematics,
+    dumps_bvh,
+    load_bvh,
+    load_bvh_with_info,
+    parse_bvh,
+)
 from structpose.errors import StructposeError
 from structpose.skeleton import H36M17
 
@@ -39,8 +45,8 @@ def deepmimic_bvh(frames: np.ndarray, names=CMU, scale: float = 1.0, z_up: bool 
                   head_end: bool = True) -> BvhData:
     """The DeepMimic character as a BVH rig: same offsets, its local rotations as ZXY Euler angles."""
     T = len(frames)
-    q = lambda c: Rotation.from_quat(frames[:, [c + 1, c + 2, c + 3, c]])  # noqa: E731  (w first in the file)
-    hinge = lambda c: Rotation.from_rotvec(np.outer(frames[:, c], [0, 0, 1]))  # noqa: E731
+    q = lambda c: Rotation.from_quat(frames[:, [c + 1, c + 2, c + 3, c]])
+    hinge = lambda c: Rotation.from_rotvec(np.outer(frames[:, c], [0, 0, 1]))
     ident = Rotation.identity(T)
     C = Rotation.from_matrix([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]) if z_up else Rotation.identity()
     joints: list[list] = []

@@ -4,13 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from structpose.cameras import (Camera, distort, front_camera, in_view, intrinsics_from_fov, look_at,
-                                project_clip, sample_virtual_camera, undistort)
+from structpose.cameras import (
+    Camera,
+    distort,
+    in_view,
+    intrinsics_from_fov,
+    look_at,
+    project_clip,
+    sample_virtual_camera,
+    undistort,
+)
 from structpose.errors import StructposeError
 from structpose.skeleton import H36M17
 
 
-def _camera(dist=np.zeros(5)) -> Camera:
+def _camera(dist: np.ndarray | None = None) -> Camera:
+    dist = np.zeros(5) if dist is None else dist
     R, t = look_at(np.array([3.0, 1.5, -4.0]), np.array([0.0, 1.0, 0.0]))
     return Camera(R, t, np.array([900.0, 910.0]), np.array([512.0, 380.0]), (1024, 768), np.asarray(dist))
 

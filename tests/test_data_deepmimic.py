@@ -42,7 +42,8 @@ def test_heights_human(deepmimic_clips):
     """Skeleton height (legs + pelvis-to-head-top chain) is human: DeepMimic's is ~1.57 m."""
     for clip in deepmimic_clips:
         w = clip.world[0]
-        bone = lambda a, b: np.linalg.norm(w[J(a)] - w[J(b)])  # noqa: E731
+        def bone(a: str, b: str, w=w) -> float:
+            return float(np.linalg.norm(w[J(a)] - w[J(b)]))
         height = (bone("r_hip", "r_knee") + bone("r_knee", "r_ankle") + bone("pelvis", "spine")
                   + bone("spine", "thorax") + bone("thorax", "neck_nose") + bone("neck_nose", "head_top"))
         assert 1.4 < height < 2.0, clip.name
@@ -97,7 +98,9 @@ def test_fk_matches_pybullet_link_positions():
                 "left_shoulder": 39, "left_elbow": 43}
         ours = deepmimic.forward_kinematics(raw)
         for f, row in enumerate(raw):
-            q = lambda c: list(row[c + 1:c + 4] / np.linalg.norm(row[c:c + 4])) + [row[c] / np.linalg.norm(row[c:c + 4])]  # noqa: E731
+            def q(c: int, row=row) -> list[float]:      # w-first file quaternion -> pybullet's x, y, z, w
+                v = row[c:c + 4] / np.linalg.norm(row[c:c + 4])
+                return [v[1], v[2], v[3], v[0]]
             pb.resetBasePositionAndOrientation(body, row[1:4].tolist(), q(4), physicsClientId=cid)
             for name, c in cols.items():
                 if name.endswith(("knee", "elbow")):
@@ -120,3 +123,15 @@ def test_corrupt_motion_file_is_one_error(tmp_path):
         p.write_text(text)
         with pytest.raises(StructposeError):
             deepmimic.load_clip(p)
+
+
+def test_foundation_illegal_angle_check_passes_real_frames(deepmimic_camera_poses):
+    """The foundation's Eq. 1 legality (geometry.limb_legality): clearly bent limbs of real frames
+    are legal; the same frames with the limb mirrored through its plane become illegal."""
+    from structpose.geometry import LIMB_NAMES, limb_legality, mirror_limb
+    g = limb_legality(deepmimic_camera_poses)
+    for k, limb in enumerate(LIMB_NAMES):
+        clear = np.abs(g[:, k]) > 0.1
+        assert clear.sum() > 500 and (g[clear, k] > 0).mean() > 0.97, limb
+        flipped = limb_legality(mirror_limb(deepmimic_camera_poses[clear], limb))[:, k]
+        assert (flipped < 0).mean() > 0.97, limb

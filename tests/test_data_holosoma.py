@@ -106,7 +106,7 @@ def test_knees_and_elbows_bend_the_right_way(clips):
     from structpose.cameras import front_camera
     for c in clips:
         P = front_camera(c.world).world_to_camera(c.world)
-        u = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+        u = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
         for root, a, b, d, sign in (("thorax", "r_shoulder", "r_elbow", "r_wrist", 1),
                                     ("thorax", "l_shoulder", "l_elbow", "l_wrist", -1),
                                     ("pelvis", "r_hip", "r_knee", "r_ankle", -1),
@@ -131,3 +131,12 @@ def test_missing_wheel_says_how_to_get_it(tmp_path, monkeypatch):
     (tmp_path / holosoma.WHEEL_NAME).write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(StructposeError, match="not a readable"):
         holosoma.load_all()
+
+
+def test_foundation_illegal_angle_check_passes_real_frames(clips):
+    from structpose.geometry import LIMB_NAMES, limb_legality
+    P = np.concatenate([c.in_camera() for c in clips])
+    g = limb_legality(P)
+    for k, limb in enumerate(LIMB_NAMES):
+        clear = np.abs(g[:, k]) > 0.1
+        assert clear.sum() > 1000 and (g[clear, k] > 0).mean() > 0.97, limb

@@ -195,7 +195,7 @@ def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
     u = [float(v) for v in np.asarray(u, dtype=float).reshape(-1)[:9]]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     centre, extent = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
-    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x  # noqa: E731
+    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x
     yaw, d, dh = 2 * math.pi * u[0], lerp(distance, u[1]), lerp(height, u[2])
     horiz = math.sqrt(max(d * d - dh * dh, 1e-6))
     pitch_max = math.tan(math.radians(pitch_limit_deg))

@@ -13,13 +13,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.ticker  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
 
-from .errors import StructposeError, check_shape  # noqa: E402
-from .io.atomic import atomic_path  # noqa: E402
-from .skeleton import H36M17, Layout, get_layout  # noqa: E402
+from .errors import StructposeError, check_shape
+from .io.atomic import atomic_path
+from .skeleton import H36M17, Layout, get_layout
 
 RIGHT, LEFT, CENTRE = "#d62728", "#1f77b4", "#555555"
 _BGR = {RIGHT: (40, 39, 214), LEFT: (180, 119, 31), CENTRE: (200, 200, 200)}
@@ -144,11 +144,11 @@ def draw_skeleton_2d(image_bgr: np.ndarray, xy: np.ndarray, scores: np.ndarray |
         check_shape(scores, [layout.num_joints], "scores")
         ok &= np.nan_to_num(scores, nan=0.0) >= threshold
     out = img.copy()
-    th = thickness or max(1, int(round(max(img.shape[:2]) / 250)))
+    th = thickness or max(1, int(np.rint(max(img.shape[:2]) / 250)))
     for p, c in layout.bones:
         if ok[p] and ok[c]:
-            a, b = (tuple(int(round(v)) for v in xy[j]) for j in (p, c))
+            a, b = (tuple(int(np.rint(v)) for v in xy[j]) for j in (p, c))
             cv2.line(out, a, b, _BGR[side_colour(layout, c)], th, cv2.LINE_AA)
     for j in np.flatnonzero(ok):
-        cv2.circle(out, tuple(int(round(v)) for v in xy[j]), th + 1, _BGR[side_colour(layout, j)], -1, cv2.LINE_AA)
+        cv2.circle(out, tuple(int(np.rint(v)) for v in xy[j]), th + 1, _BGR[side_colour(layout, j)], -1, cv2.LINE_AA)
     return out

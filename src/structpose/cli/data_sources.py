@@ -147,7 +147,7 @@ def run_show(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise StructposeError(f"--out {out}: expected a .png file name")
-    poses, fps, label = load_for_show(args.input, args.sequence)
+    poses, _fps, label = load_for_show(args.input, args.sequence)
     path = save_skeleton_figure(poses, out, frames=args.frames, title=args.title or label)
     print(f"wrote {path}: {len(args.frames) if args.frames else min(poses.shape[0], 5)} of "
           f"{poses.shape[0]} frames of {label}")

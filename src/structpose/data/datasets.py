@@ -8,9 +8,8 @@ z forward), metres, H36M-17, root-relative (pelvis at the origin) unless stated.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch

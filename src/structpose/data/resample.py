@@ -66,7 +66,7 @@ def segment_clip(clip: Clip, seconds: float | None) -> list[Clip]:
         return [clip]
     if not seconds > 0:
         raise StructposeError(f"segment length is {seconds} s; expected a positive number of seconds")
-    n = max(1, int(round(seconds * clip.fps)))
+    n = max(1, int(np.rint(seconds * clip.fps)))
     starts = list(range(0, clip.num_frames, n))
     if len(starts) > 1 and clip.num_frames - starts[-1] < n / 2:
         starts.pop()
