@@ -117,3 +117,36 @@ def _run(argv: list[str]) -> int:
         return main(argv)
     except SystemExit as e:
         return int(e.code)
+
+
+def test_cli_show_reads_the_raw_source_files(tmp_path):
+    txt = next(p for p in deepmimic.clip_paths() if p.stem.endswith("_jump"))
+    assert _run(["data", "show", str(txt), "--out", str(tmp_path / "j.png"), "--frames", "3"]) == 0
+    bad = tmp_path / "x.npy"
+    np.save(bad, np.zeros((4, 17, 3)))
+    assert _run(["data", "show", str(bad), "--out", str(tmp_path / "x.png")]) == 2
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_draw_skeleton_2d_colours_sides_and_skips_low_scores():
+    """On a black image: a right bone is drawn red (BGR), a left bone blue; bones with a joint
+    below the score threshold are not drawn at all."""
+    from structpose.skeleton import H36M17
+    from structpose.viz import draw_skeleton_2d
+    xy = np.full((17, 2), np.nan)
+    J = H36M17.index
+    xy[J("r_hip")], xy[J("r_knee")] = (100, 100), (100, 300)
+    xy[J("l_hip")], xy[J("l_knee")] = (300, 100), (300, 300)
+    xy[J("pelvis")] = (200, 100)
+    scores = np.ones(17)
+    img = np.zeros((400, 400, 3), np.uint8)
+    out = draw_skeleton_2d(img, xy, scores)
+    assert img.max() == 0                                         # input untouched
+    b, _, r = out[200, 100].astype(int)
+    assert r > 150 and b < 100                                    # right thigh: red
+    b, _, r = out[200, 300].astype(int)
+    assert b > 120 and r < 100                                    # left thigh: blue
+    scores[J("l_knee")] = 0.0
+    assert draw_skeleton_2d(img, xy, scores)[200, 300].max() == 0
+    with pytest.raises(StructposeError):
+        draw_skeleton_2d(np.zeros((10, 10), np.uint8), xy)

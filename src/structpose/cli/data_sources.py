@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = g.add_parser("show", help="draw 3D skeletons of a pose/BVH/dataset file or a source clip to a PNG",
                      description="Draw 3D skeletons (right red, left blue, camera frame) so a conversion can "
-                                 "be checked by eye.  INPUT: a structpose pose file (.npz), a .bvh file, any "
-                                 "3D file `structpose data convert` reads, or a source clip name such as "
-                                 "deepmimic/walk or holosoma/climb_seq_0.")
+                                 "be checked by eye.  INPUT: a structpose pose file (.npz), a .bvh file, a "
+                                 "DeepMimic motion .txt, a holosoma (T, 53, 3) .npy, any 3D file `structpose "
+                                 "data convert` reads, or a source clip name such as deepmimic/walk or "
+                                 "holosoma/climb_seq_0.")
     s.add_argument("input", help="pose file, .bvh, dataset file, or SOURCE/CLIP")
     s.add_argument("--out", required=True, help="output PNG")
     s.add_argument("--frames", type=_frames, help="comma-separated frame indices, e.g. 0,10,20 (default: 5 "
@@ -60,7 +61,7 @@ def run_sources(args: argparse.Namespace) -> int:
         clips = "-" if r["clips"] is None else str(r["clips"])
         frames = "-" if r["frames"] is None else str(r["frames"])
         dur = "-" if r["duration_s"] is None else f"{r['duration_s']:.1f} s"
-        status = "found" if r["found"] else "MISSING"
+        status = ("found" if r["found"] else "MISSING") if r["clips"] is not None or not r["found"] else "-"
         print(f"{r['source']:<16}{r['use']:<11}{status:<9}{clips:>6}{frames:>8}  {_fmt_fps(r['fps']):<22}{dur:>9}")
     print()
     for r in rows:
@@ -105,6 +106,19 @@ def _from_motion3d(path: Path, index: int) -> tuple[np.ndarray, float | None, st
     return poses, m.fps, f"{path.name}: {m.name} ({fmt})"
 
 
+def _holosoma_npy(path: Path) -> tuple[np.ndarray, float | None, str]:
+    from ..cameras import front_camera
+    from ..data import holosoma
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise StructposeError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
+    if arr.ndim != 3 or arr.shape[1:] != (53, 3) or arr.shape[0] == 0 or not np.isfinite(arr).all():
+        raise StructposeError(f"{path}: array of shape {arr.shape}; expected finite holosoma joints (T, 53, 3)")
+    world = holosoma.to_h36m(arr)
+    return front_camera(world).world_to_camera(world), holosoma.FPS, f"{path.name} (holosoma, 120 fps)"
+
+
 def load_for_show(text: str, sequence: int = 0) -> tuple[np.ndarray, float | None, str]:
     """``(T, 17, 3)`` camera-frame poses, fps and a label for anything ``data show`` accepts."""
     path = Path(text)
@@ -125,6 +139,12 @@ def load_for_show(text: str, sequence: int = 0) -> tuple[np.ndarray, float | Non
         syn = f", synthesised {', '.join(info['synthesised'])}" if info["synthesised"] else ""
         return clip.in_camera(), clip.fps, (f"{path.name} ({clip.fps:g} fps, units {info['units']}, "
                                             f"up {info['up_axis']}{syn}, front camera)")
+    if path.is_file() and path.suffix.lower() == ".txt":
+        from ..data.deepmimic import load_clip
+        c = load_clip(path)
+        return c.in_camera(), c.fps, f"{path.name} (DeepMimic, {c.fps:g} fps, front camera)"
+    if path.is_file() and path.suffix.lower() == ".npy":
+        return _holosoma_npy(path)
     if path.is_file() and path.suffix.lower() == ".npz":
         from ..io.posefile import load_pose_file
         try:
