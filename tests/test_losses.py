@@ -181,3 +181,56 @@ def test_heatmap_and_depth_losses_match_torch():
     assert torch.allclose(depth_l2_loss(z, zg, mask), torch.nn.functional.mse_loss(z[:, keep], zg[:, keep]))
     with pytest.raises(StructposeError):
         heatmap_mse_loss(pred, torch.rand(3, 16, 8, 8))
+
+
+# --- against DeepMimic's own hinge angles: the ground truth of "bent the wrong way" ----------------
+
+@pytest.fixture(scope="module")
+def hinge_truth():
+    """Real DeepMimic frames and the same frames with every elbow / knee hinge angle negated.
+
+    The humanoid's elbows and knees are 1-DOF hinges, so negating the angle bends the limb backwards
+    (an anatomically illegal pose) while everything else stays real.  Hinge columns: 20 r_knee,
+    29 r_elbow, 34 l_knee, 43 l_elbow (knees legal at <= 0, elbows at >= 0).
+    """
+    import json
+    frames = np.concatenate([np.asarray(json.loads(p.read_text())["Frames"], float) for p in deepmimic.clip_paths()])
+    negated = frames.copy()
+    negated[:, [20, 29, 34, 43]] *= -1.0
+    hinge = frames[:, [29, 43, 20, 34]] * np.array([1.0, 1.0, -1.0, -1.0])   # >= 0 legal, LIMB_NAMES order
+    return deepmimic.forward_kinematics(frames), deepmimic.forward_kinematics(negated), hinge
+
+
+@pytest.mark.parametrize("reference", ["collar", "torso"])
+def test_eq1_against_hinge_ground_truth(hinge_truth, reference):
+    real, backwards, hinge = hinge_truth
+    g_real = limb_legality(real, reference=reference)
+    g_back = limb_legality(backwards, reference=reference)
+    # knees: Eq. 1 with the pelvis->hip chain flags exactly the frames whose knee is hyperextended
+    assert ((g_real[:, 2:] < 0) == (hinge[:, 2:] < 0)).all()
+    bent = np.abs(hinge) > np.radians(10)
+    detected = np.array([(g_back[bent[:, k], k] < 0).mean() for k in range(4)])
+    assert (detected > 0.94).all(), detected
+    assert ((g_real[:, :2] < 0).mean(0) < 0.06).all()          # DeepMimic elbows never hyperextend
+
+
+def test_torso_reference_beats_the_collar_on_real_elbows(hinge_truth):
+    real, backwards, hinge = hinge_truth
+    bent = np.abs(hinge[:, :2]) > np.radians(10)
+    false_alarm = {r: (limb_legality(real, reference=r)[:, :2] < 0).mean(0) for r in ("collar", "torso")}
+    detected = {r: np.array([(limb_legality(backwards, reference=r)[bent[:, k], k] < 0).mean() for k in range(2)])
+                for r in ("collar", "torso")}
+    assert (false_alarm["torso"] < 0.75 * false_alarm["collar"]).all()
+    assert (detected["torso"] >= detected["collar"]).all()
+
+
+def test_torso_reference_torch_matches_numpy_and_is_finite(real):
+    p = real[::40]
+    t = limb_legality(p, reference="torso")
+    assert np.allclose(t.numpy(), limb_legality(p.numpy(), reference="torso"), atol=1e-12)
+    for x in _degenerate_poses():
+        x = x.clone().requires_grad_(True)
+        illegal_angle_loss(x, reference="torso").backward()
+        assert torch.isfinite(x.grad).all()
+    with pytest.raises(StructposeError, match="reference"):
+        limb_legality(p, reference="spine")

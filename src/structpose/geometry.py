@@ -91,7 +91,11 @@ def _chain_indices(layout: Layout) -> np.ndarray:
                               "use an H36M-17 pose") from None
 
 
-def limb_legality(poses: Array, layout: Layout = H36M17) -> Array:
+#: how the elbow's reference direction is chosen (knees always use Eq. 1's pelvis->hip)
+ANGLE_REFERENCES = ("collar", "torso")
+
+
+def limb_legality(poses: Array, layout: Layout = H36M17, reference: str = "collar") -> Array:
     """Signed legality of each elbow and knee bend: >= 0 legal, < 0 bent the wrong way (Eq. 1).
 
     ``poses``: (..., J, 3) -> (..., 4) dimensionless in [-1, 1], limbs in :data:`LIMB_NAMES` order
@@ -102,15 +106,47 @@ def limb_legality(poses: Array, layout: Layout = H36M17) -> Array:
     ``sin(bend) * sin(angle(ref, upper)) * cos(...)``, so it is near zero exactly where the test is
     ill-posed -- nearly straight limbs and an upper arm raised along the shoulder line -- which is
     why a small margin (``value < -margin`` is illegal) removes most false alarms on real motion.
+
+    ``reference="collar"`` is the paper's Eq. 1.  ``reference="torso"`` (elbows only) replaces the
+    fixed collar bone by a torso-anchored reference that follows the upper arm: the shoulder's
+    lateral direction (perpendicular to the spine) carried by the minimal rotation ("swing") that
+    takes the hanging arm (down the spine) to the current upper arm.  With the arm down both agree;
+    when the arm is raised past the shoulder line Eq. 1's reference flips but the swing reference
+    does not.  It fades to 0 as the arm points straight up along the spine, where no swing is
+    defined.  Measured against DeepMimic's own hinge angles in ``docs/illegal_angle.md``.
     """
+    if reference not in ANGLE_REFERENCES:
+        raise StructposeError(f"unknown angle reference {reference!r}; choose one of {', '.join(ANGLE_REFERENCES)}")
     check_shape(poses, ["...", layout.num_joints, 3], "poses")
     idx = _chain_indices(layout)
     a, b, c, d = (poses[..., idx[:, k], :] for k in range(4))          # each (..., 4, 3)
-    value = (_cross(safe_unit(b - a), safe_unit(c - b)) * safe_unit(d - c)).sum(-1)
+    upper, lower = safe_unit(c - b), safe_unit(d - c)
+    value = (_cross(safe_unit(b - a), upper) * lower).sum(-1)
     signs = np.array([s for _, _, s in LIMB_CHAINS])
+    if reference == "torso":
+        swing = _swing_elbow_value(poses, layout, upper[..., :2, :], lower[..., :2, :])
+        if _is_torch(value):
+            value = torch.cat([swing, value[..., 2:]], -1)
+        else:
+            value = np.concatenate([swing, value[..., 2:]], -1)
     if _is_torch(value):
         return value * torch.as_tensor(signs, dtype=value.dtype, device=value.device)
     return value * signs.astype(value.dtype, copy=False)
+
+
+def _swing_elbow_value(poses: Array, layout: Layout, upper: Array, lower: Array) -> Array:
+    """Torso-anchored elbow test, (..., 2) for (r, l), before the side signs of :data:`LIMB_CHAINS`."""
+    j = layout.index
+    up = safe_unit(poses[..., j("thorax"), :] - poses[..., j("pelvis"), :])[..., None, :]    # (..., 1, 3)
+    lat = safe_unit(poses[..., [j("r_shoulder"), j("l_shoulder")], :] - poses[..., j("thorax"), None, :])
+    lat = safe_unit(lat - (lat * up).sum(-1)[..., None] * up)            # shoulder direction, level
+    d0 = -up                                                            # the hanging arm
+    w = _cross(d0 + 0 * upper, upper)                                   # swing axis * sin
+    cos = (d0 * upper).sum(-1)[..., None]
+    # Rodrigues' rotation of `lat` by the swing d0 -> upper, multiplied by (1 + cos) so it stays
+    # polynomial (no division) and fades to 0 where the swing is undefined (arm straight up)
+    ref = (1.0 + cos) * (cos * lat + _cross(w, lat)) + w * (w * lat).sum(-1)[..., None]
+    return 0.5 * (ref * _cross(upper, lower)).sum(-1)
 
 
 def mirror_limb(poses: np.ndarray, limb: str, layout: Layout = H36M17) -> np.ndarray:

@@ -89,7 +89,8 @@ def bone_ratio_loss(poses: torch.Tensor, canonical_lengths: Sequence[float] | to
     return _reduce(total, reduction)
 
 
-def illegal_angle_loss(poses: torch.Tensor, margin: float = 0.0, reduction: str = "mean") -> torch.Tensor:
+def illegal_angle_loss(poses: torch.Tensor, margin: float = 0.0, reference: str = "collar",
+                       reduction: str = "mean") -> torch.Tensor:
     """Eq. 1: penalise elbows and knees bent the anatomically impossible way.
 
     For each limb ``E = min(g + margin, 0)`` with ``g`` the signed, scale-free legality of
@@ -98,13 +99,15 @@ def illegal_angle_loss(poses: torch.Tensor, margin: float = 0.0, reduction: str 
     ``La = -E_e^r e^{-E_e^r} + E_e^l e^{E_e^l} + E_k^r e^{E_k^r} - E_k^l e^{-E_k^l}``, with the sign
     flips of the left elbow and right knee folded into ``g``.  ``margin = 0`` is the paper's formula;
     a small positive margin (e.g. 0.05) tolerates near-straight limbs and arms raised along the
-    shoulder line, where the reference plane is ill-defined (``docs/illegal_angle.md``).
+    shoulder line, where the reference plane is ill-defined.  ``reference="torso"`` uses the
+    torso-anchored elbow reference of :func:`~structpose.geometry.limb_legality`, which halves the
+    false alarms on real motion (``docs/illegal_angle.md``); ``"collar"`` is the paper's.
     ``poses``: (..., 17, 3), any units -> per pose in [0, 4e] (dimensionless).
     """
     check_shape(poses, ["...", 17, 3], "poses")
     if margin < 0:
         raise StructposeError(f"margin is {margin}; expected >= 0 (0 = the paper's Eq. 1)")
-    E = (limb_legality(poses) + margin).clamp(max=0.0)
+    E = (limb_legality(poses, reference=reference) + margin).clamp(max=0.0)
     return _reduce((-E * torch.exp(-E)).sum(-1), reduction)
 
 
@@ -132,18 +135,20 @@ def with_gt_xy(pred_3d: torch.Tensor, gt_xy: torch.Tensor) -> torch.Tensor:
 def structure_aware_loss(pred_3d: torch.Tensor, gt_xy: torch.Tensor | None = None, lambda_a: float = 0.03,
                          lambda_g: float = 0.03, lambda_s: float = 0.05,
                          canonical_lengths: Sequence[float] | torch.Tensor | None = None,
-                         margin: float = 0.0, reduction: str = "mean") -> torch.Tensor:
+                         margin: float = 0.0, angle_reference: str = "collar",
+                         reduction: str = "mean") -> torch.Tensor:
     """Eq. 3: ``L_SA = lambda_a La + lambda_s Ls + lambda_g Lg``.
 
     With ``gt_xy`` (..., 17, 2) the losses are evaluated on (gt x, gt y, predicted z) -- the paper's
     weak supervision of depth on 2D-only samples; then only ``pred_3d[..., 2]`` (or a (..., 17, 1)
     depth array) receives gradients.  ``gt_xy`` must be in the same metric units and frame as the
     depths (e.g. camera-frame metres, or the lifter's normalised coordinates with matching
-    ``canonical_lengths``).  Without ``gt_xy`` the full predicted 3D pose is used.
+    ``canonical_lengths``).  Without ``gt_xy`` the full predicted 3D pose is used.  ``margin`` and
+    ``angle_reference`` pass to :func:`illegal_angle_loss` (defaults: the paper's Eq. 1).
     """
     poses = pred_3d if gt_xy is None else with_gt_xy(pred_3d, gt_xy)
     check_shape(poses, ["...", 17, 3], "pred_3d")
-    total = (lambda_a * illegal_angle_loss(poses, margin=margin, reduction="none")
+    total = (lambda_a * illegal_angle_loss(poses, margin=margin, reference=angle_reference, reduction="none")
              + lambda_s * symmetry_loss(poses, reduction="none")
              + lambda_g * bone_ratio_loss(poses, canonical_lengths, reduction="none"))
     return _reduce(total, reduction)

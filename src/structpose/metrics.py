@@ -175,14 +175,16 @@ def bone_length_std(poses: Array, reduction: str = "mean") -> Array:
     return _reduce(std, reduction)
 
 
-def illegal_angle_ratio(poses: Array, margin: float = 0.0, reduction: str = "mean") -> Array:
+def illegal_angle_ratio(poses: Array, margin: float = 0.0, reference: str = "collar", reduction: str = "mean") -> Array:
     """Percent of elbow / knee bends judged illegal by Eq. 1 (legality < -margin; margin 0 = the paper).
+
+    ``reference``: "collar" (Eq. 1) or "torso" (see :func:`structpose.geometry.limb_legality`).
 
     ``poses`` (..., 17, 3) -> ``"none"``: (..., 4) of 0 / 100 per limb (r_elbow, l_elbow, r_knee,
     l_knee); ``"mean"``: percent over all limbs and poses.
     """
     check_shape(poses, ["...", 17, 3], "poses")
-    bad = limb_legality(poses) < -margin
+    bad = limb_legality(poses, reference=reference) < -margin
     bad = bad.to(poses.dtype) if isinstance(bad, torch.Tensor) else bad.astype(np.float64)
     return _reduce(100.0 * bad, reduction)
 
@@ -228,7 +230,7 @@ def _as_list(x: Any, what: str) -> list[np.ndarray]:
 
 
 def evaluate_sequences(pred: Any, gt: Any, valid: Any = None, names: Sequence[str] | None = None,
-                       margin: float = 0.0) -> dict[str, Any]:
+                       margin: float = 0.0, angle_reference: str = "collar") -> dict[str, Any]:
     """Every metric of the paper for predicted vs ground-truth sequences, in metres / percent.
 
     ``pred``, ``gt``: one ``(T, 17, 3)`` array or a list of them (one per sequence), metres, same
@@ -239,6 +241,7 @@ def evaluate_sequences(pred: Any, gt: Any, valid: Any = None, names: Sequence[st
     sequence; bone-length std is per sequence over its valid frames, averaged over bones, then over
     sequences weighted by frames.  A metric that cannot be computed (MPJVE without any consecutive
     valid pair, bone std without 2 frames) is ``None``.  Units: :data:`METRIC_UNITS`.
+    ``margin`` / ``angle_reference`` select the illegal-angle test (defaults: the paper's Eq. 1).
     """
     preds, gts = _as_list(pred, "pred"), _as_list(gt, "gt")
     if len(preds) != len(gts):
@@ -291,10 +294,10 @@ def evaluate_sequences(pred: Any, gt: Any, valid: Any = None, names: Sequence[st
         "pck3d": float(pck3d(P, G)), "auc3d": float(auc3d(P, G)),
         "symmetry_error": float(symmetry_error(P)),
         "bone_length_std": float(np.average(std_p, weights=std_w)) if std_w else None,
-        "illegal_angle_ratio": float(illegal_angle_ratio(P, margin)),
+        "illegal_angle_ratio": float(illegal_angle_ratio(P, margin, angle_reference)),
         "symmetry_error_gt": float(symmetry_error(G)),
         "bone_length_std_gt": float(np.average(std_g, weights=std_w)) if std_w else None,
-        "illegal_angle_ratio_gt": float(illegal_angle_ratio(G, margin)),
+        "illegal_angle_ratio_gt": float(illegal_angle_ratio(G, margin, angle_reference)),
         "frames": int(P.shape[0]), "frames_excluded": excluded, "sequences": len(preds),
         "averaging": "frames", "per_sequence": per_seq,
     }

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE.json", help="also write the JSON object to this file (atomically)")
     p.add_argument("--margin", type=float, default=0.0,
                    help="illegal-angle margin (0 = the paper's Eq. 1; 0.05 tolerates near-straight limbs)")
+    p.add_argument("--angle-reference", choices=("collar", "torso"), default="collar",
+                   help="elbow reference for the illegal-angle test: collar (Eq. 1) or torso (torso-anchored, "
+                        "fewer false alarms on raised arms; docs/illegal_angle.md)")
     p.set_defaults(func=run)
 
 
@@ -65,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
     if abs(pred.fps - gt.fps) > 1e-6 * max(pred.fps, gt.fps):
         raise StructposeError(f"{args.pred} is at {pred.fps:g} fps but {args.gt} at {gt.fps:g} fps; "
                               "resample one of them first")
-    results = evaluate_sequences(pred.poses_3d, gt.poses_3d, valid=pred.valid & gt.valid, margin=args.margin)
+    results = evaluate_sequences(pred.poses_3d, gt.poses_3d, valid=pred.valid & gt.valid, margin=args.margin,
+                                 angle_reference=args.angle_reference)
     shown = _to_display(results)
     shown["fps"] = pred.fps
     shown["illegal_angle_margin"] = args.margin
+    shown["illegal_angle_reference"] = args.angle_reference
     text = json.dumps(shown, indent=None if args.json else 2)
     if args.out:
         with atomic_path(args.out) as tmp:
