@@ -38,6 +38,9 @@ from ..io.posefile import PoseSequence
 from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter
 
 MODES = ("online", "bidirectional", "none")
+# FFmpeg "decodes" text files as ANSI art (the tty demuxer) and single images as 1-frame videos;
+# text is refused, images are accepted as one-frame videos (documented)
+_NOT_VIDEO = {"ansi", "bin"}
 
 
 def open_source(source: str | int) -> tuple["object", dict]:
@@ -61,6 +64,11 @@ def open_source(source: str | int) -> tuple["object", dict]:
     if not cap.isOpened():
         raise StructposeError(f"{name}: cannot open as a video (unsupported format or corrupt file; "
                               "cv2/FFmpeg reads mp4, avi, mkv, mov, webm)")
+    fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("latin-1").strip("\x00 ").lower()
+    if not live and fourcc in _NOT_VIDEO:
+        cap.release()
+        raise StructposeError(f"{name}: not a video (FFmpeg reads it as {fourcc!r} text/image data); "
+                              "expected mp4, avi, mkv, mov, webm ...")
     fps = cap.get(cv2.CAP_PROP_FPS)
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     info = {"fps": float(fps) if np.isfinite(fps) and 0 < fps < 1000 else 30.0,
