@@ -116,3 +116,42 @@ def test_mirror_limb_keeps_bone_lengths(deepmimic_camera_poses):
         m = mirror_limb(p, limb)
         assert np.allclose(bone_lengths(m), bone_lengths(p), atol=1e-9)
         assert np.count_nonzero(np.abs(m - p).max(-1) > 1e-12, axis=-1).max() <= 1   # one joint moved
+
+
+def _scipy_aligned(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    x, y = pred - pred.mean(0), gt - gt.mean(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                           # scipy warns on non-unique rotations
+        rot, _ = Rotation.align_vectors(y, x)
+    xr = x @ rot.as_matrix().T
+    return (xr * y).sum() / (x * x).sum() * xr + gt.mean(0)
+
+
+@pytest.mark.parametrize("case", ["planar", "collinear", "isotropic", "needs_reflection", "far_from_origin"])
+def test_procrustes_hard_cases_match_scipy(case):
+    """The fast Jacobi path and its LAPACK fallback on the inputs that break naive Kabsch code."""
+    rng = np.random.default_rng(7)
+    gt = rng.normal(0, 0.3, (40, 17, 3))
+    if case == "planar":
+        gt[..., 2] = 0.0                                           # rank-2 cross-covariance
+    elif case == "collinear":
+        gt = rng.normal(0, 0.3, (40, 17, 1)) * np.array([1.0, 2.0, -0.5])
+    elif case == "isotropic":
+        gt = np.tile(np.concatenate([np.eye(3), -np.eye(3)]), (40, 1, 1))  # equal singular values
+        gt = np.concatenate([gt, np.zeros((40, 11, 3))], 1)
+    elif case == "far_from_origin":
+        gt = gt + np.array([3.0, -2.0, 50.0])                      # like camera-frame poses, far away
+    R = Rotation.random(40, random_state=8).as_matrix()
+    pred = 1.7 * gt @ R.transpose(0, 2, 1) + 0.3
+    if case == "needs_reflection":
+        pred = pred * np.array([1.0, -1.0, 1.0]) + rng.normal(0, 0.02, pred.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = similarity_procrustes(pred, gt)
+    want = np.stack([_scipy_aligned(p, g) for p, g in zip(pred, gt)])
+    err = lambda a: np.linalg.norm(a - gt, axis=-1).mean(-1)
+    # the *error* is what PA-MPJPE uses; for rank-deficient input the rotation itself is not unique
+    assert np.allclose(err(res.aligned), err(want), atol=1e-6)
+    assert np.allclose(np.linalg.det(res.R), 1.0, atol=1e-9)
+    if case in ("isotropic", "far_from_origin"):
+        assert err(res.aligned).max() < 1e-9                       # an exact similarity is recovered
