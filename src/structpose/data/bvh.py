@@ -38,6 +38,7 @@ The result is rotated properly (det +1) to Y up, so left and right are kept.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ UNITS: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "c
 _UNIT_BANDS = {"m": (1.2, 2.3), "cmu": (21, 41), "inch": (47, 90), "cm": (120, 230), "mm": (1200, 2300)}
 _POS = {"xposition": 0, "yposition": 1, "zposition": 2}
 _ROT = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
+_FRAME_TIME = re.compile(r"Frame\s+Time:\s*\S+")
 
 
 @dataclass
@@ -159,7 +161,11 @@ class _Tokens:
 
 def parse_bvh(text: str, where: str = "BVH") -> BvhData:
     """Parse BVH text (HIERARCHY + MOTION).  Any problem -> one :class:`StructposeError` line."""
-    tk = _Tokens(text, where)
+    # the motion table is most of a file: tokenise only the header with line numbers, and hand the
+    # numbers after "Frame Time: x" to numpy in one go
+    m = _FRAME_TIME.search(text)
+    tk = _Tokens(text[:m.end()] if m else text, where)
+    body = text[m.end():] if m else ""
     names: list[str] = []
     parents: list[int] = []
     offsets: list[list[float]] = []
@@ -220,12 +226,12 @@ def parse_bvh(text: str, where: str = "BVH") -> BvhData:
     if not dt > 0:
         raise StructposeError(f"{where}: BVH Frame Time is {dt}; expected a positive number of seconds")
     C = sum(len(c) for c in channels)
-    values = tk.items[tk.pos:]
+    values = body.split()
     if len(values) != T * C:
         raise StructposeError(f"{where}: BVH motion holds {len(values)} numbers; expected {T} frames x {C} "
                               f"channels = {T * C} (truncated or mismatched file?)")
     try:
-        motion = np.array([float(v) for v, _ in values], dtype=float).reshape(T, C)
+        motion = np.array(values, dtype=float).reshape(T, C)
     except ValueError:
         raise StructposeError(f"{where}: BVH motion has a value that is not a number") from None
     if not np.isfinite(motion).all():
@@ -237,7 +243,7 @@ def read_bvh(path: str | Path) -> BvhData:
     """Read and parse a ``.bvh`` file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        text = path.read_text(encoding="utf-8-sig", errors="strict")   # -sig: tolerate a BOM
     except FileNotFoundError:
         raise StructposeError(f"{path}: no such file; expected a .bvh motion file") from None
     except (OSError, UnicodeDecodeError) as e:
