@@ -6,8 +6,9 @@ metres is added to that one joint of that one frame, and the mean displacement o
 joint ``j`` is recorded, normalised by the perturbation's mean length, so ``S[t, i, j]`` is
 "millimetres of output motion of joint j per millimetre of input motion of joint i at t".
 The windows are real held-out motion (TEST split) corrupted by the error model: the inputs the
-model meets in use.  Because TP-Net is root-relative, perturbing the pelvis shifts every other
-joint relative to it; the output pelvis is the origin by construction (its row is 0).
+model meets in use.  Because TP-Net is root-relative, perturbing the pelvis is the same as moving
+every other joint the opposite way, and the output pelvis is the origin by construction: the raw
+array keeps the pelvis, the plots leave it out (as in the paper, whose inputs are root-relative).
 """
 from __future__ import annotations
 
@@ -68,9 +69,10 @@ def plot_sensitivity(S: np.ndarray, offsets: np.ndarray, out_dir: str | Path, pr
     import matplotlib.pyplot as plt
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = list(H36M17.names)
+    names = list(H36M17.names)[1:]
+    S = S[:, 1:, 1:]                                                       # without the pelvis (see above)
     paths = []
-    temporal = S[:, :, 1:].mean(-1).T                                      # (J_in, N): mean over output joints
+    temporal = S.mean(-1).T                                                # (J_in, N): mean over output joints
     fig, ax = plt.subplots(figsize=(9, 5.5))
     im = ax.imshow(temporal, aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(offsets)), [str(o) for o in offsets], fontsize=7)

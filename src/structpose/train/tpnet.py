@@ -5,7 +5,8 @@ clean windows from :class:`~structpose.data.datasets.PoseWindowDataset` — a ca
 heading about the vertical axis, tilted by up to ``pitch_deg`` — at the model rate (30 fps).
 Frame-rate augmentation: the clips are also resampled at ``rate / s`` for every speed factor ``s``
 in ``speeds`` and read as if they were at the model rate, i.e. the same motion played faster or
-slower.  Inputs: those windows corrupted by :class:`~structpose.data.error_model.ErrorModel`,
+slower.  ``clip_repeat`` over-samples a source (DeepMimic's short, fast clips would otherwise be a
+third of the frames next to the long, slow climbing sequences).  Inputs: those windows corrupted by :class:`~structpose.data.error_model.ErrorModel`,
 its magnitudes scaled per window by a factor drawn from ``error_scale`` (robustness to better
 and worse estimators).  Targets: the clean pose of the reference frame.
 
@@ -50,6 +51,7 @@ class TPNetTrainConfig:
     weight_decay: float = 0.0
     velocity_weight: float = 1.0
     speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
+    clip_repeat: dict[str, int] = field(default_factory=dict)   # {source: k}: see each clip k times per epoch
     pitch_deg: float = 20.0
     error_model: dict[str, Any] = field(default_factory=dict)
     error_scale: tuple[float, float] = (0.5, 1.5)
@@ -126,7 +128,7 @@ def evaluate(model: torch.nn.Module, seqs) -> tuple[float, float]:
     from ..pipeline.refiner import refine_sequence
     err_in, err_out, n = 0.0, 0.0, 0
     for _, clean, noisy in seqs:
-        ref = refine_sequence(noisy, MODEL_FPS, model=model)
+        ref = refine_sequence(noisy, MODEL_FPS, mode=model.mode, model=model)
         err_in += float(np.linalg.norm(noisy - clean, axis=-1).mean(-1).sum())
         err_out += float(np.linalg.norm(ref - clean, axis=-1).mean(-1).sum())
         n += clean.shape[0]
@@ -145,7 +147,8 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     splits = split_clips(load_clips(cfg.sources))
     em = ErrorModel(**cfg.error_model)
     model = build_model(cfg.model)
-    data = _windows(splits["train"], model.window, model.mode, cfg.speeds, cfg.pitch_deg, cfg.seed)
+    train_clips = [c for c in splits["train"] for _ in range(max(1, int(cfg.clip_repeat.get(c.source, 1))))]
+    data = _windows(train_clips, model.window, model.mode, cfg.speeds, cfg.pitch_deg, cfg.seed)
     val = validation_set(split_clips(load_clips(cfg.sources, fps=MODEL_FPS))["val"], em)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1))))
