@@ -41,6 +41,10 @@ def test_json_values_in_mm_and_invalid_frames_counted(files, capsys):
     assert out["pa_mpjpe"] < out["mpjpe"]
     assert out["symmetry_error_gt"] < 0.01 and out["symmetry_error"] > 1.0     # mm: noise breaks symmetry
     assert out["units"]["mpjpe"] == "mm" and out["units"]["pck3d"] == "%"
+    per_joint = out["mpjpe_per_joint"]
+    assert per_joint["pelvis"] == 0.0                                  # root-relative: the root is exact
+    assert np.mean(list(per_joint.values())) == pytest.approx(out["mpjpe"], rel=1e-9)
+    assert per_joint["r_wrist"] == pytest.approx(d_mm[:, 16].mean(), rel=1e-5)
     for key in ("n_mpjpe", "mpjve", "auc3d", "bone_length_std", "illegal_angle_ratio"):
         assert isinstance(out[key], float)
 

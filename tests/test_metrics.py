@@ -144,3 +144,21 @@ def test_evaluate_sequences_excludes_invalid_frames(deepmimic_clips):
         evaluate_sequences(preds, gts, [np.ones(len(g), bool) for g in gts])
     with pytest.raises(StructposeError, match="frames"):
         evaluate_sequences(preds[0][:-1], gts[0])
+
+
+def test_torch_and_numpy_agree(pair):
+    pred, gt = pair
+    tp, tg = torch.from_numpy(pred), torch.from_numpy(gt)
+    for fn in (mpjpe, n_mpjpe, pck3d, auc3d):
+        got = fn(tp, tg, reduction="none")
+        assert isinstance(got, torch.Tensor)
+        assert np.allclose(got.numpy(), fn(pred, gt, reduction="none"), atol=1e-9), fn.__name__
+    assert np.allclose(mpjve(tp[:50], tg[:50], reduction="none").numpy(), mpjve(pred[:50], gt[:50], reduction="none"))
+    for fn in (symmetry_error, bone_length_std, illegal_angle_ratio):
+        assert np.allclose(fn(tp, reduction="none").numpy(), fn(pred, reduction="none"), atol=1e-9), fn.__name__
+    # the autograd path (torch SVD) equals the no-grad fast path
+    grad_p = tp[:30].clone().requires_grad_(True)
+    with_grad = pa_mpjpe(grad_p, tg[:30], reduction="none")
+    assert np.allclose(with_grad.detach().numpy(), pa_mpjpe(pred[:30], gt[:30], reduction="none"), atol=1e-9)
+    with_grad.sum().backward()
+    assert torch.isfinite(grad_p.grad).all()

@@ -239,7 +239,9 @@ def evaluate_sequences(pred: Any, gt: Any, valid: Any = None, names: Sequence[st
     Both are root-centred (pelvis) before P1, P2, N-MPJPE, PCK, AUC (Protocol 1).  Frame-pooled
     averages (``"averaging": "frames"``); MPJVE uses pairs of consecutive valid frames within a
     sequence; bone-length std is per sequence over its valid frames, averaged over bones, then over
-    sequences weighted by frames.  A metric that cannot be computed (MPJVE without any consecutive
+    sequences weighted by frames.  No rescaling of predictions (unlike Zhou / Dabral's fixed total
+    bone length): scale errors show in P1 and are factored out in N-MPJPE / PA-MPJPE.
+    ``mpjpe_per_joint`` maps H36M-17 joint names to metres.  A metric that cannot be computed (MPJVE without any consecutive
     valid pair, bone std without 2 frames) is ``None``.  Units: :data:`METRIC_UNITS`.
     ``margin`` / ``angle_reference`` select the illegal-angle test (defaults: the paper's Eq. 1).
     """
@@ -298,6 +300,7 @@ def evaluate_sequences(pred: Any, gt: Any, valid: Any = None, names: Sequence[st
         "symmetry_error_gt": float(symmetry_error(G)),
         "bone_length_std_gt": float(np.average(std_g, weights=std_w)) if std_w else None,
         "illegal_angle_ratio_gt": float(illegal_angle_ratio(G, margin, angle_reference)),
+        "mpjpe_per_joint": dict(zip(H36M17.names, np.sqrt(((P - G) ** 2).sum(-1)).mean(0).tolist())),
         "frames": int(P.shape[0]), "frames_excluded": excluded, "sequences": len(preds),
         "averaging": "frames", "per_sequence": per_seq,
     }

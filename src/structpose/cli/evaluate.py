@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="compare a predicted pose file with ground truth (P1, P2, PCK/AUC, MPJVE, Table 6)",
         description="Compare two pose files frame by frame. Both are root-centred (pelvis) first; frames with "
-                    "valid == False in either file are excluded and counted. Averages are over frames. "
+                    "valid == False in either file are excluded and counted. Averages are over frames; "
+                    "predictions are not rescaled (N-MPJPE and PA-MPJPE factor scale out). "
                     "Lengths print in millimetres, ratios in percent.")
     p.add_argument("pred", help="predicted pose file (.npz, H36M-17, metres)")
     p.add_argument("gt", help="ground-truth pose file with the same frames")
@@ -53,6 +54,7 @@ def _to_display(results: dict[str, Any]) -> dict[str, Any]:
         v = results[key]
         out[key] = None if v is None else (1000.0 * v if unit.startswith("m") else v)
     out["units"] = {k: ("mm" if u == "m" else "mm/frame" if u == "m/frame" else u) for k, u in METRIC_UNITS.items()}
+    out["mpjpe_per_joint"] = {k: 1000.0 * v for k, v in results["mpjpe_per_joint"].items()}
     for key in ("frames", "frames_excluded", "averaging"):
         out[key] = results[key]
     return out
@@ -87,4 +89,6 @@ def run(args: argparse.Namespace) -> int:
         v, unit = shown[key], shown["units"][key]
         value = "n/a" if v is None else f"{v:10.2f} {unit}"
         print(f"  {label:<48s} {value}")
+    worst = sorted(shown["mpjpe_per_joint"].items(), key=lambda kv: -kv[1])[:3]
+    print("  worst joints (MPJPE): " + ", ".join(f"{k} {v:.1f} mm" for k, v in worst))
     return 0
