@@ -20,6 +20,7 @@ from structpose.data import deepmimic
 from structpose.data.bvh import (
     BvhData,
     bvh_forward_kinematics,
+    bvh_to_h36m,
     dumps_bvh,
     load_bvh,
     load_bvh_with_info,
@@ -254,10 +255,35 @@ def test_fuzzed_files_never_traceback(cut, pos, junk):
     mutated = (text[:i] + junk + text[i + len(junk):])[: max(1, len(text) - cut % len(text))]
     try:
         d = parse_bvh(mutated)
+        assert np.isfinite(bvh_forward_kinematics(d)).all()
+        world, _ = bvh_to_h36m(d)                 # mapping, units and up axis on whatever parsed
+        assert world.shape == (d.num_frames, 17, 3)
     except StructposeError as e:
         assert "\n" not in str(e)
-    else:
-        assert np.isfinite(bvh_forward_kinematics(d)).all()
 
 
 _FUZZ_BASE = dumps_bvh(deepmimic_bvh(_frames("walk")[:2], CMU, 100.0), precision=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["drop", "dup", "swap", "blank"]), st.integers(0, 10_000),
+                              st.integers(0, 10_000)), min_size=1, max_size=4))
+def test_line_edits_never_traceback(ops):
+    """Dropped, duplicated, swapped or blanked lines: parse and map, or one StructposeError line."""
+    lines = _FUZZ_BASE.splitlines()
+    for op, a, b in ops:
+        i, j = a % len(lines), b % len(lines)
+        if op == "drop" and len(lines) > 1:
+            del lines[i]
+        elif op == "dup":
+            lines.insert(i, lines[i])
+        elif op == "swap":
+            lines[i], lines[j] = lines[j], lines[i]
+        else:
+            lines[i] = ""
+    try:
+        d = parse_bvh("\n".join(lines))
+        world, _ = bvh_to_h36m(d)
+        assert np.isfinite(world).all()
+    except StructposeError as e:
+        assert "\n" not in str(e)
