@@ -32,6 +32,20 @@ def _naive_pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.mean(errs))
 
 
+def _batched_svd_pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """The common vectorised form (one batched LAPACK SVD call, as in VideoPose3D's p_mpjpe)."""
+    x = pred - pred.mean(1, keepdims=True)
+    y = gt - gt.mean(1, keepdims=True)
+    u, s, vt = np.linalg.svd(np.matmul(y.transpose(0, 2, 1), x))
+    d = np.sign(np.linalg.det(np.matmul(u, vt)))
+    u[:, :, -1] *= d[:, None]
+    s[:, -1] *= d
+    R = np.matmul(u, vt)
+    scale = s.sum(1) / (x * x).sum((1, 2))
+    aligned = scale[:, None, None] * np.matmul(x, R.transpose(0, 2, 1))
+    return float(np.linalg.norm(aligned - y, axis=-1).mean())
+
+
 def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
     real = root_relative(np.concatenate([c.in_camera() for c in deepmimic.load_all()]))
     gt = np.resize(real, (n, 17, 3)).astype(np.float32)
@@ -61,8 +75,11 @@ def main() -> None:
     rows.append(("naive per-pose loop (numpy SVD)", N_NAIVE, t, N_POSES / naive_rate, v_naive))
     t, v_np_sub = _time(pa_mpjpe, pred[:N_NAIVE], gt[:N_NAIVE])
     assert abs(v_np_sub - v_naive) < 1e-6, (v_np_sub, v_naive)       # same numbers, not just faster
+    n_batched = min(N_POSES, 200_000)
+    t, v_b = _time(_batched_svd_pa_mpjpe, pred[:n_batched].astype(np.float64), gt[:n_batched].astype(np.float64))
+    rows.append(("batched LAPACK SVD, one call (VideoPose3D style)", n_batched, t, t * N_POSES / n_batched, v_b))
     t, v = _time(pa_mpjpe, pred, gt)
-    rows.append(("structpose pa_mpjpe, numpy (chunked, float64)", N_POSES, t, t, v))
+    rows.append(("structpose pa_mpjpe, numpy (Jacobi, 2 threads)", N_POSES, t, t, v))
     tp, tg = torch.from_numpy(pred), torch.from_numpy(gt)
     t, v_t = _time(lambda a, b: pa_mpjpe(a, b).item(), tp, tg)
     rows.append(("structpose pa_mpjpe, torch tensors (no grad)", N_POSES, t, t, v_t))
@@ -78,7 +95,7 @@ def main() -> None:
         rate = n / t
         print(f"{name:<48s} {n:>11,d} {t:>9.2f} {t_full * 1_000_000 / N_POSES:>10.2f} {rate:>11,.0f} "
               f"{rate / naive_rate:>8.1f}x {1000 * value:>12.3f}")
-    verdict = "PASS" if rows[1][2] * 1_000_000 / N_POSES < 10.0 else "FAIL"
+    verdict = "PASS" if rows[2][2] * 1_000_000 / N_POSES < 10.0 else "FAIL"
     print(f"target: 1M poses < 10 s (numpy path): {verdict}")
 
 
