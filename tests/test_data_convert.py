@@ -128,3 +128,17 @@ def test_pose_file_input_resamples(tmp_path, capsys, vp3d_file):
     run(capsys, vp3d_file, "--out", a, "--subject", "S5")
     assert run(capsys, a, "--out", b, "--fps", "10")[0] == 0
     np.testing.assert_allclose(load_pose_file(b).poses_3d, load_pose_file(a).poses_3d[::5], atol=1e-6)
+
+
+def test_converted_2d_file_feeds_load_keypoints_2d(tmp_path, capsys, deepmimic_clips):
+    """The path `structpose lift` takes: convert a 2D input, read its poses_2d back."""
+    from structpose.data.formats import load_keypoints_2d
+    pix = project(deepmimic_clips[3].in_camera()[:6].astype(np.float64))
+    folder = _openpose_folder(tmp_path, pix)
+    out = tmp_path / "kp.npz"
+    assert run(capsys, folder, "--out", out, "--fps", "30")[0] == 0
+    (direct,) = load_keypoints_2d(folder)
+    (again,) = load_keypoints_2d(out)
+    np.testing.assert_array_equal(again.xy, direct.xy)
+    np.testing.assert_array_equal(again.scores, direct.scores)
+    assert again.fps == 30.0

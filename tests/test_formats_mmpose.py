@@ -96,3 +96,14 @@ def test_mismatched_rows_and_bad_names(tmp_path, rows):
     p = write_mmpose(tmp_path / "b.npz", ["x.jpg"] * len(names), np.zeros((len(names), 2)), np.ones(len(names)), part, S)
     with pytest.raises(StructposeError, match="does not follow"):
         load_motion_3d(p)
+
+
+def test_convert_with_camera_file_records_intrinsics(tmp_path, rows):
+    path = _write(tmp_path, rows)
+    cams = {("S9", cid): mmpose_camera(np.eye(3), np.zeros(3), cid=cid, w=1000, h=1000 + i)
+            for i, cid in enumerate(("54138969", "55011271"))}
+    write_pickle(tmp_path / "cameras.pkl", cams)
+    seq = convert_file(path, tmp_path / "o.npz", action="Walking_1", camera="55011271",
+                       camera_file=tmp_path / "cameras.pkl").sequence
+    assert seq.image_size == (1000, 1001) and seq.meta["camera"]["kind"] == "dataset"
+    np.testing.assert_allclose(seq.meta["camera"]["f"], [1145.0, 1144.0])

@@ -180,3 +180,17 @@ def test_converted_file_loads_as_pose_file(tmp_path, walk):
     seq = load_pose_file(out)
     assert seq.poses_3d.shape == (24, 17, 3) and seq.fps == 50.0 and seq.valid.all()
     assert seq.meta["has_3d"] and seq.meta["subject"] == "S1"
+
+
+@pytest.mark.parametrize("up", ["+y", "-x"])
+def test_file_written_with_another_up_axis_is_detected(tmp_path, deepmimic_clips, up):
+    """A custom data_3d file written Y up (or any axis) still gives an upright front view."""
+    from structpose.data.convert import TO_Y_UP
+    clip = next(c for c in deepmimic_clips if "walk" in c.name)
+    world = (clip.world[:24] @ TO_Y_UP[up]).astype(np.float32)        # Y-up -> `up`-up (inverse rotation)
+    path = write_vp3d_3d(tmp_path / "d.npz", {"S1": {"Walking": embed32(world, np.random.default_rng(8))}})
+    seq = convert_file(path, tmp_path / "o.npz").sequence
+    p = seq.poses_3d
+    assert seq.meta["up_axis"] == up and "up_axis_note" in seq.meta
+    assert (p[:, H36M17.index("head_top"), 1] < p[:, H36M17.index("r_ankle"), 1]).all()
+    assert p[0, H36M17.index("r_hip"), 0] < p[0, H36M17.index("l_hip"), 0]

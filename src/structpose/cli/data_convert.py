@@ -66,9 +66,14 @@ def run(args: argparse.Namespace) -> int:
         fmt = check_format(args.fmt) if args.fmt else detect_format(args.input)
         items = (load_motion_3d(args.input, fmt, universal=args.universal) if FORMATS[fmt].has_3d
                  else load_keypoints_2d(args.input, fmt))
-        print(f"{args.input}: {FORMATS[fmt].description}; {len(items)} sequence(s)")
-        for line in describe(items):
-            print(f"  {line}")
+        text = "\n".join([f"{args.input}: {FORMATS[fmt].description}; {len(items)} sequence(s)"]
+                         + [f"  {line}" for line in describe(items)])
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:          # `... --list | head` closed the pipe: not an error
+            import os
+            import sys
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if not args.out:
         raise StructposeError("--out OUT.npz is required (or --list to see what INPUT holds)")

@@ -32,8 +32,30 @@ from .formats.mmpose_h36m import load_cameras
 from .formats.vp3d import H36M_CAMERAS
 from .keypoints import Keypoints2D
 
-#: Z-up world -> Y-up world, (x, y, z) -> (x, z, -y); det = +1 so handedness is kept
-Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+#: proper rotations (det +1) taking each possible world up axis to +Y
+TO_Y_UP = {
+    "+y": np.eye(3), "-y": np.diag([1.0, -1.0, -1.0]),
+    "+z": np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]]),        # (x, y, z) -> (x, z, -y)
+    "-z": np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]),
+    "+x": np.array([[0, -1.0, 0], [1.0, 0, 0], [0, 0, 1.0]]),
+    "-x": np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]]),
+}
+Z_UP_TO_Y_UP = TO_Y_UP["+z"]
+#: mean head-over-feet alignment above which the detected up axis overrides the format's
+UP_CONFIDENCE = 0.7
+
+
+def detect_up_axis(poses: np.ndarray) -> tuple[str, float]:
+    """World up axis of ``(T, 17, 3)`` H36M-17 poses: the axis the head-top-minus-ankles direction
+    follows on average.  Returns (``"+z"`` etc., confidence = |mean unit vector| along it, 0..1)."""
+    v = poses[:, 10] - poses[:, [3, 6]].mean(axis=1)
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    ok = (n[:, 0] > 1e-6) & np.isfinite(n[:, 0])
+    if not ok.any():
+        return "+y", 0.0
+    m = (v[ok] / n[ok]).mean(axis=0)
+    axis = int(np.argmax(np.abs(m)))
+    return f"{'+' if m[axis] > 0 else '-'}{'xyz'[axis]}", float(abs(m[axis]))
 PER_FRAME_META = ("activity", "bb_crop", "video_frames", "images", "frames")
 
 
@@ -146,9 +168,19 @@ def _to_camera(m: Motion3D, camera: str | None, camera_file: str | Path | None) 
     if camera is not None:
         raise StructposeError(f"{m.name}: world-frame 3D; --camera needs --camera-file (mmpose cameras.pkl) "
                               "to know where that camera is; omit both for a front-facing camera")
-    world = m.poses @ Z_UP_TO_Y_UP.T if m.up_axis == "+z" else m.poses
+    # the format documents its up axis; a body standing along another axis (a custom file written
+    # Y up, say) is believed instead when it is clear, and the switch is recorded
+    up = m.up_axis or "+y"
+    found, conf = detect_up_axis(m.poses)
+    meta: dict[str, Any] = {"up_axis": up, "up_axis_detected": found, "up_axis_confidence": round(conf, 3)}
+    if found != up and conf >= UP_CONFIDENCE:
+        meta["up_axis_note"] = (f"the format's world is {up} up, but the body stands along {found} "
+                                f"(confidence {conf:.2f}); used {found}")
+        up = found
+        meta["up_axis"] = up
+    world = m.poses @ TO_Y_UP[up].T
     cam = front_camera(world)
-    return cam.world_to_camera(world), {"frame": f"virtual front camera (world up {m.up_axis or '+y'})",
+    return cam.world_to_camera(world), {**meta, "frame": f"virtual front camera (world up {up})",
                                         "camera": _camera_meta(cam, "front")}
 
 
