@@ -166,3 +166,16 @@ def test_bad_2d_inputs(tmp_path, case):
     with pytest.raises(StructposeError) as e:
         load_keypoints_2d(target)
     assert "\n" not in str(e.value)
+
+
+def test_keypoints2d_invariant_without_touching_inputs():
+    from structpose.data.keypoints import Keypoints2D
+    xy = np.ones((2, 17, 2), np.float32)
+    sc = np.ones((2, 17), np.float32)
+    xy[0, 3] = np.nan                     # NaN position -> score 0
+    sc[1, 5] = 0.0                        # score 0 -> NaN position
+    k = Keypoints2D(xy=xy, scores=sc)
+    assert k.scores[0, 3] == 0 and np.isnan(k.xy[1, 5]).all()
+    assert sc[0, 3] == 1 and np.isfinite(xy[1, 5]).all()     # the caller's arrays are unchanged
+    with pytest.raises(StructposeError):
+        Keypoints2D(xy=np.zeros((2, 16, 2)), scores=np.zeros((2, 16)))

@@ -42,8 +42,9 @@ class Keypoints2D:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.xy = np.asarray(self.xy, dtype=np.float32)
-        self.scores = np.asarray(self.scores, dtype=np.float32)
+        # copies: the invariant below is enforced in place and must not touch the caller's arrays
+        self.xy = np.array(self.xy, dtype=np.float32)
+        self.scores = np.array(self.scores, dtype=np.float32)
         if self.xy.ndim != 3 or self.xy.shape[1:] != (17, 2):
             raise StructposeError(f"{self.name or 'keypoints'}: xy has shape {self.xy.shape}; "
                                   "expected (T, 17, 2) pixels in H36M-17 order")
