@@ -252,6 +252,35 @@ def evaluate(model: Lifter, clips: list[Clip], cfg: LifterTrainConfig, seed: int
             "pa_mpjpe_mm": float(np.linalg.norm(pa - t, axis=-1).mean()) * 1000, "frames": int(len(p))}
 
 
+def train_steps(model: Lifter, opt: torch.optim.Optimizer, st: Stage, f3: torch.Tensor, f2: torch.Tensor,
+                cfg: LifterTrainConfig, g: torch.Generator, log: Callable[[str], None] = print,
+                t0: float | None = None) -> None:
+    """One stage: ``st.steps`` Adam steps at ``st.lr`` (cosine to 0.1x), batches of 3D frames ``f3`` and
+    2D-only frames ``f2`` in the config's proportion, Eq. 3 on the 2D-only half when any lambda > 0."""
+    t0 = time.time() if t0 is None else t0
+    for pg in opt.param_groups:
+        pg["lr"] = st.lr
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(st.steps, 1), eta_min=st.lr * 0.1)
+    use_weak = st.lambda_a or st.lambda_g or st.lambda_s
+    n3 = cfg.batch_3d
+    for step in range(st.steps):
+        model.train()
+        b3, b2 = make_batch(f3, cfg.batch_3d, cfg, g), make_batch(f2, cfg.batch_2d, cfg, g)
+        # one forward over the mixed batch: same composition in every stage and ablation arm
+        pose, log_s = model(torch.cat([b3["xy"], b2["xy"]]), torch.cat([b3["mask"], b2["mask"]]))
+        loss3 = supervised_loss(pose[:n3], log_s[:n3], b3)
+        lw = weak_loss(pose[n3:], b2, st) if use_weak else torch.zeros(())
+        loss = loss3 + lw
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        if step % 250 == 0 or step == st.steps - 1:
+            log(f"[{st.name}] step {step:5d} loss3d {loss3.item():.4f} weak {lw.item():.4f} "
+                f"({time.time() - t0:.0f}s)")
+
+
 def train(cfg: LifterTrainConfig, out: str | Path, log: Callable[[str], None] = print,
           clips: list[Clip] | None = None) -> dict[str, Any]:
     """Run all stages; write ``out`` (weights), ``out.yaml`` (config) and ``out.json`` (log). Returns the log."""
@@ -269,32 +298,7 @@ def train(cfg: LifterTrainConfig, out: str | Path, log: Callable[[str], None] = 
     history: list[dict[str, Any]] = []
     t0 = time.time()
     for st in cfg.stages:
-        for pg in opt.param_groups:
-            pg["lr"] = st.lr
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, st.steps, eta_min=st.lr * 0.1)
-        use_weak = st.lambda_a or st.lambda_g or st.lambda_s
-        for step in range(st.steps):
-            model.train()
-            b3, b2 = make_batch(f3, cfg.batch_3d, cfg, g), make_batch(f2, cfg.batch_2d, cfg, g)
-            # one forward over the mixed batch: same composition in every stage and ablation arm
-            xy = torch.cat([b3["xy"], b2["xy"]])
-            mask = torch.cat([b3["mask"], b2["mask"]])
-            pose, log_s = model(xy, mask)
-            n3 = cfg.batch_3d
-            loss3 = supervised_loss(pose[:n3], log_s[:n3], b3)
-            loss = loss3
-            lw = torch.zeros(())
-            if use_weak:
-                lw = weak_loss(pose[n3:], b2, st)
-                loss = loss + lw
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
-            if step % 250 == 0 or step == st.steps - 1:
-                log(f"[{st.name}] step {step:5d} loss3d {loss3.item():.4f} weak {lw.item():.4f} "
-                    f"({time.time() - t0:.0f}s)")
+        train_steps(model, opt, st, f3, f2, cfg, g, log, t0)
         row: dict[str, Any] = {"stage": st.name, "seconds": round(time.time() - t0, 1)}
         if val:
             row.update({f"val_{k}": v for k, v in evaluate(model, val, cfg).items()})
