@@ -72,8 +72,9 @@ def test_illegal_angle_is_scale_and_rotation_free(real):
     p = real[::25]
     R = torch.from_numpy(Rotation.random(len(p), random_state=0).as_matrix())
     moved = 37.0 * p @ R.transpose(1, 2) + 5.0
-    assert torch.allclose(illegal_angle_loss(moved, reduction="none"), illegal_angle_loss(p, reduction="none"),
-                          atol=1e-9)
+    for reference in ("collar", "torso"):
+        assert torch.allclose(illegal_angle_loss(moved, reference=reference, reduction="none"),
+                              illegal_angle_loss(p, reference=reference, reduction="none"), atol=1e-9)
 
 
 def test_margin_only_forgives(real):

@@ -141,7 +141,7 @@ def _swing_elbow_value(poses: Array, layout: Layout, upper: Array, lower: Array)
     lat = safe_unit(poses[..., [j("r_shoulder"), j("l_shoulder")], :] - poses[..., j("thorax"), None, :])
     lat = safe_unit(lat - (lat * up).sum(-1)[..., None] * up)            # shoulder direction, level
     d0 = -up                                                            # the hanging arm
-    w = _cross(d0 + 0 * upper, upper)                                   # swing axis * sin
+    w = _cross(d0, upper)                                               # swing axis * sin(swing angle)
     cos = (d0 * upper).sum(-1)[..., None]
     # Rodrigues' rotation of `lat` by the swing d0 -> upper, multiplied by (1 + cos) so it stays
     # polynomial (no division) and fades to 0 where the swing is undefined (arm straight up)
