@@ -78,16 +78,22 @@ def main() -> None:
     win = PoseWindowDataset(train, window=20, seed=0)
     pairs = Pairs2D3DDataset(train, seed=0)
     fixed = Pairs2D3DDataset(train, cameras_per_clip=4, seed=0)
-    rows = []
+    print(f"\n{'dataset (1 thread)':<38}{'per item':>10}{'batch(256)':>12}{'DataLoader':>12}{'batch/item':>12}")
+    print(f"{'':<38}{'items/s':>10}{'items/s':>12}{'items/s':>12}")
     for name, ds in (("PoseWindowDataset (20 frames)", win), ("Pairs2D3DDataset (new camera/item)", pairs),
                      ("Pairs2D3DDataset (4 fixed cams/clip)", fixed)):
         idx = np.random.default_rng(0).integers(0, len(ds), n)
-        t = _best(lambda ds=ds, idx=idx: [ds[int(i)] for i in idx], repeat=2)
-        rows.append((name, n / t))
-    base = rows[0][1]
-    print(f"\n{'dataset item (1 thread)':<40}{'items/s':>10}{'vs windows':>12}")
-    for name, rate in rows:
-        print(f"{name:<40}{rate:>10.0f}{rate / base:>11.2f}x")
+        per_item = n / _best(lambda ds=ds, idx=idx: [ds[int(i)] for i in idx], repeat=2)
+        batched = n / _best(lambda ds=ds, idx=idx: [ds.batch(idx[k:k + 256]) for k in range(0, n, 256)], repeat=2)
+        loader = torch.utils.data.DataLoader(ds, batch_size=256, shuffle=True)
+
+        def through_loader(loader=loader) -> None:
+            for k, _ in enumerate(loader):
+                if k == n // 256 - 1:
+                    break
+
+        via_loader = (n // 256) * 256 / _best(through_loader, repeat=2)
+        print(f"{name:<38}{per_item:>10.0f}{batched:>12.0f}{via_loader:>12.0f}{batched / per_item:>11.1f}x")
 
 
 if __name__ == "__main__":

@@ -110,3 +110,15 @@ def test_sampler_is_deterministic_and_validates():
         sample_virtual_camera(np.random.default_rng(0), np.full((17, 3), np.nan))
     with pytest.raises(StructposeError):
         sample_virtual_camera(np.random.default_rng(0), pose, fov_deg=(80, 40))
+
+
+def test_camera_batch_equals_single_cameras(deepmimic_clips):
+    from structpose.cameras import camera_from_uniforms, cameras_from_uniforms_batch
+    poses = np.stack([c.world[k % c.num_frames] for k, c in enumerate(deepmimic_clips * 3)])
+    u = np.random.default_rng(5).random((len(poses), 9))
+    batch = cameras_from_uniforms_batch(u, poses)
+    for i in range(len(poses)):
+        one = camera_from_uniforms(u[i], poses[i])
+        assert np.allclose(one.R, batch.R[i]) and np.allclose(one.t, batch.t[i])
+        assert np.allclose(one.f, batch.f[i]) and one.image_size == batch.camera(i).image_size
+        assert in_view(batch.camera(i), poses[i])

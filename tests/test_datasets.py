@@ -138,3 +138,32 @@ def test_dataset_arguments_validated(small):
         Pairs2D3DDataset(small, cameras_per_clip=0)
     with pytest.raises(StructposeError):
         Pairs2D3DDataset(small, seed=-1)
+
+
+def test_hash_uniforms_batch_equals_scalar_and_is_uniform():
+    from structpose.data.datasets import hash_uniforms, hash_uniforms_batch
+    idx = np.array([0, 1, 7, 123456, 2**40])
+    b = hash_uniforms_batch(11, 3, idx, 5)
+    assert np.array_equal(b, np.stack([hash_uniforms(11, 3, int(i), 5) for i in idx]))
+    u = hash_uniforms_batch(0, 0, np.arange(20000), 2)
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < 0.03                 # draws independent
+
+
+@pytest.mark.parametrize("kind", ["windows", "pairs", "fixed"])
+def test_batches_equal_stacked_items(small, kind):
+    ds = {"windows": lambda: PoseWindowDataset(small, mode="bidirectional", seed=4),
+          "pairs": lambda: Pairs2D3DDataset(small, seed=3),
+          "fixed": lambda: Pairs2D3DDataset(small, seed=3, cameras_per_clip=2)}[kind]()
+    ds.set_epoch(2)
+    idx = np.random.default_rng(0).integers(0, len(ds), 40)
+    batch = ds[list(idx)]
+    for j, i in enumerate(idx):
+        for k, v in ds[int(i)].items():
+            assert np.allclose(np.asarray(v), batch[k][j].numpy(), atol=1e-4), (kind, k)
+    loader = torch.utils.data.DataLoader(ds, batch_size=16)
+    first = next(iter(loader))
+    ref = ds.batch(np.arange(16))
+    assert all(torch.allclose(first[k].to(ref[k].dtype), ref[k]) for k in ref)
+    with pytest.raises(IndexError):
+        ds.batch([len(ds)])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -234,6 +235,91 @@ def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
         d *= 1.15
     raise StructposeError(f"no camera sees the whole subject (extent {extent:.2f} m) within "
                           f"{max_tries} tries; widen the field of view or the distance range")
+
+
+class CameraBatch(NamedTuple):
+    """N pinhole cameras as arrays: ``R`` (N, 3, 3), ``t`` (N, 3), ``f`` (N, 2), ``c`` (N, 2) pixels,
+    ``image_size`` (N, 2) int (width, height).  ``X_cam = R @ X_world + t`` per camera."""
+
+    R: np.ndarray
+    t: np.ndarray
+    f: np.ndarray
+    c: np.ndarray
+    image_size: np.ndarray
+
+    def camera(self, i: int) -> Camera:
+        return Camera(self.R[i], self.t[i], self.f[i], self.c[i], tuple(int(v) for v in self.image_size[i]))
+
+
+def cameras_from_uniforms_batch(u: np.ndarray, targets_world: np.ndarray,
+                                distance: tuple[float, float] = (2.5, 7.0),
+                                height: tuple[float, float] = (-0.5, 1.5),
+                                pitch_limit_deg: float = 40.0,
+                                fov_deg: tuple[float, float] = (40.0, 80.0),
+                                image_sizes: tuple[tuple[int, int], ...] = IMAGE_SIZES,
+                                aim_jitter: float = 0.25, roll_deg: float = 5.0,
+                                margin: float = 0.05, max_tries: int = 50) -> CameraBatch:
+    """:func:`camera_from_uniforms` for N subjects at once (same numbers, vectorised).
+
+    ``u``: (N, 9) uniforms; ``targets_world``: (N, P, 3) world points per camera (NaN ignored).
+    """
+    pts = np.asarray(targets_world, dtype=float)
+    u = np.asarray(u, dtype=float)
+    if pts.ndim != 3 or pts.shape[-1] != 3 or u.shape != (pts.shape[0], 9):
+        raise StructposeError(f"camera batch got uniforms {u.shape} and targets {pts.shape}; expected "
+                              "(N, 9) and (N, P, 3)")
+    if not (0 < distance[0] <= distance[1] and 0 < fov_deg[0] <= fov_deg[1] < 180 and image_sizes):
+        raise StructposeError(f"virtual camera ranges distance={distance}, fov={fov_deg}, "
+                              f"image_sizes={image_sizes} are invalid; expected 0 < lo <= hi, fov < 180")
+    finite = np.isfinite(pts).all(-1)
+    if not finite.any(-1).all():
+        raise StructposeError("a camera target holds no finite point; give world points in metres")
+    lo = np.where(finite[..., None], pts, np.inf).min(1)
+    hi = np.where(finite[..., None], pts, -np.inf).max(1)
+    centre, extent = (lo + hi) / 2, np.linalg.norm(hi - lo, axis=-1)
+    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x
+    yaw, d, dh = 2 * np.pi * u[:, 0], lerp(distance, u[:, 1]), lerp(height, u[:, 2])
+    horiz = np.sqrt(np.maximum(d * d - dh * dh, 1e-6))
+    pitch_max = math.tan(math.radians(pitch_limit_deg))
+    dh = np.minimum(np.maximum(dh, -pitch_max * horiz), pitch_max * horiz)
+    fov = lerp(fov_deg, u[:, 3])
+    sizes = np.asarray(image_sizes, dtype=np.int64)[np.minimum((u[:, 4] * len(image_sizes)).astype(int),
+                                                               len(image_sizes) - 1)]
+    w, h = sizes[:, 0].astype(float), sizes[:, 1].astype(float)
+    aim = centre + (2 * u[:, 5:8] - 1) * aim_jitter * extent[:, None] * np.array([1.0, 0.5, 1.0])
+    n = np.sqrt(horiz * horiz + dh * dh)
+    back = np.stack([np.cos(yaw) * horiz, dh, np.sin(yaw) * horiz], -1) / n[:, None]
+    z = -back
+    hx = np.hypot(z[:, 0], z[:, 2])
+    x = np.stack([-z[:, 2] / hx, np.zeros_like(hx), z[:, 0] / hx], -1)
+    y = np.stack([z[:, 1] * x[:, 2], z[:, 2] * x[:, 0] - z[:, 0] * x[:, 2], -z[:, 1] * x[:, 0]], -1)
+    roll = np.radians(lerp((-roll_deg, roll_deg), u[:, 8]))
+    cr, sr = np.cos(roll)[:, None], np.sin(roll)[:, None]
+    R = np.stack([cr * x - sr * y, sr * x + cr * y, z], 1)
+    fpx = 0.5 * np.maximum(w, h) / np.tan(np.radians(fov) / 2)
+    f, c = np.stack([fpx, fpx], -1), np.stack([w / 2.0, h / 2.0], -1)
+    lo_px = np.stack([margin * w, margin * h], -1)[:, None]
+    hi_px = np.stack([(1 - margin) * w, (1 - margin) * h], -1)[:, None]
+    todo = np.ones(len(u), bool)
+    for attempt in range(max_tries):
+        if attempt == max_tries // 2 + 1:
+            aim[todo] = centre[todo]          # as the single-camera sampler: re-aim after half the tries
+        k = np.flatnonzero(todo)
+        cam_pts = np.einsum("nij,npj->npi", R[k], pts[k] - aim[k, None])
+        cam_pts[..., 2] += d[k, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = cam_pts[..., :2] / cam_pts[..., 2:] * f[k, None] + c[k, None]
+            ok = (cam_pts[..., 2] >= 0.3) & ((uv >= lo_px[k]) & (uv <= hi_px[k])).all(-1)
+        ok = (ok | ~finite[k]).all(-1)
+        todo[k[ok]] = False
+        if not todo.any():
+            break
+        d[todo] *= 1.15
+    else:
+        raise StructposeError(f"no camera sees the whole subject (extent {extent[todo].max():.2f} m) within "
+                              f"{max_tries} tries; widen the field of view or the distance range")
+    eye = aim + back * d[:, None]
+    return CameraBatch(R, -np.einsum("nij,nj->ni", R, eye), f, c, sizes)
 
 
 def project_clip(clip, camera: Camera) -> tuple[np.ndarray, np.ndarray]:

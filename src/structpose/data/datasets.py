@@ -1,5 +1,10 @@
 """Torch datasets over real mocap clips: pose windows (TP-Net) and (2D, 3D) pairs (lifter, SAP-Net).
 
+Fast batches: ``ds.batch(indices)`` (or ``ds[list_of_indices]``) builds a whole batch vectorised
+(3-10x the per-item rate, benchmarks/bench_data.py); ``DataLoader(ds, batch_size=B)`` uses it through ``__getitems__``, and
+``DataLoader(ds, batch_size=None, sampler=BatchSampler(RandomSampler(ds), B, drop_last=False))``
+skips the per-item collation too.
+
 Both are deterministic given ``seed`` and the epoch (:meth:`set_epoch`): item ``i`` of epoch ``e``
 draws its randomness from a counter-based hash of ``(seed, e, i)`` (SplitMix64), so DataLoader
 workers, shuffling and resuming never change what an item holds, and no generator is built per
@@ -15,7 +20,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..cameras import IMAGE_SIZES, Camera, camera_from_uniforms, sample_virtual_camera
+from ..cameras import (
+    IMAGE_SIZES,
+    Camera,
+    CameraBatch,
+    camera_from_uniforms,
+    cameras_from_uniforms_batch,
+    sample_virtual_camera,
+)
 from ..errors import StructposeError
 from .clip import Clip
 from .resample import resample_clip
@@ -66,6 +78,33 @@ def hash_uniforms(seed: int, epoch: int, index: int, n: int) -> np.ndarray:
     return np.array([(_splitmix64(key + k) >> 11) / 9007199254740992.0 for k in range(n)])
 
 
+_M64 = np.uint64(_MASK)
+
+
+def _splitmix64_np(x: np.ndarray) -> np.ndarray:
+    # uint64 array arithmetic wraps modulo 2**64, exactly as the masked Python version
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def hash_uniforms_batch(seed: int, epoch: int, indices: np.ndarray, n: int) -> np.ndarray:
+    """:func:`hash_uniforms` for many indices: ``(N,)`` -> ``(N, n)``, the same numbers."""
+    with np.errstate(over="ignore"):
+        base = np.uint64(_splitmix64(_splitmix64(seed) ^ epoch))
+        key = _splitmix64_np(base ^ np.asarray(indices, dtype=np.int64).astype(np.uint64))
+        u = _splitmix64_np(key[:, None] + np.arange(n, dtype=np.uint64)[None])
+    return (u >> np.uint64(11)).astype(np.float64) / 9007199254740992.0
+
+
+def _unbind(batch: dict) -> list[dict]:
+    """A batch dict of tensors -> one dict per item (what DataLoader's collate expects)."""
+    n = len(batch["clip"])
+    return [{k: (v[i] if torch.is_tensor(v) and k not in ("clip", "frame", "target_index") else int(v[i]))
+             for k, v in batch.items()} for i in range(n)]
+
+
 class _Seeded(Dataset):
     seed: int
     epoch: int = 0
@@ -76,6 +115,16 @@ class _Seeded(Dataset):
 
     def _uniforms(self, i: int, n: int) -> np.ndarray:
         return hash_uniforms(self.seed, self.epoch, int(i), n)
+
+    def _indices(self, indices) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"index out of range for a dataset of {len(self)} items")
+        return idx % max(len(self), 1)
+
+    def __getitems__(self, indices) -> list[dict]:
+        """Batched fetch for torch's DataLoader (``batch_size`` set): one vectorised :meth:`batch`."""
+        return _unbind(self.batch(indices))
 
     @staticmethod
     def _check_seed(seed: int) -> int:
@@ -125,7 +174,40 @@ class PoseWindowDataset(_Seeded):
                          [sp * sy, -cp, sp * cy],            # z x x, written out
                          [-cp * sy, -sp, -cp * cy]])
 
-    def __getitem__(self, i: int) -> dict:
+    def view_rotations(self, indices: np.ndarray) -> np.ndarray:
+        """:meth:`view_rotation` for many items: ``(N,)`` -> ``(N, 3, 3)``."""
+        u = hash_uniforms_batch(self.seed, self.epoch, indices, 2)
+        yaw = 2 * np.pi * u[:, 0] if self.rotate_vertical else np.zeros(len(u))
+        pitch = np.radians(self.pitch_deg * (2 * u[:, 1] - 1))
+        cp, sp, cy, sy = np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
+        zero = np.zeros_like(cp)
+        return np.stack([np.stack([cy, zero, -sy], -1), np.stack([sp * sy, -cp, sp * cy], -1),
+                         np.stack([-cp * sy, -sp, -cp * cy], -1)], 1)
+
+    def batch(self, indices) -> dict:
+        """Items ``indices`` stacked (vectorised; equal to stacking :meth:`__getitem__`):
+        ``window`` (B, N, 17, 3), ``target`` (B, 17, 3), ``target_index``, ``clip``, ``frame`` (B,)."""
+        idx = self._indices(indices)
+        if not hasattr(self, "_frames"):
+            self._frames = np.concatenate([c.world for c in self.clips])
+            self._offset = np.cumsum([0] + [c.num_frames for c in self.clips])[:-1]
+            self._length = np.array([c.num_frames for c in self.clips])
+        ci, t = self.index[idx, 0], self.index[idx, 1]
+        start = t - self.window + 1 if self.mode == "online" else t - self.window // 2
+        target = self.window - 1 if self.mode == "online" else self.window // 2
+        frames = np.clip(start[:, None] + np.arange(self.window), 0, self._length[ci, None] - 1)
+        poses = self._frames[frames + self._offset[ci, None]]              # (B, N, 17, 3)
+        rel = poses - poses[:, :, ROOT:ROOT + 1]
+        B = len(idx)
+        Rt = np.swapaxes(self.view_rotations(idx), 1, 2)
+        win = (rel.reshape(B, -1, 3) @ Rt).reshape(rel.shape).astype(np.float32)   # matmul: 4x einsum
+        return {"window": torch.from_numpy(win), "target": torch.from_numpy(win[:, target].copy()),
+                "target_index": torch.full((len(idx),), target, dtype=torch.int64),
+                "clip": torch.from_numpy(ci.copy()), "frame": torch.from_numpy(t.copy())}
+
+    def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict:
+        if not np.isscalar(i) and not (isinstance(i, np.ndarray) and i.ndim == 0):
+            return self.batch(i)
         ci, t = (int(v) for v in self.index[i])
         clip = self.clips[ci]
         idx, target = window_indices(t, clip.num_frames, self.window, self.mode)
@@ -182,7 +264,33 @@ class Pairs2D3DDataset(_Seeded):
         return camera_from_uniforms(self._uniforms(i, 9), pose, image_sizes=self.image_sizes,
                                     **self.camera_ranges)
 
-    def __getitem__(self, i: int) -> dict:
+    def batch(self, indices) -> dict:
+        """Items ``indices`` stacked (vectorised; equal to stacking :meth:`__getitem__`)."""
+        idx = self._indices(indices)
+        rows = self.index[idx]
+        world = np.stack([self.clips[int(c)].world[int(t)] for c, t in rows[:, :2]])     # (B, 17, 3)
+        if self.fixed is None:
+            cams = cameras_from_uniforms_batch(hash_uniforms_batch(self.seed, self.epoch, idx, 9), world,
+                                               image_sizes=self.image_sizes, **self.camera_ranges)
+        else:
+            chosen = [self.fixed[int(c)][int(k)] for c, k in rows[:, [0, 2]]]
+            cams = CameraBatch(np.stack([c.R for c in chosen]), np.stack([c.t for c in chosen]),
+                               np.stack([c.f for c in chosen]), np.stack([c.c for c in chosen]),
+                               np.array([c.image_size for c in chosen], dtype=np.int64))
+        p3 = world @ np.swapaxes(cams.R, 1, 2) + cams.t[:, None]
+        p2 = p3[..., :2] / p3[..., 2:] * cams.f[:, None] + cams.c[:, None]     # virtual cameras: no distortion
+        K = np.zeros((len(idx), 3, 3), np.float32)
+        K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = (cams.f[:, 0], cams.f[:, 1], cams.c[:, 0],
+                                                                      cams.c[:, 1], 1.0)
+        return {"pose_2d": torch.from_numpy(p2.astype(np.float32)), "K": torch.from_numpy(K),
+                "pose_3d": torch.from_numpy((p3 - p3[:, ROOT:ROOT + 1]).astype(np.float32)),
+                "root_3d": torch.from_numpy(p3[:, ROOT].astype(np.float32)),
+                "image_size": torch.from_numpy(np.asarray(cams.image_size, dtype=np.int64)),
+                "clip": torch.from_numpy(rows[:, 0].copy()), "frame": torch.from_numpy(rows[:, 1].copy())}
+
+    def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict:
+        if not np.isscalar(i) and not (isinstance(i, np.ndarray) and i.ndim == 0):
+            return self.batch(i)
         ci, t = int(self.index[i][0]), int(self.index[i][1])
         cam = self.camera(i)
         p3 = cam.world_to_camera(self.clips[ci].world[t])
