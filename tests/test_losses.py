@@ -235,3 +235,24 @@ def test_torso_reference_torch_matches_numpy_and_is_finite(real):
         assert torch.isfinite(x.grad).all()
     with pytest.raises(StructposeError, match="reference"):
         limb_legality(p, reference="spine")
+
+
+def test_losses_finite_on_arbitrary_poses():
+    """Property: any pose -- any scale, joints snapped together at random -- gives finite values and gradients."""
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=40, deadline=None, derandomize=True)
+    @given(seed=st.integers(0, 2**31 - 1), log_scale=st.floats(-6, 3), n_snap=st.integers(0, 16),
+           reference=st.sampled_from(["collar", "torso"]), margin=st.sampled_from([0.0, 0.05]))
+    def check(seed, log_scale, n_snap, reference, margin):
+        rng = np.random.default_rng(seed)
+        p = rng.normal(0, 1, (3, 17, 3)) * 10.0 ** log_scale
+        for j in rng.choice(17, n_snap, replace=False):
+            p[:, j] = p[:, rng.integers(17)]                       # coincident joints, zero-length bones
+        x = torch.from_numpy(p).requires_grad_(True)
+        total = (illegal_angle_loss(x, margin=margin, reference=reference) + symmetry_loss(x)
+                 + bone_ratio_loss(x) + structure_aware_loss(x, angle_reference=reference))
+        total.backward()
+        assert torch.isfinite(total) and torch.isfinite(x.grad).all()
+
+    check()
