@@ -101,10 +101,22 @@ def test_symmetry_is_zero_on_real_and_grows_with_one_longer_limb(real):
     assert np.all(np.diff(values) > 0)
 
 
-def test_canonical_lengths_come_from_the_real_training_mocap(deepmimic_clips):
-    sets = [np.concatenate([c.world for c in deepmimic_clips]),
-            np.concatenate([c.world for c in holosoma.load_all()])]
+@pytest.fixture(scope="module")
+def climbing() -> np.ndarray:
+    """All holosoma climbing frames (a second real performer), world frame, float64."""
+    return np.concatenate([c.world for c in holosoma.load_all()]).astype(np.float64)
+
+
+def test_canonical_lengths_come_from_the_real_training_mocap(deepmimic_clips, climbing):
+    sets = [np.concatenate([c.world for c in deepmimic_clips]), climbing]
     assert np.allclose(canonical_bone_lengths(sets), CANONICAL_BONE_LENGTHS, atol=6e-5)
+
+
+def test_second_real_performer_is_symmetric_and_mostly_legal(climbing):
+    p = torch.from_numpy(climbing)
+    assert symmetry_loss(p, reduction="none").max() < 1e-6          # m^2: left/right twins within 1 mm
+    assert (illegal_angle_loss(p, reduction="none") <= 0.05).double().mean() > 0.99
+    assert bone_ratio_loss(p, reduction="none").max() < 0.01        # canonical proportions fit a real body
 
 
 def test_bone_ratio_loss_is_zero_for_canonical_proportions(real):
