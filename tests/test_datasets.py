@@ -167,3 +167,38 @@ def test_batches_equal_stacked_items(small, kind):
     assert all(torch.allclose(first[k].to(ref[k].dtype), ref[k]) for k in ref)
     with pytest.raises(IndexError):
         ds.batch([len(ds)])
+
+
+def test_skeleton_resampling_keeps_bones_rigid(deepmimic_clips):
+    """DeepMimic's 16 fps backflip turns limbs ~100 deg per frame: linear interpolation shrinks
+    bones at the in-between frames, the bone-wise slerp keeps every length."""
+    from structpose.data.resample import resample_skeleton
+    flip = next(c for c in deepmimic_clips if c.name == "deepmimic/backflip")
+    lin, rig = resample(flip.world, 16.0, 64.0), resample_skeleton(flip.world, 16.0, 64.0)
+    assert lin.shape == rig.shape and np.allclose(rig[::4], flip.world, atol=1e-9)
+    shrink = []
+    for p, c in H36M17.bones:
+        ref = np.linalg.norm(flip.world[0, c] - flip.world[0, p])
+        assert np.allclose(np.linalg.norm(rig[:, c] - rig[:, p], axis=-1), ref, rtol=1e-9)
+        shrink.append(1 - np.linalg.norm(lin[:, c] - lin[:, p], axis=-1).min() / ref)
+    assert max(shrink) > 0.1
+
+
+def test_skeleton_resampling_is_exact_for_steady_rotation():
+    """A limb turning at constant angular speed about a fixed axis: slerp reproduces it exactly."""
+    from structpose.data.resample import resample_skeleton
+    t = np.arange(0, 1.0001, 1 / 10)
+    fine = np.arange(0, 1.0001, 1 / 40)
+
+    def pose(time: np.ndarray) -> np.ndarray:
+        P = np.zeros((len(time), 17, 3))
+        P[:, 0] = np.stack([time, 0 * time, 0 * time], -1)           # root walks along x
+        for j in range(1, 17):
+            p = H36M17.parents[j]
+            a = 3.0 * time + j                                         # each bone spins about y
+            P[:, j] = P[:, p] + 0.1 * j * np.stack([np.cos(a), 0 * a, np.sin(a)], -1)
+        return P
+
+    assert np.allclose(resample_skeleton(pose(t), 10.0, 40.0), pose(fine), atol=1e-9)
+    with pytest.raises(StructposeError):
+        resample_skeleton(np.zeros((5, 16, 3)), 10, 20)
