@@ -56,7 +56,8 @@ def load_clips(sources: Sequence[str] | str = ("deepmimic", "holosoma"), fps: fl
                segment_seconds: float | None = None) -> list[Clip]:
     """Clips of the named sources, H36M-17, Y-up world, metres.
 
-    ``fps`` resamples every clip (linear in time, see :mod:`structpose.data.resample`);
+    ``fps`` resamples every clip (rigid bones: root linear, bone directions slerped; see
+    :mod:`structpose.data.resample`);
     ``None`` keeps each clip's own rate.  ``segment_seconds`` cuts long clips (holosoma) into named
     pieces ``<clip>/partNN``; splits still follow the source clip.
     """
