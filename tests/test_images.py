@@ -99,3 +99,52 @@ def test_bad_image_files(tmp_path):
     grey = tmp_path / "grey.png"
     cv2.imwrite(str(grey), np.full((20, 30), 128, np.uint8))
     assert load_image(grey).shape == (20, 30, 3)          # files: greyscale is expanded to RGB
+
+
+def _project(cam, f, c):
+    return cam[..., :2] / cam[..., 2:] * f + c
+
+
+def test_focal_from_correspondences_is_exact(deepmimic_camera_poses):
+    cam = deepmimic_camera_poses[:5].astype(np.float64) + np.array([0.0, 0.0, 4.0])
+    f = np.array([500.0, 800.0, 1145.0, 300.0, 2000.0])
+    uv = _project(cam, f[:, None, None], np.array([320.0, 240.0]))
+    uv[0, 3] = np.nan                                      # an unlabelled joint is ignored
+    from structpose.data.images import focal_from_correspondences
+    assert np.allclose(focal_from_correspondences(uv, cam), f, rtol=1e-6)
+
+
+def test_h36m_mmpose_and_mpii_files_on_disk(tmp_path, deepmimic_camera_poses):
+    """Tiny fixtures in the exact formats: mmpose h36m npz (3D) and MPII JSON (2D-only)."""
+    import json as _json
+    from structpose.data.images import annotated_images
+    from structpose.skeleton import convert
+    cam = deepmimic_camera_poses[[10, 200]].astype(np.float64) + np.array([0.0, 0.0, 4.0])
+    uv = _project(cam, 1145.0, np.array([512.0, 515.0]))
+    root = tmp_path / "images"
+    (root / "S1").mkdir(parents=True)
+    names = ["S1/S1_Walking_1.54138969_000001.jpg", "S1/S1_Walking_1.54138969_000006.jpg"]
+    for n in names:
+        cv2.imwrite(str(root / n), np.full((1000, 1000, 3), 90, np.uint8))
+    np.savez(tmp_path / "h36m_train.npz", imgname=np.array(names), center=uv.mean(1),
+             scale=np.ptp(uv, 1).max(-1) * 1.2 / 200,
+             part=np.concatenate([uv, np.ones((2, 17, 1))], -1), S=np.concatenate([cam, np.ones((2, 17, 1))], -1))
+    ds = annotated_images(tmp_path / "h36m_train.npz", root, 64, three_d=True)
+    s = ds[0]
+    assert float(s["has3d"]) == 1
+    # depth in crop units: z_n * side_px * Z_root / f = metres
+    side = float(ds.sides[0])
+    dz = s["z"].numpy() * side * cam[0, 0, 2] / 1145.0
+    assert np.allclose(dz, cam[0, :, 2] - cam[0, 0, 2], atol=1e-4)
+    # MPII JSON: 16 joints (MPII order), 1-based pixels, one annotation missing
+    mpii16 = convert(uv[:1].astype(np.float32), "h36m17", "mpii16")[0]
+    rec = {"image": "S1/" + names[0].split("/")[1], "joints": (mpii16 + 1).tolist(), "joints_vis": [1] * 15 + [0],
+           "center": (uv[0].mean(0) + 1).tolist(), "scale": 2.0}
+    (tmp_path / "train.json").write_text(_json.dumps([rec]))
+    ds2 = annotated_images(tmp_path / "train.json", root, 64, three_d=False)
+    s2 = ds2[0]
+    assert float(s2["has3d"]) == 0 and 0 < float(s2["weight"].sum()) < 17
+    with pytest.raises(StructposeError, match="no 3D labels"):
+        annotated_images(tmp_path / "train.json", root, 64, three_d=True)
+    with pytest.raises(StructposeError, match="image folder"):
+        annotated_images(tmp_path / "h36m_train.npz", tmp_path / "nope", 64, three_d=True)

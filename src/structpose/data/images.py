@@ -207,3 +207,52 @@ class AnnotatedImages(Dataset):
         # unlabelled joints are sent far outside the crop, where their weight becomes 0
         return make_sample(img, np.where(known[:, None], uv, -1e6), None if self.z is None else self.z[i],
                            self.centres[i], float(self.sides[i]), self.size, rng, self.aug)
+
+
+def focal_from_correspondences(uv: np.ndarray, cam: np.ndarray) -> np.ndarray:
+    """Per-sample focal length (px) from 2D labels ``(N, 17, 2)`` and camera-frame 3D ``(N, 17, 3)``:
+    least squares of ``u = f x/z + cx``, ``v = f y/z + cy`` over the labelled joints (one f per sample).
+    Datasets whose annotation files carry no intrinsics (3DHP's annot.mat) still get exact depth units."""
+    uv, cam = np.asarray(uv, np.float64), np.asarray(cam, np.float64)
+    n = len(uv)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        ok = np.isfinite(uv[i]).all(-1) & np.isfinite(cam[i]).all(-1) & (cam[i, :, 2] > 1e-6)
+        if ok.sum() < 3:
+            continue
+        x = cam[i, ok, :2] / cam[i, ok, 2:]
+        m = int(ok.sum())
+        A = np.zeros((2 * m, 3))
+        A[:m, 0], A[m:, 0] = x[:, 0], x[:, 1]
+        A[:m, 1], A[m:, 2] = 1, 1
+        b = np.concatenate([uv[i, ok, 0], uv[i, ok, 1]])
+        out[i] = np.linalg.lstsq(A, b, rcond=None)[0][0]
+    return out
+
+
+def annotated_images(annotations: str | Path, image_root: str | Path, size: int, three_d: bool,
+                     fmt: str | None = None, box_margin: float = 1.25, aug: Augment | None = None,
+                     seed: int = 0) -> AnnotatedImages:
+    """A photo dataset from its annotation file, parsed by :mod:`structpose.data.formats`
+    (mmpose ``h36m_*.npz``, MPII JSON, MPI-INF-3DHP ``annot.mat`` / ``annot_data.mat``).
+
+    Crops: a square of ``box_margin`` x ``200 * scale`` px around the annotated centre (MPII's /
+    mmpose's convention).  ``three_d`` uses the 3D labels (H36M, 3DHP); the 2D-only role (MPII) sets it
+    False.  Images are read lazily from ``image_root / name``.
+    """
+    from .formats import load_image_annotations
+    ann = load_image_annotations(annotations, fmt)
+    root = Path(image_root)
+    if not root.is_dir():
+        raise StructposeError(f"image folder {root} not found (the annotation file names images relative to it)")
+    cam = focal = None
+    if three_d:
+        if ann.joints_3d is None:
+            raise StructposeError(f"{annotations} ({ann.dataset}) has no 3D labels; use it as a 2D-only set")
+        cam = ann.joints_3d
+        focal = focal_from_correspondences(ann.joints_2d, cam)
+        if not np.isfinite(focal).all():
+            raise StructposeError(f"{annotations}: {int((~np.isfinite(focal)).sum())} samples have fewer than 3 "
+                                  "joints labelled in both 2D and 3D; drop them")
+    return AnnotatedImages([root / str(n) for n in ann.images], ann.center, ann.scale * 200 * box_margin,
+                           ann.joints_2d, size, cam, focal, aug, seed)

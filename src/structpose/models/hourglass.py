@@ -68,6 +68,11 @@ class StackedHourglass(nn.Module):
             nn.Sequential(nn.Conv2d(channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
             for _ in range(num_stacks))
         self.heat = nn.ModuleList(nn.Conv2d(channels, num_joints, 1) for _ in range(num_stacks))
+        for h in self.heat:
+            # near-zero initial heatmaps (as mmpose does): the default init starts with outputs ~15x
+            # the targets' energy, and the first hundreds of steps would only shrink them
+            nn.init.normal_(h.weight, std=1e-3)
+            nn.init.zeros_(h.bias)
         # re-injection (between stacks) and the two projections of Zhou's combined feature map
         self.merge_feat = nn.ModuleList(nn.Conv2d(channels, channels, 1) for _ in range(num_stacks))
         self.merge_heat = nn.ModuleList(nn.Conv2d(num_joints, channels, 1) for _ in range(num_stacks))

@@ -69,6 +69,13 @@ class DepthRegressor(nn.Module):
         self.blocks = nn.ModuleList(Residual(channels, channels) for _ in range(4))
         side = heatmap_size // 16
         self.fc = nn.Linear(channels * side * side, num_joints)
+        self.reset_output()
+
+    def reset_output(self) -> None:
+        # depths start near 0 (the mean root-relative depth): a default-initialised FC starts with
+        # errors ~50x the targets' variance, whose gradients would first wreck the pre-trained trunk
+        nn.init.normal_(self.fc.weight, std=1e-3)
+        nn.init.zeros_(self.fc.bias)
 
     def forward(self, combined: torch.Tensor) -> torch.Tensor:
         x = combined

@@ -98,10 +98,24 @@ def _save_ckpt(path: Path, net: SAPNet, opt: torch.optim.Optimizer, scaler: Any,
         torch.save(blob, tmp)
 
 
-def train(cfg: dict, out: str | Path, resume: bool = True, device: str = "cpu") -> dict[str, Any]:
+def _truncate_log(path: Path, step: int, rank: int) -> None:
+    """After a crash the log may hold rows past the checkpoint; they will be written again."""
+    if rank != 0 or not path.is_file():
+        return
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        wr.writeheader()
+        wr.writerows(r for r in rows if int(r["step"]) <= step)
+
+
+def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu") -> dict[str, Any]:
     """Run one stage; returns ``{"step", "losses" (per logged step), "eval"}``.  Writes into ``out``:
     ``config.json``, ``log.csv``, ``last.pt`` (every ``checkpoint_every`` steps), ``weights.pt``,
-    ``eval.json`` (held-out renders), TensorBoard events if enabled."""
+    ``eval.json`` (held-out renders), ``summary.json``, TensorBoard events if enabled."""
     out = Path(out)
     t_cfg = cfg.get("train", {})
     rank, world = _rank()
@@ -118,6 +132,10 @@ def train(cfg: dict, out: str | Path, resume: bool = True, device: str = "cpu") 
     if cfg.get("init"):
         init, _, _ = load_weights(cfg["init"], expect=mcfg)
         net.load_state_dict(init.state_dict())
+    if cfg.get("reinit_depth"):
+        # stage 2 starts the depth module afresh: stage 1 never trained it
+        torch.manual_seed(seed + 1)
+        net.depth = type(net.depth)(mcfg.channels, mcfg.heatmap_size, mcfg.num_joints)
     net.to(dev)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if dist.is_initialized() else net
     lr = float(t_cfg.get("lr", 2.5e-4))
@@ -146,6 +164,7 @@ def train(cfg: dict, out: str | Path, resume: bool = True, device: str = "cpu") 
         opt.load_state_dict(blob["optimizer"])
         scaler.load_state_dict(blob["scaler"])
         step = int(blob["step"])
+        _truncate_log(out / "log.csv", step, rank)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         with atomic_path(out / "config.json") as tmp:
@@ -199,8 +218,19 @@ def train(cfg: dict, out: str | Path, resume: bool = True, device: str = "cpu") 
                             writer.add_scalar(f"loss/{k}" if k not in ("lr", "seconds") else k, v, step)
         if rank == 0 and (step % every == 0 or step == steps):
             _save_ckpt(ckpt, net, opt, scaler, step, cfg, bone_sum)
-    result: dict[str, Any] = {"step": step, "losses": history}
+    result: dict[str, Any] = {"step": step, "losses": history, "world_size": world}
+    if dist.is_initialized():
+        # proof that DDP kept the replicas identical: max |param - rank 0's param| over all ranks
+        flat = torch.cat([p.detach().flatten() for p in net.parameters()])
+        ref = flat.clone()
+        dist.broadcast(ref, 0)
+        diff = (flat - ref).abs().max()
+        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+        result["rank_param_max_diff"] = float(diff)
     if rank == 0:
+        with atomic_path(out / "summary.json") as tmp:
+            tmp.write_text(json.dumps({k: v for k, v in result.items() if k != "losses"}
+                                      | {"final": history[-1] if history else None}, indent=2))
         from ..models.sapnet import save_weights
         save_weights(out / "weights.pt", net, bone_sum, {"stage": cfg.get("stage"), "steps": step,
                                                           "trained_on": "renders of real mocap (stand-in)"})

@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from ..data.images import Augment, RenderedImages
 from ..data.sources import load_clips
-from ..data.splits import split_clips
+from ..data.splits import SPLIT_TABLE
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..losses import canonical_bone_lengths
@@ -39,13 +39,20 @@ CLIPS_2D = ("holosoma/climb_seq_2", "deepmimic/dance_a", "deepmimic/getup_facedo
             "deepmimic/spinkick", "deepmimic/walker_0walk_forward", "deepmimic/walker_turn_right0")
 
 
-def _render_cached(clips: list, names: tuple[str, ...], num: int, size: int, seed: int, cache: Path,
-                   rank: int) -> Path:
+_CLIPS: list = []
+
+
+def _render_cached(names: tuple[str, ...], num: int, size: int, seed: int, cache: Path, rank: int) -> Path:
     key = json.dumps([RENDER_VERSION, sorted(names), num, size, seed])
     path = cache / f"renders_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if rank == 0 and not path.is_file():
         from ..render import render_dataset
-        chosen = [c for c in clips if c.name in names]
+        # the mocap is read only when something must be rendered, and only the sources named
+        have = {c.source for c in _CLIPS}
+        need = sorted({n.split("/")[0] for n in names} - have)
+        if need:
+            _CLIPS.extend(load_clips(need))
+        chosen = [c for c in _CLIPS if c.name in names]
         missing = set(names) - {c.name for c in chosen}
         if missing:
             raise StructposeError(f"clips {sorted(missing)} not found; `structpose data sources` lists them")
@@ -81,20 +88,15 @@ def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, 
     names3, names2 = tuple(d.get("clips_3d", CLIPS_3D)), tuple(d.get("clips_2d", CLIPS_2D))
     if set(names3) & set(names2):
         raise StructposeError(f"2D-only and 3D clip sets overlap: {sorted(set(names3) & set(names2))}")
-    clips = load_clips() if rank == 0 else []
-    test_names = tuple(d.get("clips_test", [c.name for c in split_clips(clips)["test"]] if rank == 0 else ()))
-    if rank == 0 and set(test_names) & (set(names3) | set(names2)):
+    test_names = tuple(d.get("clips_test", [n for n, s in SPLIT_TABLE.items() if s == "test"]))
+    if set(test_names) & (set(names3) | set(names2)):
         raise StructposeError("held-out test clips overlap the training clips")
-    p3 = _render_cached(clips, names3, int(r.get("num_3d", 2000)), rsize, rseed, cache, rank)
-    p2 = _render_cached(clips, names2, int(r.get("num_2d", 2000)), rsize, rseed + 1, cache, rank)
-    pt = (_render_cached(clips, test_names, int(r.get("num_test", 300)), rsize, rseed + 2, cache, rank)
-          if r.get("num_test", 300) else None)
+    p3 = _render_cached(names3, int(r.get("num_3d", 2000)), rsize, rseed, cache, rank)
+    p2 = _render_cached(names2, int(r.get("num_2d", 2000)), rsize, rseed + 1, cache, rank)
+    n_test = int(r.get("num_test", 300))
+    pt = _render_cached(test_names, n_test, rsize, rseed + 2, cache, rank) if n_test and test_names else None
     if dist.is_initialized():
-        # rank 0 rendered; every rank must know the test clip names only through the file name
-        dist.barrier()
-        obj = [str(pt) if pt else None]
-        dist.broadcast_object_list(obj, 0)
-        pt = Path(obj[0]) if obj[0] else None
+        dist.barrier()             # rank 0 has rendered and cached; now every rank reads the same files
     a3, a2 = _load(p3), _load(p2)
     aug = Augment(**d.get("augment", {})) if d.get("augment", True) is not False else Augment.none()
     return {
