@@ -75,6 +75,9 @@ def test_cli_sources_table(capsys):
     assert main(["data", "sources", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["source"] for r in rows} >= {"deepmimic", "holosoma"}
+    assert main(["data", "sources", "--clips"]) == 0
+    out = capsys.readouterr().out
+    assert "holosoma/climb_seq_4" in out and out.count("deepmimic/") >= 20
 
 
 def test_cli_show_pose_file_and_clip_name(tmp_path, capsys):

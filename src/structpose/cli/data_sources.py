@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      description="Real motion sources on this machine: clips, frames, frame rates, duration; "
                                  "what is missing and how to install it.")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.add_argument("--clips", action="store_true", help="also list every clip: frames, fps, duration, split")
     p.set_defaults(func=run_sources)
 
     s = g.add_parser("show", help="draw 3D skeletons of a pose/BVH/dataset file or a source clip to a PNG",
@@ -52,6 +53,12 @@ def run_sources(args: argparse.Namespace) -> int:
     from ..data.sources import describe_sources
     rows = describe_sources()
     if args.json:
+        if args.clips:
+            from ..data.sources import load_clips
+            from ..data.splits import split_of
+            found = [r["source"] for r in rows if r["found"] and r["use"] == "train"]
+            rows = rows + [{"clip": c.name, "frames": c.num_frames, "fps": c.fps, "duration_s": c.duration,
+                            "split": split_of(c.name)} for c in load_clips(found)]
         print(json.dumps(rows, indent=2))
         return 0
     head = f"{'source':<16}{'use':<11}{'status':<9}{'clips':>6}{'frames':>8}  {'fps':<22}{'duration':>9}"
@@ -72,6 +79,13 @@ def run_sources(args: argparse.Namespace) -> int:
     if not missing:
         print("all sources found.  Splits: structpose.data.splits (by whole clip); eval-only sources are "
               "never trained on.")
+    if args.clips:
+        from ..data.sources import load_clips
+        from ..data.splits import split_of
+        found = [r["source"] for r in rows if r["found"] and r["use"] == "train"]
+        print(f"\n{'clip':<34}{'frames':>7}{'fps':>7}{'seconds':>9}  split")
+        for c in load_clips(found):
+            print(f"{c.name:<34}{c.num_frames:>7}{c.fps:>7g}{c.duration:>9.1f}  {split_of(c.name)}")
     return 0
 
 
