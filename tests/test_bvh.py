@@ -287,3 +287,11 @@ def test_line_edits_never_traceback(ops):
         assert np.isfinite(world).all()
     except StructposeError as e:
         assert "\n" not in str(e)
+
+
+def test_absurdly_deep_hierarchy_is_one_error():
+    head = "HIERARCHY\nROOT a\n{\nOFFSET 0 0 0\nCHANNELS 3 Xrotation Yrotation Zrotation\n"
+    chain = "".join(f"JOINT j{i}\n{{\nOFFSET 0 1 0\nCHANNELS 3 Xrotation Yrotation Zrotation\n" for i in range(3000))
+    text = head + chain + "}\n" * 3001 + "MOTION\nFrames: 1\nFrame Time: 0.1\n" + " 0" * (3 * 3001)
+    with pytest.raises(StructposeError, match="too deep"):
+        parse_bvh(text)

@@ -208,7 +208,10 @@ def parse_bvh(text: str, where: str = "BVH") -> BvhData:
                 tk.pos -= 1
                 raise tk.fail(f"unexpected {tok!r} inside joint {name!r}")
 
-    joint(tk.next(), -1, False)
+    try:
+        joint(tk.next(), -1, False)
+    except RecursionError:
+        raise StructposeError(f"{where}: BVH hierarchy nests joints too deep to be a skeleton") from None
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise StructposeError(f"{where}: BVH joint names repeat ({', '.join(dup)}); each joint needs a unique name")
