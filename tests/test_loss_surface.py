@@ -66,3 +66,23 @@ def test_cli_bad_input(argv, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
     assert not out.exists() or not any(out.iterdir())
+
+
+def _descend(profile: np.ndarray, i: int) -> int:
+    """Walk downhill on a 1D profile from index i until no neighbour is lower."""
+    while True:
+        nbrs = [k for k in (i - 1, i + 1) if 0 <= k < len(profile)]
+        best = min(nbrs, key=lambda k: profile[k])
+        if profile[best] >= profile[i]:
+            return i
+        i = best
+
+
+def test_descent_along_depth_escapes_the_backward_elbow_only_with_la(surface):
+    """Fig. 4's claim: the structure terms reshape the valley so that descent leaves the illegal pose."""
+    iz1, ix = surface.at(*surface.points["(1)"])
+    iz3, _ = surface.at(*surface.points["(3)"])
+    b = surface.surfaces[PANELS[1]][:, ix]
+    c = surface.surfaces[PANELS[2]][:, ix]
+    assert abs(_descend(b, iz1) - iz1) <= 1                        # (b): (1) is a local minimum, a trap
+    assert abs(_descend(c, iz1) - iz3) <= 1                        # (c): descent ends at the true depth
