@@ -23,7 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..io.atomic import atomic_path
     from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline.detector import PoseDetector, read_image
-    from ..pipeline.lifting import PoseLifter
+    from ..pipeline.lifting import PoseLifter, fit_symmetric
     from ..viz import draw_skeleton_2d, save_skeleton_figure
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -46,14 +46,8 @@ def _run(args: argparse.Namespace) -> int:
             ok = bool(np.isfinite(cam).all())
             if ok and not args.no_fit:
                 # a single photo has no sequence to take bone lengths from: the lifter's own lengths,
-                # made left/right symmetric (the photo's person is assumed symmetric)
-                from ..fitting import fit_skeleton
-                from ..skeleton import H36M17
-                r = cam - cam[0]
-                L = np.linalg.norm(r[[c for _, c in H36M17.bones]] - r[[p for p, _ in H36M17.bones]], axis=-1)
-                twin = [H36M17.bones.index((int(H36M17.flip_permutation[p]), int(H36M17.flip_permutation[c])))
-                        for p, c in H36M17.bones]
-                cam = (fit_skeleton(r[None], 0.5 * (L + L[twin]))[0] + cam[0]).astype(np.float32)
+                # made left/right symmetric (a body is symmetric)
+                cam = fit_symmetric(cam[None])[0]
             seq = PoseSequence(poses_3d=cam[None], fps=1.0, poses_2d=d.keypoints[None], scores=d.scores[None],
                                image_size=size, valid=np.array([ok]),
                                meta={"source": str(path), "fov_deg_assumed": lifter.fov_deg,

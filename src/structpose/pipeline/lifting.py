@@ -18,9 +18,59 @@ import torch
 from ..errors import StructposeError
 from ..models.lifter import J, Lifter, load_lifter, normalise_2d
 
+from ..skeleton import H36M17
+
 DEFAULT_FOV_DEG = 55.0
 DEFAULT_MIN_SCORE = 0.3
 MIN_JOINTS = 6      # fewer visible joints than this: no pose (a guess from 3 points would be noise)
+
+
+_PAR = np.array([p for p, _ in H36M17.bones])
+_CHI = np.array([c for _, c in H36M17.bones])
+_TWIN = np.array([H36M17.bones.index((int(H36M17.flip_permutation[p]), int(H36M17.flip_permutation[c])))
+                  for p, c in H36M17.bones])
+
+
+def bone_lengths_of(poses: np.ndarray) -> np.ndarray:
+    """``(..., 17, 3)`` -> ``(..., 16)`` bone lengths in ``H36M17.bones`` order (same units)."""
+    return np.linalg.norm(poses[..., _CHI, :] - poses[..., _PAR, :], axis=-1)
+
+
+def symmetric(lengths: np.ndarray) -> np.ndarray:
+    """Average every limb bone with its left/right twin (torso bones are their own twins)."""
+    return 0.5 * (lengths + lengths[..., _TWIN])
+
+
+def fit_symmetric(poses: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Skeleton fit (keep bone directions) with left/right-symmetric lengths; NaN frames stay NaN.
+
+    ``poses`` (T, 17, 3) metres (any root); ``lengths`` (16,) or None = symmetrised per-bone median
+    over the finite frames.  A body is symmetric: a lifter's left/right imbalance is an error.
+    """
+    from ..fitting import fit_skeleton
+    out = np.array(poses, np.float64)
+    ok = np.isfinite(out).all((-1, -2))
+    if not ok.any():
+        return out.astype(np.float32)
+    if lengths is None:
+        lengths = symmetric(np.median(bone_lengths_of(out[ok]), axis=0))
+    root = out[ok][:, :1]
+    out[ok] = fit_skeleton(out[ok] - root, lengths) + root
+    return out.astype(np.float32)
+
+
+class RunningSkeleton:
+    """Streaming skeleton fit: symmetrised median bone lengths over the last ``history`` valid frames."""
+
+    def __init__(self, history: int = 300) -> None:
+        from collections import deque
+        self._buf: "deque[np.ndarray]" = deque(maxlen=history)
+
+    def __call__(self, pose: np.ndarray) -> np.ndarray:
+        if not np.isfinite(pose).all():
+            return pose
+        self._buf.append(bone_lengths_of(np.asarray(pose, np.float64)))
+        return fit_symmetric(pose[None], symmetric(np.median(np.stack(self._buf), axis=0)))[0]
 
 
 def focal_from_fov(image_size: tuple[int, int], fov_deg: float) -> float:
@@ -90,7 +140,8 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
     ``mode``: "online" / "bidirectional" (TP-Net, :func:`structpose.pipeline.refiner.refine_sequence`)
-    or "none" (lifter only).  ``fit``: skeleton fitting with the sequence's median bone lengths.
+    or "none" (lifter only).  ``fit``: skeleton fitting with the sequence's median bone lengths,
+    left/right symmetrised (:func:`fit_symmetric`).
     ``image_size`` None: the principal point is put at the centre of the keypoints' extent and the
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
@@ -115,16 +166,13 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     cam = cam.astype(np.float64)
     ok = np.isfinite(cam).all((1, 2))
     if mode == "none":
-        out = cam.copy()
-        if fit and ok.any():
-            from ..fitting import fit_skeleton, median_bone_lengths
-            rel = cam[ok] - cam[ok][:, :1]
-            out[ok] = fit_skeleton(rel, median_bone_lengths(rel)) + cam[ok][:, :1]
+        out = fit_symmetric(cam) if fit else cam.copy()
     elif mode in ("online", "bidirectional"):
         if not ok.any():
             raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "
                                   f"{lifter.min_score})")
-        out = refine_sequence(cam, fps, mode=mode, fit="median" if fit else None, model=tpnet)
+        out = refine_sequence(cam, fps, mode=mode, fit=None, model=tpnet)
+        out = fit_symmetric(out) if fit else out
     else:
         raise StructposeError(f"mode {mode!r} unknown; choose online, bidirectional or none")
     out = out.astype(np.float32)

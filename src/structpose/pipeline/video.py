@@ -18,9 +18,10 @@ Missing people and joints (never silent zeros)
 
 Modes
     ``online``: the streaming TP-Net (no look-ahead), skeleton fitted with a running median of
-    bone lengths.  ``bidirectional``: the per-frame lifted poses are kept (small) and refined in
-    a second pass over the whole sequence when the video ends (TP-Net with half its window in the
-    future), bone lengths from the whole sequence.  ``none``: the lifter alone (+ fit).
+    bone lengths (last 10 s).  ``bidirectional``: the per-frame lifted poses are kept (small) and
+    refined in a second pass over the whole sequence when the video ends (TP-Net with half its
+    window in the future), bone lengths from the whole sequence.  ``none``: the lifter alone (+ fit).
+    Fitted bone lengths are left/right symmetrised (:func:`structpose.pipeline.lifting.fit_symmetric`).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter
+from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter, RunningSkeleton, fit_symmetric
 
 MODES = ("online", "bidirectional", "none")
 # FFmpeg "decodes" text files as ANSI art (the tty demuxer) and single images as 1-frame videos;
@@ -147,7 +148,8 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     cap, info = open_source(source)
     lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
-    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=fit) if mode == "online" else None
+    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=None) if mode == "online" else None
+    running = RunningSkeleton(history=int(round(10 * fps))) if (mode == "online" and fit) else None
     kp_all, sc_all, lifted, out3d = [], [], [], []
     tm = Timings()
     bar = None
@@ -157,10 +159,47 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
                    smoothing=0.1)
     size = None
     t_wall = time.perf_counter()
+    # the lift / TP-Net / fit / render stage runs in its own thread, overlapping MediaPipe on the
+    # other core; a bounded queue keeps memory flat and preserves frame order
+    post_q: queue.Queue = queue.Queue(maxsize=8)
+    failure: list[BaseException] = []
+
+    def post() -> None:
+        while True:
+            item = post_q.get()
+            if item is None:
+                return
+            if failure:
+                continue                       # drain after an error so the producer never blocks
+            try:
+                i, img, d, sz = item
+                t2 = time.perf_counter()
+                cam, _ = lifter(d.keypoints, d.scores, sz)
+                if not d.found:
+                    cam = np.full((17, 3), np.nan, np.float32)
+                t3 = time.perf_counter()
+                pose = refiner.push(cam) if refiner is not None else None
+                if running is not None and pose is not None:
+                    pose = running(pose)
+                t4 = time.perf_counter()
+                kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam)
+                if pose is not None:
+                    out3d.append(pose)
+                if on_frame is not None:
+                    on_frame(i, img, d, pose)
+                t5 = time.perf_counter()
+                tm.lift += t3 - t2
+                tm.temporal += t4 - t3
+                tm.write += t5 - t4
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(e)
+
+    worker = threading.Thread(target=post, daemon=True, name="structpose-post")
+    worker.start()
     try:
         with PoseDetector(video=True) as det:
             it = frames(cap, max_frames)
-            while True:
+            while not failure:
                 t0 = time.perf_counter()
                 img = next(it, None)
                 t1 = time.perf_counter()
@@ -169,51 +208,29 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
                     break
                 size = (img.shape[1], img.shape[0])
                 d = det(img)
-                t2 = time.perf_counter()
-                cam, _ = lifter(d.keypoints, d.scores, size)
-                if not d.found:
-                    cam = np.full((17, 3), np.nan, np.float32)
-                t3 = time.perf_counter()
-                pose = None
-                if refiner is not None:
-                    pose = refiner.push(cam)
-                elif mode == "none" and fit:
-                    pose = cam
-                t4 = time.perf_counter()
-                kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam)
-                if pose is not None:
-                    out3d.append(pose)
-                if on_frame is not None:
-                    on_frame(tm.frames, img, d, pose)
-                t5 = time.perf_counter()
-                tm.detect += t2 - t1
-                tm.lift += t3 - t2
-                tm.temporal += t4 - t3
-                tm.write += t5 - t4
+                tm.detect += time.perf_counter() - t1
+                post_q.put((tm.frames, img if on_frame is not None else None, d, size))
                 tm.frames += 1
                 if bar is not None:
                     bar.update(1)
     finally:
+        post_q.put(None)
+        worker.join()
         cap.release()                     # type: ignore[attr-defined]
         if bar is not None:
             bar.close()
+    if failure:
+        raise failure[0]
     if tm.frames == 0:
         raise StructposeError(f"{info['name']}: no frame could be decoded (empty or corrupt video)")
     kp, sc, lift3 = np.stack(kp_all), np.stack(sc_all), np.stack(lifted)
     detected = np.isfinite(lift3).all((1, 2))
     t0 = time.perf_counter()
     if mode == "bidirectional":
-        if detected.any():
-            poses = refine_sequence(lift3, fps, mode="bidirectional", fit="median" if fit else None, model=tpnet)
-        else:
-            poses = lift3
+        poses = refine_sequence(lift3, fps, mode="bidirectional", model=tpnet) if detected.any() else lift3
+        poses = fit_symmetric(poses) if fit else poses
     elif mode == "none":
-        poses = lift3.copy()
-        if fit and detected.any():
-            from ..fitting import fit_skeleton, median_bone_lengths
-            rel = poses[detected] - poses[detected][:, :1]
-            fitted = fit_skeleton(rel, median_bone_lengths(rel))
-            poses[detected] = fitted + poses[detected][:, :1]
+        poses = fit_symmetric(lift3) if fit else lift3.copy()
     else:
         poses = np.stack(out3d)
     tm.temporal += time.perf_counter() - t0
