@@ -89,6 +89,11 @@ def test_cli_show_pose_file_and_clip_name(tmp_path, capsys):
     out2 = tmp_path / "walk.png"
     assert main(["data", "show", "deepmimic/walk", "--out", str(out2), "--frames", "1"]) == 0
     assert out2.read_bytes()[:8] == PNG
+    out3 = tmp_path / "views.png"
+    assert main(["data", "show", str(pf), "--out", str(out3), "--views", "3"]) == 0
+    assert out3.read_bytes()[:8] == PNG
+    assert _run(["data", "show", str(pf), "--out", str(tmp_path / "v0.png"), "--views", "0"]) == 2
+    assert not (tmp_path / "v0.png").exists()
 
 
 @pytest.mark.parametrize("args", [

@@ -121,6 +121,45 @@ def save_skeleton_figure(poses: np.ndarray, out_png: str | Path, frames: Sequenc
     return out_png
 
 
+def save_views_figure(pose_world: np.ndarray, cameras: Sequence, out_png: str | Path, title: str | None = None,
+                      layout: Layout | str = H36M17) -> Path:
+    """One ``(J, 3)`` world pose (Y up, metres) as each camera images it: a panel per camera with the
+    image frame (its real aspect), the 2D skeleton in pixels and the camera's distance and field of
+    view.  Written atomically; used to check virtual cameras by eye."""
+    layout = get_layout(layout)
+    pose_world = np.asarray(pose_world, dtype=float)
+    check_shape(pose_world, [layout.num_joints, 3], "pose")
+    if not cameras:
+        raise StructposeError("no cameras to draw; expected at least one")
+    ncols = min(4, len(cameras))
+    nrows = int(np.ceil(len(cameras) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows + 0.5), squeeze=False)
+    try:
+        for ax in axes.ravel()[len(cameras):]:
+            ax.axis("off")
+        for ax, cam in zip(axes.ravel(), cameras):
+            uv = cam.project(cam.world_to_camera(pose_world))
+            w, h = cam.image_size
+            ax.add_patch(plt.Rectangle((0, 0), w, h, fill=False, color="black", lw=1))
+            for p, c in layout.bones:
+                ax.plot(uv[[p, c], 0], uv[[p, c], 1], color=side_colour(layout, c), lw=2)
+            dist = float(np.linalg.norm(cam.center - pose_world[0]))
+            fov = float(np.degrees(2 * np.arctan(0.5 * max(w, h) / cam.f[0])))
+            ax.set_title(f"{w}x{h}, {dist:.1f} m, fov {fov:.0f} deg", fontsize=8)
+            ax.set_xlim(-0.02 * w, 1.02 * w)
+            ax.set_ylim(1.02 * h, -0.02 * h)                # pixel v grows downwards
+            ax.set_aspect("equal")
+            ax.tick_params(labelsize=6)
+        fig.suptitle((title + "\n" if title else "") + "virtual cameras: right = red, left = blue", fontsize=9)
+        fig.tight_layout()
+        out_png = Path(out_png)
+        with atomic_path(out_png) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
+    return out_png
+
+
 def draw_skeleton_2d(image_bgr: np.ndarray, xy: np.ndarray, scores: np.ndarray | None = None,
                      layout: Layout | str = H36M17, threshold: float = 0.3, thickness: int | None = None) -> np.ndarray:
     """A copy of ``image_bgr`` (H, W, 3 uint8) with ``(J, 2)`` pixel keypoints drawn on it.

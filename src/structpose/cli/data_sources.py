@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "frames spread over the sequence)")
     s.add_argument("--title", help="figure title (default: the input's name)")
     s.add_argument("--sequence", type=int, default=0, help="which sequence of a multi-sequence dataset file")
+    s.add_argument("--views", type=int, metavar="N",
+                   help="instead: the first --frames frame (default: the middle one) as N random virtual "
+                        "cameras image it (the sampler that makes 2D-3D training pairs)")
+    s.add_argument("--seed", type=int, default=0, help="random seed of --views")
     s.set_defaults(func=run_show)
 
 
@@ -176,12 +180,34 @@ def load_for_show(text: str, sequence: int = 0) -> tuple[np.ndarray, float | Non
     return _from_motion3d(path, sequence)
 
 
+def _show_views(args: argparse.Namespace, poses: np.ndarray, label: str, out: Path) -> int:
+    from ..cameras import sample_virtual_camera
+    from ..viz import save_views_figure
+    if not 1 <= args.views <= 16:
+        raise StructposeError(f"--views {args.views}: expected 1 to 16 cameras")
+    T = poses.shape[0]
+    f = args.frames[0] if args.frames else T // 2
+    if not -T <= f < T:
+        raise StructposeError(f"frame {f} is outside the sequence of {T} frames; expected 0..{T - 1}")
+    # camera frame (y down, z forward) -> a Y-up world by a half turn about x (a proper rotation)
+    world = poses[f] * np.array([1.0, -1.0, -1.0])
+    if not np.isfinite(world).all():
+        raise StructposeError(f"frame {f} has missing joints; choose a complete frame with --frames")
+    rng = np.random.default_rng(args.seed)
+    cams = [sample_virtual_camera(rng, world) for _ in range(args.views)]
+    path = save_views_figure(world, cams, out, title=args.title or f"{label}, frame {f % T}")
+    print(f"wrote {path}: frame {f % T} of {label} through {args.views} virtual cameras (seed {args.seed})")
+    return 0
+
+
 def run_show(args: argparse.Namespace) -> int:
     from ..viz import save_skeleton_figure
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise StructposeError(f"--out {out}: expected a .png file name")
     poses, _fps, label = load_for_show(args.input, args.sequence)
+    if args.views is not None:
+        return _show_views(args, poses, label, out)
     path = save_skeleton_figure(poses, out, frames=args.frames, title=args.title or label)
     print(f"wrote {path}: {len(args.frames) if args.frames else min(poses.shape[0], 5)} of "
           f"{poses.shape[0]} frames of {label}")
