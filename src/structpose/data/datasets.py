@@ -1,15 +1,18 @@
 """Torch datasets over real mocap clips: pose windows (TP-Net) and (2D, 3D) pairs (lifter, SAP-Net).
 
-Fast batches: ``ds.batch(indices)`` (or ``ds[list_of_indices]``) builds a whole batch vectorised
-(3-10x the per-item rate, benchmarks/bench_data.py); ``DataLoader(ds, batch_size=B)`` uses it through ``__getitems__``, and
-``DataLoader(ds, batch_size=None, sampler=BatchSampler(RandomSampler(ds), B, drop_last=False))``
-skips the per-item collation too.
+Poses are in a camera frame (x right, y down, z forward), metres, H36M-17, root-relative (pelvis
+at the origin) unless stated.
 
 Both are deterministic given ``seed`` and the epoch (:meth:`set_epoch`): item ``i`` of epoch ``e``
 draws its randomness from a counter-based hash of ``(seed, e, i)`` (SplitMix64), so DataLoader
 workers, shuffling and resuming never change what an item holds, and no generator is built per
-item (that alone cost ~80 us).  Poses are in a camera frame (x right, y down,
-z forward), metres, H36M-17, root-relative (pelvis at the origin) unless stated.
+item (that alone cost ~80 us).
+
+Fast batches: ``ds.batch(indices)`` (or ``ds[list_of_indices]``) builds a whole batch vectorised
+(3-10x the per-item rate, ``benchmarks/bench_data.py``) with the same numbers as the items;
+``DataLoader(ds, batch_size=B)`` uses it through ``__getitems__``, and ``DataLoader(ds,
+batch_size=None, sampler=BatchSampler(RandomSampler(ds), B, drop_last=False))`` also skips the
+per-item collation.
 """
 from __future__ import annotations
 
@@ -140,7 +143,7 @@ class PoseWindowDataset(_Seeded):
     float32 ``(17, 3)`` (= ``window[target_index]``, clean ground truth; TP-Net adds its own error
     model), ``target_index`` int, ``clip`` int (index into :attr:`clips`), ``frame`` int.
 
-    The camera: a level camera facing the subject's pelvis from ``rng``-drawn yaw when
+    The camera: a level camera facing the subject's pelvis from a random yaw when
     ``rotate_vertical`` (every heading equally likely), else a fixed view from the world's +Z side;
     ``pitch_deg`` tilts it by up to that many degrees (a camera above or below the subject).
     One camera per window, so the window is a rigid view of the motion.  ``stride`` keeps every
