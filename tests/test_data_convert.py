@@ -142,3 +142,19 @@ def test_converted_2d_file_feeds_load_keypoints_2d(tmp_path, capsys, deepmimic_c
     np.testing.assert_array_equal(again.xy, direct.xy)
     np.testing.assert_array_equal(again.scores, direct.scores)
     assert again.fps == 30.0
+
+
+def test_all_writes_one_file_per_sequence(tmp_path, capsys, vp3d_file, world):
+    outdir = tmp_path / "all"
+    code, text, _ = run(capsys, vp3d_file, "--all", "--out", outdir)
+    assert code == 0 and "wrote 3 pose files" in text
+    assert sorted(p.name for p in outdir.iterdir()) == ["S1_Walking.npz", "S1_Walking_1.npz", "S5_Walking.npz"]
+    assert load_pose_file(outdir / "S1_Walking_1.npz").num_frames == 10
+    code, text, _ = run(capsys, vp3d_file, "--all", "--out", tmp_path / "s1", "--subject", "S1")
+    assert code == 0 and len(list((tmp_path / "s1").iterdir())) == 2
+
+
+def test_millimetres_in_a_metre_format_are_refused(tmp_path, capsys, world):
+    path = write_vp3d_3d(tmp_path / "mm.npz", {"S1": {"Walking": embed32(world * 1000, np.random.default_rng(3))}})
+    code, _, err = run(capsys, path, "--out", tmp_path / "o.npz")
+    assert code == 2 and "millimetres" in err and not (tmp_path / "o.npz").exists()

@@ -19,7 +19,7 @@ _EPILOG = """formats (auto-detected; force with --format):
 
 Output: H36M-17, metres, camera frame (x right, y down, z forward).  2D-only inputs give a file
 with poses_2d and NaN poses_3d (meta has_3d = false): run `structpose lift` on it.
-Files holding several sequences need --subject/--action/--camera; --list shows what is inside."""
+Files holding several sequences need --subject/--action/--camera (or --all); --list shows what is inside."""
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -56,11 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--universal", action="store_true",
                    help="3DHP: use univ_annot3 (height-normalised skeleton) instead of annot3")
     p.add_argument("--list", action="store_true", help="print the sequences inside INPUT and exit")
+    p.add_argument("--all", action="store_true",
+                   help="convert every sequence (matching --subject/--action/--camera if given) into the "
+                        "folder --out, one <name>.npz each")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.convert import convert_file, describe
+    from ..data.convert import convert_all, convert_file, describe
     from ..data.formats import FORMATS, check_format, detect_format, load_keypoints_2d, load_motion_3d
     if args.list:
         fmt = check_format(args.fmt) if args.fmt else detect_format(args.input)
@@ -77,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise StructposeError("--out OUT.npz is required (or --list to see what INPUT holds)")
+    if args.all:
+        done = convert_all(args.input, args.out, fmt=args.fmt, subject=args.subject, action=args.action,
+                           camera=args.camera, camera_file=args.camera_file, fps=args.fps,
+                           image_size=args.image_size, universal=args.universal)
+        frames = sum(r.sequence.num_frames for r in done)
+        print(f"wrote {len(done)} pose files ({frames} frames) to {args.out}/ from {done[0].source_format}")
+        return 0
     res = convert_file(args.input, args.out, fmt=args.fmt, subject=args.subject, action=args.action,
                        camera=args.camera, camera_file=args.camera_file, fps=args.fps,
                        image_size=args.image_size, universal=args.universal)

@@ -18,6 +18,7 @@ Output: H36M-17, metres, camera frame (x right, y down, z forward), written atom
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,19 +93,19 @@ def _keys(it: Motion3D | Keypoints2D) -> tuple[str, str, str | None]:
     return str(m.get("subject", it.name)), str(m.get("action", "")), m.get("camera")
 
 
+def _matches(it, subject: str | None, action: str | None, camera: str | None, camera_selects: bool) -> bool:
+    s, a, c = _keys(it)
+    if subject is not None and subject.lower() != s.lower():
+        return False
+    if action is not None and action.lower() != a.lower():
+        return False
+    return camera is None or not camera_selects or _camera_matches(camera, c)
+
+
 def select(items: list, source: Path, subject: str | None, action: str | None, camera: str | None,
            camera_selects: bool = True):
     """The one sequence matching the choices; a one-line error listing what is inside otherwise."""
-    hits = []
-    for it in items:
-        s, a, c = _keys(it)
-        if subject is not None and subject.lower() != s.lower():
-            continue
-        if action is not None and action.lower() != a.lower():
-            continue
-        if camera is not None and camera_selects and not _camera_matches(camera, c):
-            continue
-        hits.append(it)
+    hits = [it for it in items if _matches(it, subject, action, camera, camera_selects)]
     if len(hits) == 1:
         return hits[0]
     listing = describe(items)
@@ -226,6 +227,61 @@ def _parse_size(image_size: tuple[int, int] | None, have: tuple[int, int] | None
     return tuple(int(v) for v in image_size)
 
 
+def _check_scale(poses: np.ndarray, name: str) -> None:
+    """Refuse 3D whose legs are not human-sized in metres (a millimetre file read as metres, say)."""
+    thigh = np.linalg.norm(poses[:, [1, 4]] - poses[:, [2, 5]], axis=-1)
+    shin = np.linalg.norm(poses[:, [2, 5]] - poses[:, [3, 6]], axis=-1)
+    legs = (thigh + shin)[np.isfinite(thigh + shin)]
+    if legs.size == 0:
+        return
+    leg = float(np.median(legs))
+    if not 0.2 <= leg <= 3.0:
+        hint = " (looks like millimetres)" if 200 <= leg <= 3000 else ""
+        raise StructposeError(f"{name}: median leg length is {leg:.4g} m{hint}; expected a human 0.2-3 m leg "
+                              "in metres; the file's units do not match its format")
+
+
+def _sequence_3d(m: Motion3D, base: dict, fmt: str, camera: str | None, camera_file, fps, image_size) -> PoseSequence:
+    cam_poses, cam_meta = _to_camera(m, camera if fmt == "vp3d_3d" else None,
+                                     camera_file if fmt == "vp3d_3d" else None)
+    _check_scale(np.asarray(cam_poses), m.name)
+    poses_2d, scores, size = m.poses_2d, m.scores, m.image_size
+    if poses_2d is None and "camera" in cam_meta:
+        c = cam_meta["camera"]
+        cam = Camera(np.array(c["R"]), np.array(c["t"]), np.array(c["f"]), np.array(c["c"]),
+                     tuple(c["image_size"]), np.array(c["dist"]))
+        poses_2d = cam.project(cam_poses)
+        scores = np.ones(poses_2d.shape[:2], np.float32)
+        size = cam.image_size
+    if poses_2d is not None and scores is None:
+        scores = np.isfinite(poses_2d).all(-1).astype(np.float32)
+    meta = {**base, **m.meta, **cam_meta, "name": m.name, "subject": m.subject, "action": m.action,
+            "camera_name": m.camera_name, "has_3d": True, "units": "metres"}
+    valid = m.valid if m.valid is not None else np.ones(m.num_frames, bool)
+    return _finish(np.asarray(cam_poses, np.float64), poses_2d, scores, valid, m.fps, fps, meta,
+                   _parse_size(image_size, size, m.name), m.name)
+
+
+def _sequence_2d(k: Keypoints2D, base: dict, fps, image_size) -> PoseSequence:
+    meta = {**base, **k.meta, "name": k.name, "has_3d": False,
+            "note": "2D keypoints only: poses_3d is NaN; run `structpose lift` on this file"}
+    return _finish(np.full((k.num_frames, 17, 3), np.nan), k.xy, k.scores, np.zeros(k.num_frames, bool),
+                   k.fps, fps, meta, _parse_size(image_size, k.image_size, k.name), k.name)
+
+
+def _load(src: Path, fmt: str, camera_file, universal: bool) -> list:
+    if FORMATS[fmt].has_3d:
+        return load_motion_3d(src, fmt, cameras=camera_file if fmt == "mmpose_h36m" else None, universal=universal)
+    return load_keypoints_2d(src, fmt)
+
+
+def _build(item, src: Path, fmt: str, camera, camera_file, fps, image_size) -> PoseSequence:
+    base = {"source_format": fmt, "source_file": src.name}
+    if isinstance(item, Motion3D):
+        return _sequence_3d(item, base, fmt, camera, camera_file, fps, image_size)
+    return _sequence_2d(item, base, fps, image_size)
+
+
 def convert_file(src: str | Path, out: str | Path, fmt: str | None = None, subject: str | None = None,
                  action: str | None = None, camera: str | None = None, camera_file: str | Path | None = None,
                  fps: float | None = None, image_size: tuple[int, int] | None = None,
@@ -235,31 +291,34 @@ def convert_file(src: str | Path, out: str | Path, fmt: str | None = None, subje
     fmt = check_format(fmt) if fmt else detect_format(src)
     if out.exists() and src.exists() and out.resolve() == src.resolve():
         raise StructposeError(f"--out {out} is the input file; choose another output path")
-    base = {"source_format": fmt, "source_file": src.name}
-    if FORMATS[fmt].has_3d:
-        seqs = load_motion_3d(src, fmt, cameras=camera_file if fmt == "mmpose_h36m" else None, universal=universal)
-        m = select(seqs, src, subject, action, camera, camera_selects=fmt != "vp3d_3d")
-        cam_poses, cam_meta = _to_camera(m, camera if fmt == "vp3d_3d" else None,
-                                         camera_file if fmt == "vp3d_3d" else None)
-        poses_2d, scores, size = m.poses_2d, m.scores, m.image_size
-        if poses_2d is None and "camera" in cam_meta:
-            c = cam_meta["camera"]
-            cam = Camera(np.array(c["R"]), np.array(c["t"]), np.array(c["f"]), np.array(c["c"]),
-                         tuple(c["image_size"]), np.array(c["dist"]))
-            poses_2d = cam.project(cam_poses)
-            scores = np.ones(poses_2d.shape[:2], np.float32)
-            size = cam.image_size
-        if poses_2d is not None and scores is None:
-            scores = np.isfinite(poses_2d).all(-1).astype(np.float32)
-        meta = {**base, **m.meta, **cam_meta, "name": m.name, "subject": m.subject, "action": m.action,
-                "camera_name": m.camera_name, "has_3d": True, "units": "metres"}
-        valid = m.valid if m.valid is not None else np.ones(m.num_frames, bool)
-        seq = _finish(np.asarray(cam_poses, np.float64), poses_2d, scores, valid, m.fps, fps, meta,
-                      _parse_size(image_size, size, m.name), m.name)
-    else:
-        k = select(load_keypoints_2d(src, fmt), src, subject, action, camera)
-        meta = {**base, **k.meta, "name": k.name, "has_3d": False,
-                "note": "2D keypoints only: poses_3d is NaN; run `structpose lift` on this file"}
-        seq = _finish(np.full((k.num_frames, 17, 3), np.nan), k.xy, k.scores, np.zeros(k.num_frames, bool),
-                      k.fps, fps, meta, _parse_size(image_size, k.image_size, k.name), k.name)
+    item = select(_load(src, fmt, camera_file, universal), src, subject, action, camera,
+                  camera_selects=fmt != "vp3d_3d")
+    seq = _build(item, src, fmt, camera, camera_file, fps, image_size)
     return Converted(save_pose_file(out, seq), seq, fmt)
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "sequence"
+
+
+def convert_all(src: str | Path, out_dir: str | Path, fmt: str | None = None, subject: str | None = None,
+                action: str | None = None, camera: str | None = None, camera_file: str | Path | None = None,
+                fps: float | None = None, image_size: tuple[int, int] | None = None,
+                universal: bool = False) -> list[Converted]:
+    """Every sequence of ``src`` matching the (optional) choices -> ``out_dir/<name>.npz``.
+
+    All sequences are converted in memory first, so a problem with any of them writes nothing.
+    """
+    src, out_dir = Path(src), Path(out_dir)
+    fmt = check_format(fmt) if fmt else detect_format(src)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StructposeError(f"--out {out_dir}: with --all, --out is a folder, but a file has that name")
+    items = _load(src, fmt, camera_file, universal)
+    picked = [it for it in items if _matches(it, subject, action, camera, fmt != "vp3d_3d")]
+    if not picked:
+        raise StructposeError(f"{src}: no sequence matches the choice; it holds: {'; '.join(describe(items)[:12])}")
+    built = [(_safe_name(it.name), _build(it, src, fmt, camera, camera_file, fps, image_size)) for it in picked]
+    names = [n for n, _ in built]
+    if len(set(names)) != len(names):
+        raise StructposeError(f"{src}: sequence names collide once made file-safe; convert them one by one")
+    return [Converted(save_pose_file(out_dir / f"{n}.npz", seq), seq, fmt) for n, seq in built]
