@@ -158,3 +158,13 @@ def test_millimetres_in_a_metre_format_are_refused(tmp_path, capsys, world):
     path = write_vp3d_3d(tmp_path / "mm.npz", {"S1": {"Walking": embed32(world * 1000, np.random.default_rng(3))}})
     code, _, err = run(capsys, path, "--out", tmp_path / "o.npz")
     assert code == 2 and "millimetres" in err and not (tmp_path / "o.npz").exists()
+
+
+def test_2d_only_pose_file_stays_2d_when_resampled(tmp_path, capsys, deepmimic_clips):
+    pix = project(deepmimic_clips[3].in_camera()[:8].astype(np.float64))
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert run(capsys, _openpose_folder(tmp_path, pix), "--out", a, "--fps", "30")[0] == 0
+    assert run(capsys, a, "--out", b, "--fps", "15")[0] == 0
+    seq = load_pose_file(b)
+    assert seq.meta["has_3d"] is False and not seq.valid.any() and seq.num_frames == 4
+    np.testing.assert_array_equal(seq.poses_2d, load_pose_file(a).poses_2d[::2])
