@@ -148,3 +148,24 @@ def test_training_runs_stages_and_writes_config_beside_weights(tmp_path, deepmim
     test = set(summary["clips"]["test"])
     assert test and not test & set(summary["clips"]["3d"]) and not test & set(summary["clips"]["2d_only"])
     load_lifter(out)
+
+
+def test_numpy_paths_match_torch(heldout_views):
+    """The streaming NumPy lifter and NumPy fit give what the torch model and fitting.fit_skeleton give."""
+    from structpose.fitting import fit_skeleton
+    from structpose.models.lifter import NumpyLifter
+    from structpose.pipeline.lifting import fit_pose_numpy
+    _, uv = heldout_views
+    model = load_lifter()
+    mask = np.ones(uv.shape[:2], np.float32)
+    mask[::3, 5] = 0
+    xy = uv[:30]
+    pose_np, ls_np, *_ = NumpyLifter(model)(xy, mask[:30])
+    with torch.no_grad():
+        xn, m2, _, _ = normalise_2d(torch.as_tensor(xy), torch.as_tensor(mask[:30]))
+        pose_t, ls_t = model(xn, m2)
+    assert np.abs(pose_np - pose_t.numpy()).max() < 1e-4 and np.abs(ls_np - ls_t.numpy()).max() < 1e-4
+    rng = np.random.default_rng(1)
+    lengths = rng.uniform(0.1, 0.5, 16)
+    p = pose_np[0].astype(np.float64)
+    assert np.allclose(fit_pose_numpy(p, lengths), fit_skeleton(p, lengths), atol=1e-6)

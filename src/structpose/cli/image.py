@@ -18,14 +18,13 @@ from ..errors import StructposeError
 def _run(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
-    import torch
-
     from ..io.atomic import atomic_path
+    from ..pipeline._threads import single_threaded
     from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline.detector import PoseDetector, read_image
     from ..pipeline.lifting import PoseLifter, fit_symmetric
     from ..viz import draw_skeleton_2d, save_skeleton_figure
-    torch.set_num_threads(1)
+    single_threaded()
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise StructposeError(f"--out {out} is a file; give a folder")

@@ -23,13 +23,12 @@ def _size(text: str | None) -> tuple[int, int] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..data.formats import load_keypoints_2d
     from ..io.export import export, parse_formats
+    from ..pipeline._threads import single_threaded
     from ..io.posefile import save_pose_file
     from ..pipeline.lifting import PoseLifter, lift_sequence
-    torch.set_num_threads(1)
+    single_threaded()
     formats = parse_formats(args.export) if args.export else []
     out = Path(args.out)
     if out.suffix != ".npz":

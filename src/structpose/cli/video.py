@@ -9,13 +9,12 @@ from ..errors import StructposeError
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..io.export import export, parse_formats
+    from ..pipeline._threads import single_threaded
     from ..io.posefile import save_pose_file
     from ..pipeline.lifting import PoseLifter
     from ..pipeline.video import MODES, frames, open_source, process_video
-    torch.set_num_threads(1)        # tiny per-frame matmuls: threads cost more than they give
+    single_threaded()        # tiny per-frame matmuls: threads cost more than they give
     formats = parse_formats(args.export) if args.export else []
     if args.mode not in MODES:
         raise StructposeError(f"--mode {args.mode!r} unknown; choose one of {', '.join(MODES)}")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import StructposeError
-from ..models.lifter import J, Lifter, load_lifter, normalise_2d
+from ..models.lifter import J, Lifter, NumpyLifter, load_lifter, normalise_2d
 
 from ..skeleton import H36M17
 
@@ -59,18 +59,35 @@ def fit_symmetric(poses: np.ndarray, lengths: np.ndarray | None = None) -> np.nd
     return out.astype(np.float32)
 
 
-class RunningSkeleton:
-    """Streaming skeleton fit: symmetrised median bone lengths over the last ``history`` valid frames."""
+def fit_pose_numpy(pose: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """One ``(17, 3)`` pose, the rule of :func:`structpose.fitting.fit_skeleton` in plain NumPy
+    (``child = parent + length * unit(pred_child - pred_parent)``, root fixed): ~30 x faster for a
+    single frame in a stream; ``tests/test_lifter.py`` checks both give the same pose."""
+    p = np.asarray(pose, np.float64)
+    out = p.copy()
+    for b, (par, c) in enumerate(H36M17.bones):        # parents precede children in H36M17.bones
+        v = p[c] - p[par]
+        out[c] = out[par] + lengths[b] * v / np.sqrt(v @ v + 1e-9)
+    return out
 
-    def __init__(self, history: int = 300) -> None:
+
+class RunningSkeleton:
+    """Streaming skeleton fit: symmetrised median bone lengths over the last ``history`` valid
+    frames (re-estimated every ``every`` frames: lengths change slowly), imposed on each pose."""
+
+    def __init__(self, history: int = 300, every: int = 10) -> None:
         from collections import deque
         self._buf: "deque[np.ndarray]" = deque(maxlen=history)
+        self._every, self._n, self._lengths = every, 0, None
 
     def __call__(self, pose: np.ndarray) -> np.ndarray:
         if not np.isfinite(pose).all():
             return pose
         self._buf.append(bone_lengths_of(np.asarray(pose, np.float64)))
-        return fit_symmetric(pose[None], symmetric(np.median(np.stack(self._buf), axis=0)))[0]
+        if self._lengths is None or self._n % self._every == 0:
+            self._lengths = symmetric(np.median(np.stack(self._buf), axis=0))
+        self._n += 1
+        return fit_pose_numpy(pose, self._lengths).astype(np.float32)
 
 
 def focal_from_fov(image_size: tuple[int, int], fov_deg: float) -> float:
@@ -91,6 +108,7 @@ class PoseLifter:
                  focal_px: float | None = None, min_score: float = DEFAULT_MIN_SCORE) -> None:
         self.model = weights if isinstance(weights, Lifter) else load_lifter(weights)
         self.model.eval()
+        self._np = NumpyLifter(self.model)           # small batches (streaming): NumPy is ~10x faster
         self.fov_deg, self.focal_px, self.min_score = float(fov_deg), focal_px, float(min_score)
         if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
             raise StructposeError(f"focal length {focal_px} px; expected a positive number")
@@ -112,21 +130,22 @@ class PoseLifter:
         if sc.shape != kp.shape[:2]:
             raise StructposeError(f"scores have shape {sc.shape}; expected {kp.shape[:2]}")
         mask = (np.isfinite(kp).all(-1) & (sc >= self.min_score)).astype(np.float32)
-        xy_t, m_t = torch.from_numpy(np.nan_to_num(kp)), torch.from_numpy(mask)
-        xy_n, m2, centre, radius = normalise_2d(xy_t, m_t)
-        pose, log_s = self.model(xy_n, m2)
-        s = log_s.exp()
-        rel = (pose * s[:, None, None]).numpy().astype(np.float64)
+        if len(kp) <= 8:
+            pose, log_s, xy_n, m2, centre, radius = self._np(np.nan_to_num(kp), mask)
+        else:
+            xy_t, m_t = torch.from_numpy(np.nan_to_num(kp)), torch.from_numpy(mask)
+            xy_n, m2, centre, radius = (a.numpy() for a in normalise_2d(xy_t, m_t))
+            pose, log_s = (a.numpy() for a in self.model(torch.from_numpy(xy_n), torch.from_numpy(m2)))
+        s = np.exp(log_s)
+        rel = (pose * s[:, None, None]).astype(np.float64)
         # pelvis in the image: the normalisation centre when the pelvis is seen, otherwise the
         # centre moved by the mean offset between the input and the lifted pose's xy
-        seen = m2.numpy() > 0
-        off = np.where(seen[..., None], xy_n.numpy() - pose[..., :2].numpy(), 0).sum(1) / \
-            np.maximum(seen.sum(1, keepdims=True), 1)
-        has_pelvis = seen[:, 0:1]
-        pelvis_px = centre.numpy() + np.where(has_pelvis, 0.0, off) * radius.numpy()[:, None]
+        seen = m2 > 0
+        off = np.where(seen[..., None], xy_n - pose[..., :2], 0).sum(1) / np.maximum(seen.sum(1, keepdims=True), 1)
+        pelvis_px = centre + np.where(seen[:, 0:1], 0.0, off) * radius[:, None]
         f = self.focal(image_size)
         c = np.array([image_size[0] / 2.0, image_size[1] / 2.0])
-        z = f * s.numpy() / radius.numpy()
+        z = f * s / radius
         root = np.concatenate([(pelvis_px - c) / f * z[:, None], z[:, None]], -1)
         bad = mask.sum(-1) < MIN_JOINTS
         rel[bad] = np.nan
