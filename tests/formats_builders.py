@@ -123,3 +123,18 @@ def openpose_frame(people: list[np.ndarray]) -> dict:
 def project(cam_poses: np.ndarray, f: float = 1000.0, c=(500.0, 500.0)) -> np.ndarray:
     """Pinhole projection computed here, independently of structpose.cameras."""
     return cam_poses[..., :2] / cam_poses[..., 2:3] * f + np.asarray(c)
+
+
+def write_3dhp_calibration(path: Path, cams: list[tuple[np.ndarray, np.ndarray, float, tuple[float, float]]],
+                           size=(2048, 2048)) -> Path:
+    """3DHP's camera.calibration as its C++ writer lays it out: R (3, 3), t (3,) mm, f, (cx, cy)."""
+    lines = ["Skeletool Camera Calibration File V1.0"]
+    for i, (R, t, f, c) in enumerate(cams):
+        K = np.array([[f, 0, c[0], 0], [0, f, c[1], 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        E = np.eye(4)
+        E[:3, :3], E[:3, 3] = R, t
+        lines += [f"name          {i}", "  sensor      10 10", f"  size        {size[0]} {size[1]}",
+                  "  animated    0", "  intrinsic   " + " ".join(f"{v:.10g}" for v in K.ravel()) + " ",
+                  "  extrinsic   " + " ".join(f"{v:.10g}" for v in E.ravel()) + " ", "  radial      0"]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -143,3 +143,34 @@ def test_byte_flip_that_crashes_scipy_is_a_clear_error(tmp_path):
         p.write_bytes(bytes(b))
         with pytest.raises(StructposeError):
             load_motion_3d(p)
+
+
+def test_camera_calibration_beside_annot(tmp_path, deepmimic_clips):
+    """camera.calibration gives each camera: world -> camera reproduces annot3, K reproduces annot2."""
+    from formats_builders import write_3dhp_calibration
+
+    from structpose.cameras import look_at
+    rng = np.random.default_rng(9)
+    world = next(c for c in deepmimic_clips if "walk" in c.name).world[:10].astype(np.float64)   # Y up, metres
+    cams, a2, a3 = [], [], []
+    for k, yaw in enumerate((0.3, 2.0)):
+        eye = world[0, 0] + 4.0 * np.array([np.sin(yaw), 0.2, np.cos(yaw)])
+        R, t = look_at(eye, world[0, 0])
+        f, c = 1400.0 + 50 * k, (1020.0, 1030.0)
+        cam_pts = world @ R.T + t
+        cams.append((R, t * 1000.0, f, c))
+        a3.append(_as28(cam_pts, rng))
+        a2.append(_as28(cam_pts[..., :2] / cam_pts[..., 2:] * f + np.array(c), rng) / 1000)
+    d = tmp_path / "S4" / "Seq1"
+    write_3dhp_train(d / "annot.mat", a2, a3)
+    write_3dhp_calibration(d / "camera.calibration", cams)
+    seqs = load_motion_3d(d / "annot.mat")
+    for s in seqs:
+        assert s.camera is not None
+        np.testing.assert_allclose(s.camera.camera_to_world(s.poses), world, atol=1e-5)
+        np.testing.assert_allclose(s.camera.project(s.poses), s.poses_2d, atol=1e-3)
+    ann = load_image_annotations(d / "annot.mat")
+    assert ann[12]["camera"].f[0] == 1450.0 and ann[2]["camera"].f[0] == 1400.0      # frames of cam1, cam0
+    (d / "camera.calibration").write_text("Skeletool Camera Calibration File V1.0\nname 0\n  size 10 10\n")
+    with pytest.raises(StructposeError, match="lacks size, intrinsic or extrinsic"):
+        load_motion_3d(d / "annot.mat")

@@ -16,6 +16,9 @@ Test set, ``TS1..TS6/annot_data.mat`` (MATLAB v7.3 = HDF5, read with h5py):
     3 sitting, 4 reaching/crouching, 5 on the floor, 6 sports, 7 miscellaneous), ``bb_crop`` (N, 4)
     (h5py shows MATLAB's column-major arrays with reversed axes; any axis order is accepted).
     Joints are already 3DHP-17.  TS1-TS4: 2048x2048 at 25 fps; TS5, TS6: 1920x1080 at 50 fps.
+Cameras: ``camera.calibration`` beside a training ``annot.mat`` (:func:`load_calibration`) is attached
+to each camera's sequence; without it (and for the test set) ``camera`` is None — the 3D is already in
+the camera frame and ``annot2`` gives the pixels.
 """
 from __future__ import annotations
 
@@ -24,10 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ...cameras import Camera
 from ...errors import StructposeError
 from ...skeleton import H36M17, MPIINF3DHP17, conversion_matrix, convert
 from ..keypoints import map_to_h36m
-from ._common import ImageAnnotations, Motion3D, as_float_array, bad, bbox_from_joints, check_file, reading
+from ._common import (
+    ImageAnnotations,
+    Motion3D,
+    as_float_array,
+    bad,
+    bbox_from_joints,
+    check_file,
+    image_size,
+    reading,
+)
 from ._matv5 import loadmat
 
 TRAIN_28_TO_17 = (7, 5, 14, 15, 16, 9, 10, 11, 23, 24, 25, 18, 19, 20, 4, 3, 6)
@@ -66,10 +79,52 @@ def _cells(mat: dict, key: str, k: int) -> list[np.ndarray]:
     return out
 
 
+def load_calibration(path: str | Path) -> dict[str, Camera]:
+    """A 3DHP ``camera.calibration`` ("Skeletool Camera Calibration File V1.0") -> {"cam<i>": Camera}.
+
+    Per camera: ``name i``, ``sensor``, ``size W H``, ``animated 0``, ``intrinsic`` and ``extrinsic`` as
+    row-major 4x4 (K padded; world -> camera ``[R | t]`` with t in mm), ``radial``.  The world is the
+    studio's, in metres here.
+    """
+    path = check_file(path, "a 3DHP camera.calibration")
+    cams: dict[str, Camera] = {}
+    with reading(path, "3DHP camera calibration", "Skeletool Camera Calibration File V1.0 blocks"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if not lines or not lines[0].strip().startswith("Skeletool Camera Calibration File"):
+            raise bad("first line is not 'Skeletool Camera Calibration File V1.0'")
+        blocks: list[dict[str, list[str]]] = []
+        for line in lines[1:]:
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "name":
+                blocks.append({"name": parts[1:]})
+            elif blocks:
+                blocks[-1][parts[0]] = parts[1:]
+        for b in blocks:
+            if not {"size", "intrinsic", "extrinsic"} <= b.keys():
+                raise bad(f"camera {' '.join(b['name'])} lacks size, intrinsic or extrinsic")
+            K = as_float_array([float(v) for v in b["intrinsic"]], "intrinsic").reshape(4, 4)
+            E = as_float_array([float(v) for v in b["extrinsic"]], "extrinsic").reshape(4, 4)
+            if not np.allclose(E[:3, :3] @ E[:3, :3].T, np.eye(3), atol=1e-3) or K[0, 0] <= 0 or K[1, 1] <= 0:
+                raise bad(f"camera {' '.join(b['name'])} has a non-rotation extrinsic or a bad focal length")
+            w, h = (float(v) for v in b["size"][:2])
+            cams[f"cam{b['name'][0]}"] = Camera(R=E[:3, :3], t=E[:3, 3] / 1000.0, f=K[[0, 1], [0, 1]],
+                                                c=K[[0, 1], [2, 2]], image_size=image_size(w, h, "camera"))
+    if not cams:
+        raise StructposeError(f"{path}: no cameras in the calibration file")
+    return cams
+
+
 def load_train(path: str | Path, universal: bool = False) -> list[Motion3D]:
-    """One camera-frame sequence per camera of a training ``annot.mat`` (H36M-17, metres)."""
+    """One camera-frame sequence per camera of a training ``annot.mat`` (H36M-17, metres).
+
+    With ``camera.calibration`` beside it (as the dataset ships it), each sequence carries its camera.
+    """
     path = check_file(path, "an MPI-INF-3DHP annot.mat")
     subject, seq = _seq_name(path, "S?")
+    calib = path.parent / "camera.calibration"
+    cameras = load_calibration(calib) if calib.is_file() else {}
     out = []
     with reading(path, "MPI-INF-3DHP train", _EXPECT_TRAIN):
         mat = loadmat(path)
@@ -85,6 +140,7 @@ def load_train(path: str | Path, universal: bool = False) -> list[Motion3D]:
             cam = f"cam{int(cams[c])}"
             out.append(Motion3D(
                 name=f"{subject}/{seq}/{cam}", subject=subject, action=seq, camera_name=cam,
+                camera=cameras.get(cam),
                 poses=(convert(p3, MPIINF3DHP17.name, H36M17.name) / 1000.0).astype(np.float32),
                 frame="camera", fps=TRAIN_FPS, poses_2d=xy, scores=sc, image_size=TRAIN_IMAGE_SIZE,
                 meta={"source": "mpi_inf_3dhp_train", "universal_skeleton": universal}))
@@ -167,7 +223,7 @@ def load_images(path: str | Path, universal: bool = False) -> ImageAnnotations:
     ``<S>/<Seq>/imageFrames/video_<cam>/frame_<000001>.jpg`` and ``<TS>/imageSequence/img_<000001>.jpg``.
     """
     seqs = load(path, universal)
-    names, xy, vis, j3 = [], [], [], []
+    names, xy, vis, j3, keys = [], [], [], [], []
     for s in seqs:
         keep = np.ones(s.num_frames, bool) if s.valid is None else s.valid
         idx = np.nonzero(keep)[0]
@@ -179,6 +235,7 @@ def load_images(path: str | Path, universal: bool = False) -> ImageAnnotations:
         xy.append(s.poses_2d[idx])
         vis.append(s.scores[idx])
         j3.append(s.poses[idx])
+        keys += [s.camera_name or ""] * len(idx)
     if not names:
         raise StructposeError(f"{path}: no valid frames")
     xy_a = np.concatenate(xy)
@@ -187,4 +244,5 @@ def load_images(path: str | Path, universal: bool = False) -> ImageAnnotations:
     return ImageAnnotations(dataset="mpi_inf_3dhp", images=np.array(names), joints_2d=xy_a,
                             visible=np.concatenate(vis), center=center.astype(np.float32),
                             scale=(np.max(box[:, 2:], axis=1) * 1.2 / 200).astype(np.float32),
-                            bbox=box.astype(np.float32), joints_3d=np.concatenate(j3))
+                            bbox=box.astype(np.float32), joints_3d=np.concatenate(j3), camera_keys=np.array(keys),
+                            cameras={s.camera_name: s.camera for s in seqs if s.camera is not None and s.camera_name})
