@@ -136,5 +136,6 @@ def write_3dhp_calibration(path: Path, cams: list[tuple[np.ndarray, np.ndarray, 
         lines += [f"name          {i}", "  sensor      10 10", f"  size        {size[0]} {size[1]}",
                   "  animated    0", "  intrinsic   " + " ".join(f"{v:.10g}" for v in K.ravel()) + " ",
                   "  extrinsic   " + " ".join(f"{v:.10g}" for v in E.ravel()) + " ", "  radial      0"]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -15,6 +15,7 @@ from formats_builders import (
     embed32,
     mmpose_camera,
     openpose_frame,
+    write_3dhp_calibration,
     write_3dhp_test,
     write_3dhp_train,
     write_json,
@@ -34,6 +35,7 @@ from structpose.data.formats import (
     load_keypoints_2d,
     load_motion_3d,
     mmpose_h36m,
+    mpi_inf_3dhp,
 )
 from structpose.errors import StructposeError
 
@@ -68,6 +70,8 @@ def _seeds(d: Path) -> dict[str, Path]:
         "openpose": write_json(d / "op" / "v_000000000000_keypoints.json",
                                openpose_frame([np.abs(rng.normal(size=(25, 3)))])).parent,
     }
+    out["calibration"] = write_3dhp_calibration(d / "calib" / "camera.calibration",
+                                                [(np.eye(3), np.array([10.0, 20.0, 3000.0]), 1400.0, (1000.0, 1000.0))])
     write_json(d / "op" / "v_000000000001_keypoints.json", openpose_frame([np.abs(rng.normal(size=(25, 3)))]))
     return out
 
@@ -81,6 +85,7 @@ def _exercise(path: Path, out: Path) -> None:
     """Every public entry point on ``path``; each may succeed or raise StructposeError only."""
     for call in (lambda: detect_format(path), lambda: load_keypoints_2d(path), lambda: load_motion_3d(path),
                  lambda: load_image_annotations(path), lambda: mmpose_h36m.load_cameras(path),
+                 lambda: mpi_inf_3dhp.load_calibration(path),
                  lambda: convert_file(path, out, fps=30.0)):
         try:
             call()
@@ -110,7 +115,7 @@ def _target(seed: Path, work: Path) -> Path:
 
 @SETTINGS
 @given(which=st.sampled_from(["vp3d_3d", "vp3d_2d", "mmpose_h36m", "cameras", "mpi_train", "mpi_test", "mpii",
-                              "coco", "openpose"]),
+                              "coco", "openpose", "calibration"]),
        op=st.sampled_from(["truncate", "flip", "flip_many"]), where=st.floats(0, 1), value=st.integers(1, 255))
 def test_byte_corruption(seeds, tmp_path, which, op, where, value):
     f = _target(seeds[which], tmp_path / "w")
