@@ -24,6 +24,7 @@ from ._common import (
     Motion3D,
     as_float_array,
     bad,
+    bbox_from_joints,
     check_file,
     image_size,
     read_npz,
@@ -100,7 +101,6 @@ def load_images(path: str | Path, cameras: str | Path | None = None) -> ImageAnn
         if cameras is not None:
             cams = load_cameras(cameras)
             keys = np.array([_cam_key(n) for n in z["imgname"]])
-        from ._common import bbox_from_joints
         return ImageAnnotations(
             dataset="mmpose_h36m", images=z["imgname"], joints_2d=xy.astype(np.float32),
             visible=np.clip(vis, 0, 1).astype(np.float32), center=z["center"].astype(np.float32),

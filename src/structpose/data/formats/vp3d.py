@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import StructposeError
 from ...skeleton import COCO17, H36M17, conversion_matrix
 from ..keypoints import Keypoints2D, map_to_h36m
 from ._common import Motion3D, as_float_array, bad, check_file, image_size, read_npz, reading, require_dict
@@ -63,7 +64,6 @@ def load_3d(path: str | Path) -> list[Motion3D]:
 
 
 def raise_empty(path: Path, key: str) -> None:
-    from ...errors import StructposeError
     raise StructposeError(f"{path}: {key} holds no sequences; expected at least one subject and action")
 
 
