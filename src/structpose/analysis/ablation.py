@@ -40,6 +40,22 @@ ARMS: dict[str, tuple[float, float, float]] = {        # (lambda_g, lambda_a, la
 }
 
 
+def arms_for(scales: list[float]) -> dict[str, tuple[float, float, float]]:
+    """The baseline plus the three structure-aware arms for each multiplier of the paper's lambdas.
+
+    The paper's lambdas were set for its units (heatmap pixels); the lifter works in normalised
+    units where Eq. 3 at the paper's weights is ~1/50 of the 3D loss, so a larger multiplier asks
+    what the losses do when they weigh comparably.
+    """
+    arms = {"baseline": ARMS["baseline"]}
+    for k in scales:
+        tag = "" if k == 1 else f" (x{k:g})"
+        for name, (lg, la, ls) in ARMS.items():
+            if name != "baseline":
+                arms[name + tag] = (k * lg, k * la, k * ls)
+    return arms
+
+
 @torch.no_grad()
 def measure(model: torch.nn.Module, clips: list, cfg: LifterTrainConfig, seed: int = 4321, per_clip: int = 300
             ) -> dict[str, float]:

@@ -9,7 +9,7 @@ from ._groups import group
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..analysis.ablation import run_ablation
+    from ..analysis.ablation import arms_for, run_ablation
     from ..train.lifter import LifterTrainConfig
     cfg = LifterTrainConfig.from_yaml(args.config)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -17,8 +17,14 @@ def _run(args: argparse.Namespace) -> int:
         raise StructposeError(f"--seeds {args.seeds!r}: give at least 2 seeds, e.g. 0,1 (the table reports a spread)")
     if args.threads is not None:
         cfg.threads = args.threads
+    try:
+        scales = [float(s) for s in args.lambda_scales.split(",") if s.strip()]
+    except ValueError:
+        raise StructposeError(f"--lambda-scales {args.lambda_scales!r}; expected numbers like 1,20") from None
+    if not scales or min(scales) <= 0:
+        raise StructposeError("--lambda-scales needs positive multipliers, e.g. 1 or 1,20")
     res = run_ablation(cfg, seeds, args.warm_steps, (args.ga_steps, args.s_steps), args.out,
-                       log=lambda s: print(s, flush=True))
+                       log=lambda s: print(s, flush=True), arms=arms_for(scales))
     print(res["table"])
     print(f"wrote {Path(args.out) / 'results.json'} and table.md in {res['wall_seconds']:.0f} s")
     return 0
@@ -35,5 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warm-steps", type=int, default=1500, help="3D-only warm start per seed")
     p.add_argument("--ga-steps", type=int, default=800, help="stage + Lg + La (lr 2.5e-4) per arm")
     p.add_argument("--s-steps", type=int, default=400, help="stage + Ls (lr 2.5e-5) per arm")
+    p.add_argument("--lambda-scales", default="1", help="multipliers of the paper's lambdas, e.g. 1,20")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=_run)
