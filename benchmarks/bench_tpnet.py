@@ -28,7 +28,6 @@ from structpose.pipeline.refiner import OnlineRefiner, refine_sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)
-BIDIR_LAG = 9
 
 
 def _sets(split: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -75,18 +74,20 @@ def _streaming(m, fit):
 
 def main() -> None:
     torch.set_num_threads(2)
+    on, bi = pretrained("online"), pretrained("bidirectional")
+    lag = bi.lag            # the offline filters get at most the bidirectional TP-Net's lag
     val, test = _sets("val"), _sets("test")
     print(f"TEST: {len(test) // len(SEEDS)} clips x {len(SEEDS)} noise seeds, "
           f"{sum(len(c) for _, c, _ in test)} frames at 30 fps; VAL for tuning: {len(val) // len(SEEDS)} clips")
     oe = _tune(val, "1€ (min_cutoff, beta)", list(itertools.product([0.5, 1.0, 1.5, 2.0, 3.0, 4.0], [0.0, 0.3, 1.0, 3.0])),
                lambda x, fc, b: one_euro(x, MODEL_FPS, fc, b))
-    sg = _tune(val, f"Savitzky–Golay (window, order), lag <= {BIDIR_LAG}",
-               [(w, o) for w in range(5, 2 * BIDIR_LAG + 2, 2) for o in (1, 2, 3) if o < w], savgol)
-    ma = _tune(val, f"moving average (window,), lag <= {BIDIR_LAG}", [(w,) for w in range(3, 2 * BIDIR_LAG + 2, 2)],
+    sg = _tune(val, f"Savitzky–Golay (window, order), lag <= {lag}",
+               [(w, o) for w in range(3, 2 * lag + 2, 2) for o in (1, 2, 3) if o < w], savgol)
+    ma = _tune(val, f"moving average (window,), lag <= {lag}", [(w,) for w in range(3, 2 * lag + 2, 2)],
                moving_average)
     sg_free = _tune(val, "Savitzky–Golay, any lag <= 15", [(w, o) for w in range(5, 32, 2) for o in (1, 2, 3)], savgol)
 
-    on, bi = pretrained("online"), pretrained("bidirectional")
+    print(f"shipped: online N={on.window} {on.hidden}, bidirectional N={bi.window} {bi.hidden} (lag {bi.lag})")
     base = _score(test, lambda x: x)
     rows = [("per-frame input", 0, base)]
     methods = [
@@ -167,19 +168,24 @@ def _grid(test, base) -> None:
 
 
 def _ablations(test, base) -> None:
-    print("\nAblations, online N=20 (TEST MPJPE / MPJVE mm; model size)")
-    print("| variant | MPJPE | MPJVE | file MB |\n|---|---|---|---|")
-    cands = [("shipped: relative+residual, 1x1024, float16", weights_path("online")),
+    print("\nAblations, online (TEST MPJPE / MPJVE mm; steps trained; file size)")
+    print("| variant | MPJPE | MPJVE | steps | file MB |\n|---|---|---|---|---|")
+    cands = [("shipped: N=4, relative+residual, 1x1024, float16", weights_path("online")),
              ("same run, float32 (best.pt)", ROOT / "runs/tpnet_online/best.pt"),
-             ("raw window (paper), 1x1024", ROOT / "runs/ablation/tpnet_online_raw/best.pt"),
-             ("relative, 2x1024 hidden layers", ROOT / "runs/ablation/tpnet_online_2x1024/best.pt"),
-             ("relative, 1x4096 (paper size)", ROOT / "runs/ablation/tpnet_online_4096/best.pt")]
+             ("N=20, relative+residual, 1x1024, float32", ROOT / "runs/tpnet_online_n20/best.pt"),
+             ("N=20, same, float16", ROOT / "runs/tpnet_online_n20/exported_fp16.pt"),
+             ("N=20, raw window (paper's input), 1x1024", ROOT / "runs/ablation/tpnet_online_raw/best.pt"),
+             ("N=20, relative, 2x1024 hidden layers", ROOT / "runs/ablation/tpnet_online_2x1024/best.pt"),
+             ("N=20, relative, DeepMimic x3 + speed 1.6", ROOT / "runs/tpnet_online_v2/best.pt")]
     for name, p in cands:
         if not Path(p).is_file():
-            print(f"| {name} | not trained | | |")
+            print(f"| {name} | not trained | | | |")
             continue
+        steps = torch.load(p, map_location="cpu", weights_only=True).get("extra", {})
+        steps = steps.get("step", steps.get("steps", "?"))
         r = _score(test, _run_model(p, "online"))
-        print(f"| {name} | {1000 * r['mpjpe']:.1f} | {1000 * r['mpjve']:.1f} | {Path(p).stat().st_size / 1e6:.1f} |")
+        print(f"| {name} | {1000 * r['mpjpe']:.1f} | {1000 * r['mpjve']:.1f} | {steps} | "
+              f"{Path(p).stat().st_size / 1e6:.1f} |")
 
 
 def _latency(model) -> None:
