@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except StructposeError as e:
         print(f"structpose {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:               # `structpose ... | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

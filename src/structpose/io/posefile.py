@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def load_pose_file(path: str | Path) -> PoseSequence:
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, KeyError) as e:
         raise StructposeError(f"{path}: not a readable .npz pose file ({type(e).__name__})") from None
     missing = [k for k in ("poses_3d", "fps") if k not in data]
     if missing:
