@@ -11,6 +11,8 @@ format             file                                                   gives
 ``coco``           COCO keypoints JSON (ground truth or results)          2D sequence, images
 ``openpose``       folder of OpenPose per-frame JSON (BODY_25, COCO-18)   2D sequence
 ``posefile``       structpose pose file (``.npz``)                        3D camera + 2D
+``bvh``            BVH mocap (CMU-style, Mixamo, 3ds Max rigs)            3D world, own fps
+``deepmimic``      DeepMimic motion ``.txt`` (JSON ``Frames``)            3D world (Y up), own fps
 =================  =====================================================  =========================
 
 * :func:`load_motion_3d` -> ``list[Motion3D]`` (3D sequences, H36M-17 metres)
@@ -52,9 +54,11 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("coco", "COCO keypoints JSON (ground truth or detector results)", False, True),
     Format("openpose", "folder of OpenPose per-frame JSON (BODY_25 or COCO-18)", False, False),
     Format("posefile", "structpose pose file (.npz)", True, False),
+    Format("bvh", "BVH motion capture (CMU-style, Mixamo, 3ds Max rigs; see structpose.data.bvh)", True, False),
+    Format("deepmimic", "DeepMimic motion .txt (JSON with Frames of 44 floats)", True, False),
 )}
 
-_JSON_MARKERS = (("openpose", ('"pose_keypoints_2d"', '"people"')), ("coco", ('"keypoints"', '"image_id"')),
+_JSON_MARKERS = (("deepmimic", ('"Frames"',)), ("openpose", ('"pose_keypoints_2d"', '"people"')), ("coco", ('"keypoints"', '"image_id"')),
                  ("mpii", ('"joints_vis"',)), ("mpii", ('"joint_self"',)), ("openpose", ('"people"',)))
 
 
@@ -94,7 +98,9 @@ def detect_format(path: str | Path) -> str:
                               "known format (positions_3d, positions_2d, imgname+part+S, poses_3d)")
     if head[:10] == b"MATLAB 5.0" or head[:10] == b"MATLAB 7.3" or head[:8] == b"\x89HDF\r\n\x1a\n":
         return "mpi_inf_3dhp"
-    text = head.decode("utf-8", errors="replace").lstrip()
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("HIERARCHY"):
+        return "bvh"
     if text[:1] in ("{", "["):
         for fmt, markers in _JSON_MARKERS:
             if all(m in text for m in markers):
@@ -150,7 +156,17 @@ def load_motion_3d(path: str | Path, fmt: str | None = None, cameras: str | Path
         return mmpose_h36m.load_sequences(path, cameras)
     if fmt == "mpi_inf_3dhp":
         return mpi_inf_3dhp.load(path, universal)
+    if fmt in ("bvh", "deepmimic"):
+        return [_clip_motion(Path(path), fmt)]
     return _posefile_motion(Path(path))
+
+
+def _clip_motion(path: Path, fmt: str) -> Motion3D:
+    """A mocap file read by the real-motion loaders of :mod:`structpose.data` (Y-up world)."""
+    from .. import bvh, deepmimic
+    clip = bvh.load_bvh(path) if fmt == "bvh" else deepmimic.load_clip(path)
+    return Motion3D(name=clip.name, subject=path.stem, action=path.stem, poses=np.asarray(clip.world, np.float32),
+                    frame="world", up_axis="+y", fps=clip.fps, meta={"source_format": fmt})
 
 
 def _from_motion(m: Motion3D) -> Keypoints2D:
