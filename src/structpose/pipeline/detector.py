@@ -11,7 +11,10 @@ models at run time and fail offline, so they are refused here with a clear line.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +48,28 @@ def landmarks_to_h36m(landmarks: np.ndarray, visibility: np.ndarray, image_size:
     return kp.astype(np.float32), scores.astype(np.float32)
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr(active: bool) -> Iterator[None]:
+    """Silence C++ logging (TFLite / glog start-up chatter) written straight to file descriptor 2."""
+    if not active:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):              # no real fd 2 (e.g. captured by a test runner)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class PoseDetector:
     """MediaPipe pose on BGR uint8 images (as cv2 reads them).
 
@@ -64,10 +89,12 @@ class PoseDetector:
         except ImportError:
             raise StructposeError("the detector needs mediapipe==0.10.21: "
                                   "pip install 'structpose[video]' (or `make setup`)") from None
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=not video, model_complexity=1, smooth_landmarks=video,
-            enable_segmentation=False, min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence)
+        with _quiet_native_stderr(True):
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=not video, model_complexity=1, smooth_landmarks=video,
+                enable_segmentation=False, min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence)
+        self._calls = 0
 
     def __call__(self, image_bgr: np.ndarray) -> Detection:
         """One BGR ``(H, W, 3)`` uint8 image (or ``(H, W)`` grey) -> :class:`Detection`."""
@@ -83,7 +110,10 @@ class PoseDetector:
             rgb = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
         else:
             rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        res = self._pose.process(rgb)
+        # MediaPipe logs its graph start-up (XNNPACK delegate, feedback tensors) on the first calls
+        with _quiet_native_stderr(self._calls < 3):
+            res = self._pose.process(rgb)
+        self._calls += 1
         h, w = img.shape[:2]
         if res.pose_landmarks is None:
             return Detection(np.full((17, 2), np.nan, np.float32), np.zeros(17, np.float32), False)

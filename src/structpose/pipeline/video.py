@@ -155,7 +155,8 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=info["frames"], unit="frame", desc="structpose video", dynamic_ncols=True,
+        total = info["frames"] if max_frames is None or info["frames"] is None else min(info["frames"], max_frames)
+        bar = tqdm(total=total, unit="frame", desc="structpose video", dynamic_ncols=True,
                    smoothing=0.1)
     size = None
     t_wall = time.perf_counter()
