@@ -96,7 +96,7 @@ def save_skeleton_figure(poses: np.ndarray, out_png: str | Path, frames: Sequenc
         raise StructposeError(f"frames {bad or frames} do not fit a sequence of {T} frames; "
                               f"expected 1 to 24 indices in 0..{T - 1}")
     ncols, nrows = len(frames), 2 if side_view else 1
-    fig = plt.figure(figsize=(2.9 * ncols, 3.2 * nrows + 0.6))
+    fig = plt.figure(figsize=(max(2.9 * ncols, 4.6), 3.2 * nrows + 0.6))   # one column: room for the title
     try:
         rel_all = poses[frames] - poses[frames][:, :1]
         finite = np.abs(rel_all[np.isfinite(rel_all).all(axis=-1)])
