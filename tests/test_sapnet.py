@@ -111,3 +111,15 @@ def test_predict_maps_back_to_the_image():
     assert (np.abs(out["keypoints_2d"] - c) <= side / 2 + 1).all()
     assert abs(bone_length_sum(out["pose_3d"]) - 4.0) < 1e-3
     assert np.allclose(out["pose_3d"][0], 0)
+
+
+def test_predict_places_the_pose_at_the_depth_its_size_implies():
+    net = SAPNet(TINY).eval()
+    img = (np.random.default_rng(1).random((200, 300, 3)) * 255).astype(np.uint8)
+    out = predict(net, img, np.array([100, 20, 180, 180]), bone_sum=4.0, focal=500.0)
+    cam = out["pose_cam"]
+    assert np.allclose(cam - cam[:1], out["pose_3d"], atol=1e-5)
+    # the pelvis projects back onto its 2D keypoint (principal point at the image centre)
+    uv = cam[0, :2] / cam[0, 2] * 500.0 + np.array([150.0, 100.0])
+    assert np.allclose(uv, out["keypoints_2d"][0], atol=1e-3)
+    assert cam[0, 2] > 0

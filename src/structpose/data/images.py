@@ -188,6 +188,7 @@ class AnnotatedImages(Dataset):
         self.paths, self.centres, self.sides = list(paths), np.asarray(centres), np.asarray(sides)
         self.uv, self.size, self.aug, self.seed, self.epoch = np.asarray(uv), size, aug or Augment.none(), seed, 0
         self.z = None
+        self.cam = None if cam is None else np.asarray(cam, np.float32)
         if cam is not None:
             from ..models.sapnet import depth_target
             # depth in units of the annotated box side: the box plays the crop's role

@@ -247,10 +247,15 @@ def check_image(image: Any, what: str = "image") -> np.ndarray:
 
 
 @torch.no_grad()
-def predict(net: SAPNet, image: np.ndarray, box: np.ndarray | None = None, bone_sum: float = 4.0) -> dict:
+def predict(net: SAPNet, image: np.ndarray, box: np.ndarray | None = None, bone_sum: float = 4.0,
+            focal: float | None = None) -> dict:
     """One RGB image ``(H, W, 3)`` uint8 and an optional person box ``(x0, y0, x1, y1)`` pixels ->
     ``{"keypoints_2d": (17, 2) image px, "scores": (17,), "pose_3d": (17, 3) m root-relative,
-    camera axes}``.  Without a box the whole image is used (padded to a square)."""
+    camera axes}``.  Without a box the whole image is used (padded to a square).
+
+    With ``focal`` (pixels; principal point at the image centre) also ``"pose_cam"`` (17, 3): the pose
+    placed in the camera frame, the pelvis back-projected at the depth where a skeleton of total bone
+    length ``bone_sum`` has the size seen in the crop (weak perspective)."""
     from ..data.images import box_to_square, crop_image, invert_affine
     check_image(image)
     h, w = image.shape[:2]
@@ -266,8 +271,17 @@ def predict(net: SAPNet, image: np.ndarray, box: np.ndarray | None = None, bone_
     hm, depth = net.eval()(x)
     xy_hm, scores = decode_heatmaps(hm[0, -1].numpy())
     uv_crop = heatmap_to_input(xy_hm)
-    pose = lift_to_3d(normalise_xy(uv_crop, size), depth[0].numpy(), bone_sum)
+    xy_n = normalise_xy(uv_crop, size)
+    pose = lift_to_3d(xy_n, depth[0].numpy(), bone_sum)
     Ai = invert_affine(A)
     uv_img = uv_crop @ Ai[:, :2].T + Ai[:, 2]
-    return {"keypoints_2d": uv_img.astype(np.float32), "scores": scores, "pose_3d": pose,
-            "layout": "h36m17"}
+    out = {"keypoints_2d": uv_img.astype(np.float32), "scores": scores, "pose_3d": pose, "layout": "h36m17"}
+    if focal is not None:
+        # metres per normalised crop unit, and the crop side in image pixels -> root depth
+        n_pose = np.concatenate([xy_n - xy_n[:1], depth[0].numpy()[:, None] - float(depth[0, 0])], -1)
+        metres_per_unit = bone_sum / max(float(bone_length_sum(n_pose)), 1e-9)
+        z_root = focal * metres_per_unit / side
+        c = np.array([w / 2.0, h / 2.0])
+        root = np.append((uv_img[0] - c) * z_root / focal, z_root)
+        out["pose_cam"] = (pose + root).astype(np.float32)
+    return out

@@ -79,8 +79,41 @@ def canonical_lengths_normalised(a: dict[str, np.ndarray]) -> np.ndarray:
     return canonical_bone_lengths([normalised_poses(a)])
 
 
+class _Concat(torch.utils.data.ConcatDataset):
+    def set_epoch(self, epoch: int) -> None:
+        for ds in self.datasets:
+            ds.set_epoch(epoch)
+
+
+def _photo_sets(d: dict, size: int, seed: int) -> dict[str, Any]:
+    """``data.datasets: {"2d": [{annotations, images, fmt?}], "3d": [...]}`` -> photo datasets (the
+    paper's MPII as 2D-only, Human3.6M / MPI-INF-3DHP as 3D).  Held-out evaluation of photo sets is
+    not run here (``test`` is None)."""
+    from ..data.images import annotated_images
+    aug = Augment(**d.get("augment", {})) if d.get("augment", True) is not False else Augment.none()
+    sets: dict[str, Any] = {}
+    for role, three_d, salt in (("2d", False, 1), ("3d", True, 0)):
+        entries = d["datasets"].get(role) or []
+        if not entries:
+            raise StructposeError(f"data.datasets.{role} is empty; give at least one annotation file")
+        parts = [annotated_images(e["annotations"], e["images"], size, three_d, e.get("fmt"),
+                                  float(e.get("box_margin", 1.25)), aug, seed + salt) for e in entries]
+        sets[role] = _Concat(parts)
+    p3 = sets["3d"].datasets
+    xy = np.concatenate([(p.uv - p.centres[:, None]) / p.sides[:, None, None] for p in p3])
+    z = np.concatenate([p.z for p in p3])
+    cam = np.concatenate([p.cam for p in p3])
+    ok = np.isfinite(xy).all((1, 2))
+    sets["canonical"] = canonical_bone_lengths([np.concatenate([xy[ok], z[ok][..., None]], -1)])
+    sets["bone_sum"] = float(bone_length_sum(cam - cam[:, :1]).mean())
+    sets["test"] = None
+    return sets
+
+
 def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, Any]:
     d = cfg.get("data", {})
+    if "datasets" in d:
+        return _photo_sets(d, size, seed)
     r = d.get("renders", {})
     cache = Path(d.get("cache_dir", "~/.cache/structpose/renders")).expanduser()
     cache.mkdir(parents=True, exist_ok=True)
