@@ -114,3 +114,11 @@ def test_unsupported_file_and_options(tmp_path, capsys, video):
     assert main(["video", str(video), "--out", str(tmp_path / "o.npz"), "--export", "fbx"]) == 2
     assert "unknown export format fbx" in capsys.readouterr().err
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_live_sources_that_cannot_open(tmp_path, capsys):
+    assert main(["video", "57", "--out", str(tmp_path / "w.npz")]) == 2
+    assert "webcam 57: cannot open this camera" in capsys.readouterr().err
+    assert main(["video", "http://127.0.0.1:9/live.mp4", "--out", str(tmp_path / "w.npz")]) == 2
+    assert "cannot open the stream" in capsys.readouterr().err
+    assert not (tmp_path / "w.npz").exists()

@@ -28,10 +28,10 @@ def _run(args: argparse.Namespace) -> int:
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
     writer = None
     on_frame = None
+    opened = open_source(args.source)
     if args.render and args.mode == "online":
         from ..pipeline.render_video import VideoWriter, compose
-        _, info = open_source(args.source)
-        writer = VideoWriter(args.render, info["fps"])
+        writer = VideoWriter(args.render, opened[1]["fps"])
 
         def on_frame(i, img, det, pose):  # noqa: ANN001
             writer.write(compose(img, det.keypoints, det.scores, pose if det.found else None,
@@ -39,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         seq, tm = process_video(args.source, mode=args.mode, fit=not args.no_fit, lifter=lifter,
                                 max_frames=args.max_frames, progress=not args.no_progress,
-                                on_frame=on_frame, tpnet=args.tpnet)
+                                on_frame=on_frame, tpnet=args.tpnet, opened=opened)
     except BaseException:
         if writer is not None:
             writer.close(ok=False)

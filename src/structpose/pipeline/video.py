@@ -63,6 +63,11 @@ def open_source(source: str | int) -> tuple["object", dict]:
             raise StructposeError(f"{p}: the file is empty; expected a video (mp4, avi, mkv, mov, webm ...)")
         cap, name = cv2.VideoCapture(str(p)), str(p)
     if not cap.isOpened():
+        if isinstance(source, int) or str(source).isdigit():
+            raise StructposeError(f"{name}: cannot open this camera (no such device, or it is busy); "
+                                  "give another index or a video file")
+        if "://" in str(source):
+            raise StructposeError(f"{name}: cannot open the stream (unreachable or not a video stream)")
         raise StructposeError(f"{name}: cannot open as a video (unsupported format or corrupt file; "
                               "cv2/FFmpeg reads mp4, avi, mkv, mov, webm)")
     fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("latin-1").strip("\x00 ").lower()
@@ -135,17 +140,19 @@ class Timings:
 def process_video(source: str | int, mode: str = "online", fit: bool = True, lifter: PoseLifter | None = None,
                   fov_deg: float = DEFAULT_FOV_DEG, min_score: float = DEFAULT_MIN_SCORE,
                   max_frames: int | None = None, progress: bool = True, on_frame=None,
-                  tpnet: str | Path | None = None) -> tuple[PoseSequence, Timings]:
+                  tpnet: str | Path | None = None, opened: tuple | None = None) -> tuple[PoseSequence, Timings]:
     """Run the whole chain on a video; returns the pose sequence (camera frame, metres) and timings.
 
     ``on_frame(index, image, detection, pose_3d_or_None)`` is called per frame (e.g. for live
-    rendering); ``pose_3d`` is the online output, or None in bidirectional mode.
+    rendering); ``pose_3d`` is the online output, or None in bidirectional mode.  ``opened``: the
+    ``(capture, info)`` of :func:`open_source` when the caller opened the source already (a webcam
+    cannot be opened twice).
     """
     if mode not in MODES:
         raise StructposeError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
     from .detector import PoseDetector
     from .refiner import OnlineRefiner, refine_sequence
-    cap, info = open_source(source)
+    cap, info = opened if opened is not None else open_source(source)
     lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
     refiner = OnlineRefiner(model=tpnet, fps=fps, fit=None) if mode == "online" else None
