@@ -7,7 +7,8 @@ around the true 2D joints (as Human3.6M evaluation uses ground-truth boxes).  SA
 TP-Net (:func:`structpose.pipeline.refiner.refine_sequence`, H4's shipped refiner, trained on the
 lifter's error model rather than on SAP-Net's own predictions) then refines each sequence.
 
-``python -m structpose.train.sapnet_eval OUT.json WEIGHTS...`` prints one table row per weights file.
+``python -m structpose.train.sapnet_eval OUT.json WEIGHTS...`` prints one table row per weights file;
+``python -m structpose.train.sapnet_eval --figures WEIGHTS RUNS_DIR OUT_DIR`` draws the docs figures.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def render_videos(size: int, seed: int = 7) -> list[dict[str, np.ndarray]]:
         frames = [render_sample(w, size, np.random.default_rng([seed, k]), occlusion=0.0)
                   for w in c.world[:MAX_FRAMES]]
         vids.append({"name": c.name, "images": np.stack([f.image for f in frames]),
-                     "joints_cam": np.stack([f.joints_cam for f in frames])})
+                     "joints_cam": np.stack([f.joints_cam for f in frames]), "uv": np.stack([f.uv for f in frames])})
     return vids
 
 
@@ -73,7 +74,68 @@ def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpne
     return out
 
 
+def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: int = 16) -> list[Path]:
+    """``sapnet_heldout.png``: held-out rendered crops with true (green) and predicted (red) 2D
+    skeletons; ``sapnet_training.png``: the loss curves of the four stages (from their log.csv)."""
+    import csv
+
+    import cv2
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..skeleton import H36M17
+    out_dir = Path(out_dir)
+    net, _, _ = load_weights(weights)
+    size = net.config.input_size
+    vids = render_videos(size)
+    tiles = []
+    for k in range(n):
+        v = vids[k % len(vids)]
+        i = (k // len(vids)) * 17 % len(v["images"])
+        uv, _, _ = predict_crops(net, v["images"][i:i + 1])
+        img = cv2.resize(v["images"][i], (4 * size, 4 * size), interpolation=cv2.INTER_NEAREST).copy()
+        gt_uv = v["uv"][i]
+        for pts, col in ((gt_uv, (0, 255, 0)), (uv[0], (255, 0, 0))):
+            q = (pts + 0.5) * 4 - 0.5
+            for p_, c_ in H36M17.bones:
+                cv2.line(img, tuple(int(x) for x in q[p_]), tuple(int(x) for x in q[c_]), col, 2)
+        tiles.append(img)
+    rows = [np.concatenate(tiles[r * 4:(r + 1) * 4], 1) for r in range(n // 4)]
+    p1 = out_dir / "sapnet_heldout.png"
+    with atomic_path(p1) as tmp:
+        cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    offset = 0
+    for stage in ("stage1", "stage2", "stage3", "stage4"):
+        f = Path(runs) / stage / "log.csv"
+        if not f.is_file():
+            continue
+        with open(f) as fh:
+            rows_ = list(csv.DictReader(fh))
+        st = np.array([float(r["step"]) for r in rows_]) + offset
+        ax[0].plot(st, [float(r["heatmap"]) for r in rows_], label=stage)
+        if stage != "stage1":
+            ax[1].plot(st, [float(r["depth"]) for r in rows_], label=stage)
+        offset = st[-1]
+    ax[0].set(title="heatmap MSE (every stack)", xlabel="step (all stages)", yscale="log")
+    ax[1].set(title="depth L2 on the 3D half (crop units$^2$)", xlabel="step (all stages)", yscale="log")
+    ax[0].legend()
+    ax[1].legend()
+    fig.suptitle("SAP-Net (2x64 ch, 64 px) on renders of real mocap (stand-in data), 1 CPU thread")
+    fig.tight_layout()
+    p2 = out_dir / "sapnet_training.png"
+    with atomic_path(p2) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+    return [p1, p2]
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--figures":
+        for p in make_figures(argv[1], argv[2], argv[3]):
+            print(f"wrote {p}")
+        return 0
     out, weights = Path(argv[0]), argv[1:]
     size = load_weights(weights[0])[0].config.input_size
     videos = render_videos(size)
