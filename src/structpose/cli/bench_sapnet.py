@@ -1,6 +1,7 @@
 """``structpose bench sapnet --config paper|realtime [--json]``: the product's inference path, timed.
 
-Batch 1, float32, 2 threads, warm-up then the median of repeated runs; GFLOP per image counted with
+Batch 1, float32, 2 threads, warm-up then the median of repeated runs, with ``OMP_WAIT_POLICY=PASSIVE``
+unless set by the caller; GFLOP per image counted with
 ``torch.utils.flop_counter.FlopCounterMode``.  Randomly initialised weights of the named architecture
 (speed does not depend on the weight values), or ``--weights`` to time a trained file.
 """
@@ -24,7 +25,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _argv(args: argparse.Namespace) -> list[str]:
+    out = ["--config", args.config, "--threads", str(args.threads), "--repeats", str(args.repeats)]
+    if args.weights:
+        out += ["--weights", args.weights]
+    return out + (["--json"] if args.json else [])
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+    import sys
+    if "OMP_WAIT_POLICY" not in os.environ:
+        # OpenMP reads its wait policy once, when torch loads; spinning idle threads (the default)
+        # make 2-thread PyTorch up to 30x slower on cores shared with other jobs.  Time in a fresh
+        # process with PASSIVE unless the caller chose a policy.
+        return subprocess.call([sys.executable, "-m", "structpose", "bench", "sapnet", *_argv(args)],
+                               env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     import torch
     from ..errors import StructposeError
     from ..models.sapnet import SAPNet, load_weights
@@ -41,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     res = {"config": net.config.name, "input_size": net.config.input_size, "channels": net.config.channels,
            "stacks": net.config.num_stacks, "threads": args.threads, "batch": 1, "dtype": "float32",
            "ms_per_img": round(sec * 1000, 2), "img_per_s": round(1 / sec, 2), "gflop_per_img": round(gflop, 3),
-           "gflop_per_s": round(gflop / sec, 1)}
+           "gflop_per_s": round(gflop / sec, 1), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
     if args.json:
         print(json.dumps(res))
     else:

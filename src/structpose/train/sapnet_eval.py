@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.sources import load_clips
+from ..errors import StructposeError
 from ..data.splits import split_clips
 from ..io.atomic import atomic_path
 from ..metrics import mpjpe, pa_mpjpe
@@ -46,26 +47,35 @@ def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpne
     net, bone_sum, meta = load_weights(path)
     size = net.config.input_size
     preds, gts, refined = [], [], {"online": [], "bidirectional": []}
+    diag: dict[str, list] = {"gt2d_zero_depth": [], "gt2d_pred_depth": []}
     for v in videos:
         uv, z, _ = predict_crops(net, v["images"])
         pose = lift_to_3d(normalise_xy(uv, size), z, bone_sum)
         gt = v["joints_cam"] - v["joints_cam"][:, :1]
         preds.append(pose)
         gts.append(gt)
+        # diagnostics: which half of the model limits the error (2D or depth)?
+        xy_gt = normalise_xy((v["uv"] + 0.5) * size / v["images"].shape[1] - 0.5, size)
+        diag["gt2d_zero_depth"].append(lift_to_3d(xy_gt, np.zeros_like(z), bone_sum))
+        diag["gt2d_pred_depth"].append(lift_to_3d(xy_gt, z, bone_sum))
         if tpnet:
             from ..pipeline.refiner import refine_sequence
             for mode in refined:
+                if refined[mode] is None:
+                    continue
                 try:
                     r = refine_sequence(pose + np.array([0, 0, 5.0], np.float32), FPS, mode=mode)
-                except Exception as e:  # a missing shipped model for one mode is reported, not hidden
+                except StructposeError as e:  # a missing shipped model for one mode is reported, not hidden
                     refined[mode] = None
                     print(f"TP-Net {mode}: {e}", file=sys.stderr)
                     continue
-                if refined[mode] is not None:
-                    refined[mode].append(r - r[:, :1])
+                refined[mode].append(r - r[:, :1])
     P, G = np.concatenate(preds), np.concatenate(gts)
     out = {"weights": str(path), "stage": meta.get("stage"), "frames": int(len(P)),
            "sapnet": {"mpjpe_mm": 1000 * float(mpjpe(P, G)), "pa_mpjpe_mm": 1000 * float(pa_mpjpe(P, G))}}
+    for k, d in diag.items():
+        D = np.concatenate(d)
+        out[k] = {"mpjpe_mm": 1000 * float(mpjpe(D, G)), "pa_mpjpe_mm": 1000 * float(pa_mpjpe(D, G))}
     for mode, rs in refined.items():
         if rs:
             R = np.concatenate(rs)
@@ -142,9 +152,9 @@ def main(argv: list[str]) -> int:
     rows = [evaluate_weights(w, videos) for w in weights]
     for r in rows:
         line = f"{r['weights']}: SAP-Net MPJPE {r['sapnet']['mpjpe_mm']:.1f} / PA {r['sapnet']['pa_mpjpe_mm']:.1f} mm"
-        for k in ("sapnet+tpnet_online", "sapnet+tpnet_bidirectional"):
+        for k in ("sapnet+tpnet_online", "sapnet+tpnet_bidirectional", "gt2d_pred_depth", "gt2d_zero_depth"):
             if k in r:
-                line += f"; +TP-Net {k.split('_')[-1]} {r[k]['mpjpe_mm']:.1f} / {r[k]['pa_mpjpe_mm']:.1f}"
+                line += f"; {k} {r[k]['mpjpe_mm']:.1f} / {r[k]['pa_mpjpe_mm']:.1f}"
         print(line)
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps({"clips": [v["name"] for v in videos], "rows": rows}, indent=2))
