@@ -22,6 +22,12 @@ def test_shapes_and_intermediate_supervision():
     assert torch.isfinite(hm1).all() and torch.isfinite(z1).all()
 
 
+@pytest.mark.parametrize("shape", [(1, 3, 128, 128), (1, 1, 64, 64), (3, 64, 64)])
+def test_wrong_size_batches_are_one_line(shape):
+    with pytest.raises(StructposeError, match=r"takes \(B, 3, 64, 64\)"):
+        SAPNet(TINY)(torch.zeros(shape))
+
+
 def test_input_size_must_be_multiple_of_64():
     with pytest.raises(StructposeError, match="multiple of 64"):
         SAPNet(SAPNetConfig("bad", 17, 1, 16, 96))

@@ -95,6 +95,10 @@ class SAPNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, S, S)`` RGB in [0, 1] -> heatmaps ``(B, n_stacks, k, S/4, S/4)``, depths ``(B, k)``."""
+        s = self.config.input_size
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, s, s):
+            raise StructposeError(f"image batch has shape {tuple(images.shape)}; SAP-Net {self.config.describe()} "
+                                  f"takes (B, 3, {s}, {s}) RGB in [0, 1] (crop and resize first, e.g. predict())")
         x = (images - 0.5) * 4.0     # fixed normalisation inside the graph: ONNX and torch agree
         heatmaps, combined = self.hourglass(x)
         return torch.stack(heatmaps, 1), self.depth(combined)

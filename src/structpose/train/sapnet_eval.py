@@ -85,7 +85,8 @@ def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpne
 
 
 def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: int = 16) -> list[Path]:
-    """``sapnet_heldout.png``: held-out rendered crops with true (green) and predicted (red) 2D
+    """``sapnet_renders.png``: training renders with their labels (white = visible joint, black =
+    hidden); ``sapnet_heldout.png``: held-out rendered crops with true (green) and predicted (red) 2D
     skeletons; ``sapnet_training.png``: the loss curves of the four stages (from their log.csv)."""
     import csv
 
@@ -115,6 +116,23 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     p1 = out_dir / "sapnet_heldout.png"
     with atomic_path(p1) as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
+    # the stand-in data itself: training-set renders at 128 px with their exact 2D labels
+    from ..render import render_dataset
+    from .sapnet_data import CLIPS_2D, CLIPS_3D
+    names = set(CLIPS_2D) | set(CLIPS_3D)
+    d = render_dataset([c for c in load_clips() if c.name in names], 16, 128, seed=11)
+    tiles = []
+    for img, uv, vis in zip(d["images"], d["uv"], d["visible"]):
+        img = img.copy()
+        for p_, c_ in H36M17.bones:
+            cv2.line(img, tuple(int(x) for x in uv[p_]), tuple(int(x) for x in uv[c_]), (0, 255, 0), 1)
+        for (u, v), ok in zip(uv, vis):
+            cv2.circle(img, (int(u), int(v)), 2, (255, 255, 255) if ok else (0, 0, 0), -1)
+        tiles.append(img)
+    p0 = out_dir / "sapnet_renders.png"
+    with atomic_path(p0) as tmp:
+        cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate([np.concatenate(tiles[r * 8:(r + 1) * 8], 1)
+                                                           for r in range(2)], 0), cv2.COLOR_RGB2BGR))
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
     offset = 0
     for stage in ("stage1", "stage2", "stage3", "stage4"):
@@ -138,7 +156,7 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     with atomic_path(p2) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
-    return [p1, p2]
+    return [p0, p1, p2]
 
 
 def main(argv: list[str]) -> int:
