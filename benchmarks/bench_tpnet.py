@@ -172,6 +172,8 @@ def _ablations(test, base) -> None:
     print("| variant | MPJPE | MPJVE | steps | file MB |\n|---|---|---|---|---|")
     cands = [("shipped: N=4, relative+residual, 1x1024, float16", weights_path("online")),
              ("same run, float32 (best.pt)", ROOT / "runs/tpnet_online/best.pt"),
+             ("N=4, relative+residual, 1x4096 (paper's width), float32",
+              ROOT / "runs/ablation/tpnet_online_4_4096/best.pt"),
              ("N=20, relative+residual, 1x1024, float32", ROOT / "runs/tpnet_online_n20/best.pt"),
              ("N=20, same, float16", ROOT / "runs/tpnet_online_n20/exported_fp16.pt"),
              ("N=20, raw window (paper's input), 1x1024", ROOT / "runs/ablation/tpnet_online_raw/best.pt"),

@@ -16,8 +16,10 @@ Missing frames and joints (the documented policy)
       position (root-relative), offline-bidirectional by linear interpolation in time.
     * A run of missing frames no longer than ``max_gap_s`` (0.5 s) is bridged: online, the output
       holds the last refined pose (a live system must not wait); bidirectional, the window reads
-      interpolated input across the gap.  A longer gap ends the sequence: its frames are NaN and
-      the next detected frame starts afresh (padding by repetition, as at any sequence start).
+      interpolated input across the gap.  A longer gap ends the sequence and the next detected
+      frame starts afresh (padding by repetition, as at any sequence start).  Its frames are NaN —
+      online, after the first ``max_gap_s`` seconds (held: a live system cannot know yet that the
+      gap will be long); bidirectional, all of them.
     * Frames before the first detected frame are NaN.
 
 Sequence start and end
@@ -126,11 +128,10 @@ def refine_sequence(poses: np.ndarray, fps: float, mode: str = "online", fit: Fi
             out_root[seg] = root[seg]
             out[span], out_root[span] = _ffill(out[span]), _ffill(out_root[span])   # hold across gaps
         else:
-            inside = span[times[span] <= tv[-1]]
+            inside = span[times[span] <= tv[-1]]       # offline knows where a segment ends: no trailing hold
             out[inside] = _run(m, sample_windows(rel[seg], tv, times[inside], offsets, m.rate))
             for k in range(3):
                 out_root[inside, k] = np.interp(times[inside], tv, root[seg, k])
-            out[span], out_root[span] = _ffill(out[span]), _ffill(out_root[span])
     if lengths is not None:
         good = np.isfinite(out).all((1, 2))
         L = median_bone_lengths(out[good]) if isinstance(lengths, str) else lengths
