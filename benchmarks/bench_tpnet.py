@@ -79,7 +79,8 @@ def main() -> None:
     val, test = _sets("val"), _sets("test")
     print(f"TEST: {len(test) // len(SEEDS)} clips x {len(SEEDS)} noise seeds, "
           f"{sum(len(c) for _, c, _ in test)} frames at 30 fps; VAL for tuning: {len(val) // len(SEEDS)} clips")
-    oe = _tune(val, "1€ (min_cutoff, beta)", list(itertools.product([0.5, 1.0, 1.5, 2.0, 3.0, 4.0], [0.0, 0.3, 1.0, 3.0])),
+    oe = _tune(val, "1€ (min_cutoff, beta)", list(itertools.product([0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0],
+                                                                  [0.0, 0.3, 1.0, 3.0, 10.0, 30.0])),
                lambda x, fc, b: one_euro(x, MODEL_FPS, fc, b))
     sg = _tune(val, f"Savitzky–Golay (window, order), lag <= {lag}",
                [(w, o) for w in range(3, 2 * lag + 2, 2) for o in (1, 2, 3) if o < w], savgol)
@@ -144,6 +145,8 @@ def _lifter(on, bi, oe, sg) -> None:
     print("|---|---|---|---|---|---|---|")
     for name, lag, fn in (("lifter per-frame", 0, lambda x: x), (f"1€ {oe}", 0, lambda x: one_euro(x, MODEL_FPS, *oe)),
                           ("TP-Net online", 0, _run_model(on, "online")),
+                          *([("TP-Net online, trained 50 % on lifter output", 0, _run_model(lt, "online"))]
+                            if (lt := ROOT / "runs/ablation/tpnet_online_lifter/best.pt").is_file() else []),
                           (f"Savitzky–Golay {sg}", sg[0] // 2, lambda x: savgol(x, *sg)),
                           ("TP-Net bidirectional", bi.lag, _run_model(bi, "bidirectional")),
                           ("TP-Net bidirectional + fit", bi.lag, _run_model(bi, "bidirectional", fit="median"))):
@@ -174,6 +177,7 @@ def _ablations(test, base) -> None:
              ("same run, float32 (best.pt)", ROOT / "runs/tpnet_online/best.pt"),
              ("N=4, relative+residual, 1x4096 (paper's width), float32",
               ROOT / "runs/ablation/tpnet_online_4_4096/best.pt"),
+             ("N=4, half of each batch = lifter predictions", ROOT / "runs/ablation/tpnet_online_lifter/best.pt"),
              ("N=20, relative+residual, 1x1024, float32", ROOT / "runs/tpnet_online_n20/best.pt"),
              ("N=20, same, float16", ROOT / "runs/tpnet_online_n20/exported_fp16.pt"),
              ("N=20, raw window (paper's input), 1x1024", ROOT / "runs/ablation/tpnet_online_raw/best.pt"),

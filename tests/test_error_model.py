@@ -7,7 +7,7 @@ import pytest
 from structpose.data.error_model import ErrorModel
 from structpose.errors import StructposeError
 
-OFF = dict(jitter=0, bias=0, bone_wobble=0, bone_jitter=0, outlier_prob=0, swap_prob=0)
+OFF = {"jitter": 0, "bias": 0, "bone_wobble": 0, "bone_jitter": 0, "outlier_prob": 0, "swap_prob": 0}
 
 
 @pytest.fixture(scope="module")

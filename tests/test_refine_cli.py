@@ -20,7 +20,7 @@ def clip():
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
     # a held-out climbing sequence (TEST split), 5 s of it
-    c = [c for c in split_clips(load_clips("holosoma", fps=30.0))["test"]][0]
+    c = split_clips(load_clips("holosoma", fps=30.0))["test"][0]
     clean = c.in_camera()[:150].astype(np.float64)
     noisy = ErrorModel().apply(clean, 30.0, 7) + clean[:, :1]          # keep the root trajectory
     return clean, noisy.astype(np.float64)

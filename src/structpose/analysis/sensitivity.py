@@ -115,8 +115,7 @@ def run_analysis(model: torch.nn.Module, out_dir: str | Path, samples: int = 256
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     npz = out_dir / "sensitivity.npz"
-    with atomic_path(npz) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, sensitivity=S, offsets=offsets, joints=np.array(H36M17.names), sigma=sigma,
-                     samples=len(wins), mode=model.mode)
+    with atomic_path(npz) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, sensitivity=S, offsets=offsets, joints=np.array(H36M17.names), sigma=sigma,
+                 samples=len(wins), mode=model.mode)
     return [npz, *plot_sensitivity(S, offsets, out_dir)]

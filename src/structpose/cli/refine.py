@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="pose file (.npz) with poses_3d (T,17,3) metres and fps")
     p.add_argument("--out", required=True, help="output pose file (.npz)")
     p.add_argument("--mode", choices=("online", "bidirectional"), default="online",
-                   help="online: past frames only (lag 0); bidirectional: 10 past + 9 future model frames")
+                   help="online: past frames only (lag 0); bidirectional: past and future frames "
+                        "(shipped: 5 past + 4 future model frames at 30 fps, lag 4)")
     p.add_argument("--fit-skeleton", action="store_true",
                    help="impose constant bone lengths (the sequence's median, or --bone-lengths)")
     p.add_argument("--bone-lengths", metavar="FILE",

@@ -61,7 +61,7 @@ class ErrorModel:
         if self.bias_tau <= 0 or self.bone_tau <= 0:
             raise StructposeError("error model time constants bias_tau and bone_tau must be > 0 seconds")
 
-    def scaled(self, s: float) -> "ErrorModel":
+    def scaled(self, s: float) -> ErrorModel:
         """The same model with every magnitude (not probabilities or times) scaled by ``s``."""
         d = asdict(self)
         for k in ("jitter", "bias", "bone_wobble", "bone_jitter", "outlier_scale"):

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -45,8 +44,8 @@ from ..models.tpnet import load_model, pretrained, sample_windows, window_offset
 from ..skeleton import H36M17
 
 MAX_GAP_S = 0.5
-Fit = Union[None, bool, str, np.ndarray]
-ModelArg = Union[None, str, Path, torch.nn.Module]
+Fit = None | bool | str | np.ndarray
+ModelArg = None | str | Path | torch.nn.Module
 
 
 def _model(model: ModelArg, mode: str) -> torch.nn.Module:

@@ -8,7 +8,8 @@ in ``speeds`` and read as if they were at the model rate, i.e. the same motion p
 slower.  ``clip_repeat`` over-samples a source (DeepMimic's short, fast clips would otherwise be a
 third of the frames next to the long, slow climbing sequences).  Inputs: those windows corrupted by :class:`~structpose.data.error_model.ErrorModel`,
 its magnitudes scaled per window by a factor drawn from ``error_scale`` (robustness to better
-and worse estimators).  Targets: the clean pose of the reference frame.
+and worse estimators) — and, for a ``lifter_fraction`` of each batch, the real predictions of the
+shipped lifter (:func:`lifted`: the window projected by a pinhole camera, 2D noise, lifted).  Targets: the clean pose of the reference frame.
 
 Each sample holds ``N + 1`` frames, so that two consecutive outputs are predicted; the loss is the
 paper's L2 on the pose plus ``velocity_weight`` x L2 on the difference of consecutive outputs
@@ -52,6 +53,7 @@ class TPNetTrainConfig:
     velocity_weight: float = 1.0
     speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
     clip_repeat: dict[str, int] = field(default_factory=dict)   # {source: k}: see each clip k times per epoch
+    lifter_fraction: float = 0.0    # share of each batch whose inputs are the shipped lifter's real predictions
     pitch_deg: float = 20.0
     error_model: dict[str, Any] = field(default_factory=dict)
     error_scale: tuple[float, float] = (0.5, 1.5)
@@ -64,7 +66,7 @@ class TPNetTrainConfig:
     export: str | None = None       # also write the best model here (float16), e.g. the shipped weights
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TPNetTrainConfig":
+    def from_yaml(cls, path: str | Path) -> TPNetTrainConfig:
         path = Path(path)
         if not path.is_file():
             raise StructposeError(f"{path}: no such config file; expected a YAML file like configs/tpnet_online.yaml")
@@ -100,6 +102,17 @@ def corrupt(clean: np.ndarray, em: ErrorModel, scale: tuple[float, float], rng: 
         m = buckets == b
         out[m] = em.scaled(float(s[m].mean())).apply(clean[m], MODEL_FPS, rng)
     return out
+
+
+def lifted(clean: np.ndarray, lifter, rng: np.random.Generator, noise_px: float = 2.0) -> np.ndarray:
+    """Real per-frame predictions for clean root-relative windows ``(B, W, 17, 3)``: place each window
+    3-7 m in front of a 1000 px pinhole camera, project, add 2D detector noise, lift (root-relative)."""
+    B = clean.shape[0]
+    offset = np.stack([rng.uniform(-0.6, 0.6, B), rng.uniform(-0.3, 0.3, B), rng.uniform(3.0, 7.0, B)], -1)
+    cam = clean + offset[:, None, None, :]
+    uv = 1000.0 * cam[..., :2] / cam[..., 2:3] + 500.0 + rng.normal(0, noise_px, cam.shape[:-1] + (2,))
+    pred = lifter.lift(uv.reshape(-1, 17, 2)).reshape(clean.shape)
+    return np.nan_to_num(pred - pred[..., :1, :]).astype(np.float32)
 
 
 def _pair_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor, vel_w: float) -> torch.Tensor:
@@ -150,6 +163,10 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     train_clips = [c for c in splits["train"] for _ in range(max(1, int(cfg.clip_repeat.get(c.source, 1))))]
     data = _windows(train_clips, model.window, model.mode, cfg.speeds, cfg.pitch_deg, cfg.seed)
     val = validation_set(split_clips(load_clips(cfg.sources, fps=MODEL_FPS))["val"], em)
+    lifter = None
+    if cfg.lifter_fraction > 0:
+        from ..models.lifter import load_lifter
+        lifter = load_lifter()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1))))
     rng = np.random.default_rng(cfg.seed)
@@ -173,7 +190,11 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
         loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=True, generator=g)
         for batch in loader:
             clean = batch["window"].numpy()
-            noisy = torch.from_numpy(corrupt(clean, em, cfg.error_scale, rng))
+            noisy_np = corrupt(clean, em, cfg.error_scale, rng)
+            k = int(round(cfg.lifter_fraction * len(clean)))
+            if lifter is not None and k > 0:
+                noisy_np[:k] = lifted(clean[:k], lifter, rng)
+            noisy = torch.from_numpy(noisy_np)
             loss = _pair_loss(model, noisy, torch.from_numpy(clean), cfg.velocity_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
