@@ -73,7 +73,7 @@ def test_lift_pose_file_poses_2d_with_missing_frames(tmp_path, heldout):
                                                      poses_2d=xy, scores=sc, image_size=(W, H),
                                                      valid=np.zeros(40, bool)))
     out = tmp_path / "out.npz"
-    assert main(["lift", str(tmp_path / "in.npz"), "--out", str(out), "--mode", "online"]) == 0
+    assert main(["lift", str(tmp_path / "in.npz"), "--out", str(out), "--mode", "bidirectional"]) == 0
     seq = load_pose_file(out)
     assert not seq.valid[10:13].any() and np.isnan(seq.poses_3d[10:13]).all()
     assert seq.valid[:10].all() and seq.valid[13:].all()

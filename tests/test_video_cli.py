@@ -80,6 +80,17 @@ def test_video_lifter_only_mode_fits_one_skeleton(tmp_path, video):
         assert np.abs(b[:, a - 1] - b[:, c - 1]).max() < 1e-4
 
 
+def test_video_bidirectional_renders_in_a_second_pass(tmp_path, video):
+    import cv2
+    out = tmp_path / "bi.npz"
+    assert main(["video", str(video), "--out", str(out), "--mode", "bidirectional", "--render",
+                 str(tmp_path / "bi.mp4"), "--no-progress"]) == 0
+    seq = load_pose_file(out)
+    assert seq.meta["mode"] == "bidirectional" and seq.num_frames == 30
+    assert np.isfinite(seq.poses_3d[seq.valid]).all() and not seq.valid[-6:].any()
+    assert int(cv2.VideoCapture(str(tmp_path / "bi.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+
+
 def test_one_frame_video(tmp_path):
     v = still_video(tmp_path / "one.mp4", per_photo=1, photos=("basketball1.png",))
     out = tmp_path / "one.npz"
