@@ -36,7 +36,7 @@ def _fixed_view(w, cfg, g):
     import math
 
     from structpose.train.lifter import _rot
-    u = lambda lo, hi: lo + (hi - lo) * torch.rand(1, generator=g)  # noqa: E731
+    u = lambda lo, hi: lo + (hi - lo) * torch.rand(1, generator=g)
     p = w - w[:, :1]
     root_world = w[:, 0] - w[:1, 0]                      # the clip's own root motion, kept
     yaw, elev = u(0, 2 * math.pi), torch.deg2rad(u(*cfg.elevation_deg))
@@ -89,8 +89,8 @@ def accuracy() -> list[tuple[str, float, float, float]]:
 
 def speed(n: int = 300) -> list[tuple[str, float]]:
     from structpose.data import deepmimic
-    from structpose.pipeline.lifting import PoseLifter, RunningSkeleton
     from structpose.pipeline._threads import single_threaded
+    from structpose.pipeline.lifting import PoseLifter, RunningSkeleton
     from structpose.pipeline.refiner import OnlineRefiner
     single_threaded()
     c = deepmimic.load_all()[3]

@@ -69,7 +69,7 @@ def end_to_end(video: Path, render: Path | None = None) -> tuple[float, dict[str
     if render is not None:
         writer = VideoWriter(render, 30.0)
 
-        def on_frame(i, img, det, pose):  # noqa: ANN001
+        def on_frame(i, img, det, pose):
             writer.write(compose(img, det.keypoints, det.scores, pose if det.found else None))
     t = time.perf_counter()
     seq, tm = process_video(str(video), mode="online", fit=True, progress=False, on_frame=on_frame)
@@ -108,7 +108,7 @@ def main() -> None:
         load = os.getloadavg()[0]
         det = detector_only(video)
         fps, ms = end_to_end(video)
-        fps_r, ms_r = end_to_end(video, render=tmp / "r.mp4")
+        fps_r, _ms_r = end_to_end(video, render=tmp / "r.mp4")
         print(f"640x480 still-photo video, 300 frames, online mode + fit; load average {load:.1f} on "
               f"{os.cpu_count()} cores (the machine is shared)")
         print(f"{'stage (per frame)':38s} {'ms':>8s}")

@@ -18,7 +18,8 @@ from structpose.skeleton import H36M17
 
 def _fk(path):
     """Forward kinematics written here from the BVH definition, on the `bvh` package's parse."""
-    m = bvhlib.Bvh(open(path).read())
+    with open(path) as fh:
+        m = bvhlib.Bvh(fh.read())
     names = m.get_joints_names()
     out = np.zeros((m.nframes, len(names), 3))
     for f in range(m.nframes):
@@ -114,7 +115,8 @@ def test_json_and_csv_read_back_with_nulls_for_missing(tmp_path, deepmimic_camer
     assert doc["frames"][7]["keypoints_2d"][3] is None
     got = np.array([f["joints_3d"] for i, f in enumerate(doc["frames"]) if i != 5], float)
     assert np.allclose(got, np.delete(seq.poses_3d, 5, 0), atol=1e-6)
-    rows = list(csv.DictReader(open(write_csv(tmp_path / "s.csv", seq))))
+    with open(write_csv(tmp_path / "s.csv", seq)) as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == 12 and rows[5]["valid"] == "0" and rows[5]["pelvis_x"] == ""
     assert rows[7]["r_ankle_u"] == "" and rows[7]["r_ankle_score"] == "0.000000"
     assert float(rows[3]["l_wrist_z"]) == pytest.approx(float(seq.poses_3d[3, 13, 2]), abs=1e-6)

@@ -65,7 +65,7 @@ def test_lift_videopose3d_coco_file_recovers_real_motion(tmp_path, heldout, mode
 
 
 def test_lift_pose_file_poses_2d_with_missing_frames(tmp_path, heldout):
-    cam, uv, fps = heldout
+    _cam, uv, fps = heldout
     xy = uv[:40].copy()
     sc = np.ones(xy.shape[:2], np.float32)
     xy[10:13], sc[10:13] = np.nan, 0                             # three frames without a person
@@ -98,7 +98,7 @@ def test_bad_keypoint_files_are_one_line(tmp_path, heldout, capsys):
 
 def test_coco_layout_has_no_head_top_or_pelvis_but_lifts_all_17(tmp_path, heldout):
     """COCO lacks H36M's pelvis, spine, thorax, head top: they are synthesised, and every output joint is finite."""
-    _, uv, fps = heldout
+    _, uv, _fps = heldout
     assert "pelvis" not in COCO17.names and "head_top" not in COCO17.names
     out = tmp_path / "c.npz"
     assert main(["lift", str(_vp3d_coco(tmp_path / "c_in.npz", uv[:20])), "--out", str(out), "--mode", "none"]) == 0

@@ -70,7 +70,7 @@ def test_shipped_lifter_beats_the_zero_depth_floor_on_heldout_real_motion(heldou
     floor, ours = _pa(flat, rel), _pa(pred, rel)
     assert ours < 0.75 * floor, (ours, floor)
     # and metric size comes out roughly right (within 25 %: no intrinsics, one training body)
-    size = lambda p: np.linalg.norm(p - p.mean(1, keepdims=True), axis=-1).mean()  # noqa: E731
+    size = lambda p: np.linalg.norm(p - p.mean(1, keepdims=True), axis=-1).mean()
     assert 0.75 < size(pred) / size(rel) < 1.25
 
 

@@ -22,15 +22,24 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import StructposeError
-from ..train.lifter import LifterTrainConfig, Stage, _frames, load_training_clips, make_batch, split, train_steps
+from ..train.lifter import (
+    LifterTrainConfig,
+    Stage,
+    _frames,
+    load_training_clips,
+    make_batch,
+    split,
+    train_steps,
+)
 
 ARMS: dict[str, tuple[float, float, float]] = {        # (lambda_g, lambda_a, lambda_s), Eq. 3 defaults
     "baseline": (0.0, 0.0, 0.0),

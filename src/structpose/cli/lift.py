@@ -25,8 +25,8 @@ def _size(text: str | None) -> tuple[int, int] | None:
 def _run(args: argparse.Namespace) -> int:
     from ..data.formats import load_keypoints_2d
     from ..io.export import export, parse_formats
-    from ..pipeline._threads import single_threaded
     from ..io.posefile import save_pose_file
+    from ..pipeline._threads import single_threaded
     from ..pipeline.lifting import PoseLifter, lift_sequence
     single_threaded()
     formats = parse_formats(args.export) if args.export else []

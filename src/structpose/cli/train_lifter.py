@@ -16,7 +16,7 @@ def _run(args: argparse.Namespace) -> int:
         cfg.threads = args.threads
     if args.steps_scale != 1.0:
         for st in cfg.stages:
-            st.steps = max(1, int(round(st.steps * args.steps_scale)))
+            st.steps = max(1, round(st.steps * args.steps_scale))
     summary = train(cfg, args.out, log=lambda s: print(s, flush=True))
     print(f"wrote {args.out} (+ .yaml config, .json log) in {summary['wall_seconds']:.0f} s")
     return 0

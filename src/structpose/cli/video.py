@@ -10,8 +10,8 @@ from ..errors import StructposeError
 
 def _run(args: argparse.Namespace) -> int:
     from ..io.export import export, parse_formats
-    from ..pipeline._threads import single_threaded
     from ..io.posefile import save_pose_file
+    from ..pipeline._threads import single_threaded
     from ..pipeline.lifting import PoseLifter
     from ..pipeline.video import MODES, frames, open_source, process_video
     single_threaded()        # tiny per-frame matmuls: threads cost more than they give
@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
         from ..pipeline.render_video import VideoWriter, compose
         writer = VideoWriter(args.render, opened[1]["fps"])
 
-        def on_frame(i, img, det, pose):  # noqa: ANN001
+        def on_frame(i, img, det, pose):
             writer.write(compose(img, det.keypoints, det.scores, pose if det.found else None,
                                  min_score=args.min_score, label=f"frame {i} online"))
     try:
@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         written += export(seq, out, [f for f in formats if f != "npz"], name=Path(args.source).stem or "video")
     if args.render and args.mode != "online":
         from ..pipeline.render_video import VideoWriter, compose
-        cap, info = open_source(args.source)
+        cap, _info = open_source(args.source)
         w = VideoWriter(args.render, seq.fps)
         try:
             for i, img in enumerate(frames(cap, seq.num_frames)):

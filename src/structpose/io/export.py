@@ -128,26 +128,25 @@ def write_csv(path: str | Path, seq: PoseSequence) -> Path:
     has2d = seq.poses_2d is not None
     if has2d:
         head += [f"{n}_{a}" for n in H36M17.names for a in ("u", "v", "score")]
-    cell = lambda v: "" if not np.isfinite(v) else f"{float(v):.6f}"  # noqa: E731
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(head)
-            for t in range(seq.num_frames):
-                row = [t, f"{t / seq.fps:.6f}", int(bool(seq.valid[t]))]
-                row += [cell(v) for v in seq.poses_3d[t].reshape(-1)]
-                if has2d:
-                    sc = seq.scores[t] if seq.scores is not None else np.ones(17)
-                    for j in range(17):
-                        row += [cell(seq.poses_2d[t, j, 0]), cell(seq.poses_2d[t, j, 1]), cell(sc[j])]
-                w.writerow(row)
+    cell = lambda v: "" if not np.isfinite(v) else f"{float(v):.6f}"
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(head)
+        for t in range(seq.num_frames):
+            row = [t, f"{t / seq.fps:.6f}", int(bool(seq.valid[t]))]
+            row += [cell(v) for v in seq.poses_3d[t].reshape(-1)]
+            if has2d:
+                sc = seq.scores[t] if seq.scores is not None else np.ones(17)
+                for j in range(17):
+                    row += [cell(seq.poses_2d[t, j, 0]), cell(seq.poses_2d[t, j, 1]), cell(sc[j])]
+            w.writerow(row)
     return Path(path)
 
 
 def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: str = "video") -> list[Path]:
     """Write ``seq`` in each of ``formats`` next to ``out_base`` (suffixes from :data:`SUFFIX`)."""
     base = Path(out_base)
-    stem = base.name[:-len(".npz")] if base.name.endswith(".npz") else base.name
+    stem = base.name.removesuffix(".npz")
     out = []
     for fmt in formats:
         p = base.with_name(stem + SUFFIX[fmt])

@@ -204,7 +204,7 @@ class NumpyLifter:
 
     def __init__(self, model: Lifter) -> None:
         sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-        lin = lambda p: (sd[f"{p}.weight"].T.copy(), sd[f"{p}.bias"])  # noqa: E731
+        lin = lambda p: (sd[f"{p}.weight"].T.copy(), sd[f"{p}.bias"])
         self.inp = (lin("inp.0"), lin("inp.1"))
         self.blocks = [(lin(f"blocks.{i}.net.0"), lin(f"blocks.{i}.net.1"), lin(f"blocks.{i}.net.4"),
                         lin(f"blocks.{i}.net.5")) for i in range(model.config.blocks)]

@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
@@ -126,7 +127,7 @@ class PoseDetector:
     def close(self) -> None:
         self._pose.close()
 
-    def __enter__(self) -> "PoseDetector":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -135,8 +136,9 @@ class PoseDetector:
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as BGR uint8; an unreadable file is one clear line."""
-    import cv2
     from pathlib import Path
+
+    import cv2
     p = Path(path)
     if not p.is_file():
         raise StructposeError(f"{p}: no such image file")

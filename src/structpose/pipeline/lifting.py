@@ -11,14 +11,17 @@ pose does not depend on it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import StructposeError
 from ..models.lifter import J, Lifter, NumpyLifter, load_lifter, normalise_2d
-
 from ..skeleton import H36M17
+
+if TYPE_CHECKING:
+    from ..io.posefile import PoseSequence
 
 DEFAULT_FOV_DEG = 55.0
 DEFAULT_MIN_SCORE = 0.3
@@ -77,7 +80,7 @@ class RunningSkeleton:
 
     def __init__(self, history: int = 300, every: int = 10) -> None:
         from collections import deque
-        self._buf: "deque[np.ndarray]" = deque(maxlen=history)
+        self._buf: deque[np.ndarray] = deque(maxlen=history)
         self._every, self._n, self._lengths = every, 0, None
 
     def __call__(self, pose: np.ndarray) -> np.ndarray:
@@ -155,7 +158,7 @@ class PoseLifter:
 
 def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tuple[int, int] | None,
                   mode: str = "bidirectional", fit: bool = True, lifter: PoseLifter | None = None,
-                  tpnet: str | Path | None = None, meta: dict | None = None) -> "PoseSequence":
+                  tpnet: str | Path | None = None, meta: dict | None = None) -> PoseSequence:
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
     ``mode``: "online" / "bidirectional" (TP-Net, :func:`structpose.pipeline.refiner.refine_sequence`)
@@ -176,7 +179,7 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
             raise StructposeError("no finite keypoint in the whole sequence; nothing to lift")
         lo, hi = fin.min(0), fin.max(0)
         ext = float(max(hi - lo).max()) * 1.2 + 1.0
-        image_size = (int(round(ext)), int(round(ext)))
+        image_size = (round(ext), round(ext))
         shift = (lo + hi) / 2 - np.array(image_size) / 2
         meta["image_size_guessed"] = True
     else:

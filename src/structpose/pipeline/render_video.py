@@ -37,7 +37,7 @@ def draw_3d_panel(pose: np.ndarray | None, size: int, azim_deg: float = 35.0, ex
         th = max(2, size // 150)
         order = sorted(H36M17.bones, key=lambda b: -depth[b[1]])  # far bones first
         for p, c in order:
-            a_, b_ = (tuple(int(round(v)) for v in pts[j]) for j in (p, c))
+            a_, b_ = (tuple(round(v) for v in pts[j]) for j in (p, c))
             cv2.line(panel, a_, b_, _BGR[side_colour(H36M17, c)], th, cv2.LINE_AA)
     if label:
         cv2.putText(panel, label, (8, size - 10), cv2.FONT_HERSHEY_SIMPLEX, size / 900, (200, 200, 200), 1,
@@ -53,7 +53,7 @@ def compose(image_bgr: np.ndarray, keypoints: np.ndarray | None, scores: np.ndar
     if keypoints is not None and np.isfinite(keypoints).any():
         img = draw_skeleton_2d(img, np.nan_to_num(keypoints, nan=-1e4), scores, threshold=min_score)
     scale = height / img.shape[0]
-    img = cv2.resize(img, (int(round(img.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
+    img = cv2.resize(img, (round(img.shape[1] * scale), height), interpolation=cv2.INTER_AREA)
     return np.concatenate([img, draw_3d_panel(pose, height, label=label)], axis=1)
 
 

@@ -44,7 +44,7 @@ MODES = ("online", "bidirectional", "none")
 _NOT_VIDEO = {"ansi", "bin"}
 
 
-def open_source(source: str | int) -> tuple["object", dict]:
+def open_source(source: str | int) -> tuple[object, dict]:
     """Open a video file, webcam index (``"0"``) or stream URL with cv2; one clear line if it fails.
 
     Returns ``(capture, info)`` with ``info = {fps, frames (or None), width, height, live}``.
@@ -84,7 +84,7 @@ def open_source(source: str | int) -> tuple["object", dict]:
     return cap, info
 
 
-def frames(cap: "object", max_frames: int | None = None, prefetch: int = 4) -> Iterator[np.ndarray]:
+def frames(cap: object, max_frames: int | None = None, prefetch: int = 4) -> Iterator[np.ndarray]:
     """Decode frames in a background thread; yields BGR uint8 images; ``prefetch`` bounds memory."""
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
@@ -156,7 +156,7 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
     refiner = OnlineRefiner(model=tpnet, fps=fps, fit=None) if mode == "online" else None
-    running = RunningSkeleton(history=int(round(10 * fps))) if (mode == "online" and fit) else None
+    running = RunningSkeleton(history=round(10 * fps)) if (mode == "online" and fit) else None
     kp_all, sc_all, lifted, out3d = [], [], [], []
     tm = Timings()
     bar = None

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,7 +73,7 @@ class LifterTrainConfig:
     threads: int = 1
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "LifterTrainConfig":
+    def from_yaml(cls, path: str | Path) -> LifterTrainConfig:
         path = Path(path)
         try:
             doc = yaml.safe_load(path.read_text()) or {}
@@ -154,7 +155,7 @@ def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
     subject may sit anywhere in a 60-degree cone around the optical axis.
     """
     B = world.shape[0]
-    u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)  # noqa: E731
+    u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)
     p = world - world[:, PELVIS:PELVIS + 1]
     # bone-length jitter (twins share a factor), then rebuild the tree from the root outwards
     k = 1 + cfg.bone_jitter * (2 * torch.rand(B, 17, generator=g) - 1)
@@ -207,7 +208,7 @@ def make_batch(frames: torch.Tensor, n: int, cfg: LifterTrainConfig, g: torch.Ge
     idx = torch.randint(0, frames.shape[0], (n,), generator=g)
     cam, uv, f = views(frames[idx], cfg, g)
     noisy, mask = detector_noise(uv, cfg, g)
-    xy_n, mask, centre, radius = normalise_2d(noisy, mask)
+    xy_n, mask, _centre, radius = normalise_2d(noisy, mask)
     scale = cam[:, PELVIS, 2] * radius / f                    # metres per normalised unit
     rel = cam - cam[:, PELVIS:PELVIS + 1]
     gt_xy = (uv - uv[:, PELVIS:PELVIS + 1]) / radius[:, None, None]   # clean 2D, same units as input
@@ -249,7 +250,7 @@ def evaluate(model: Lifter, clips: list[Clip], cfg: LifterTrainConfig, seed: int
     p, t = np.concatenate(preds), np.concatenate(gts)
     pa = similarity_procrustes(p, t, warn=False).aligned
     return {"mpjpe_mm": float(np.linalg.norm(p - t, axis=-1).mean()) * 1000,
-            "pa_mpjpe_mm": float(np.linalg.norm(pa - t, axis=-1).mean()) * 1000, "frames": int(len(p))}
+            "pa_mpjpe_mm": float(np.linalg.norm(pa - t, axis=-1).mean()) * 1000, "frames": len(p)}
 
 
 def train_steps(model: Lifter, opt: torch.optim.Optimizer, st: Stage, f3: torch.Tensor, f2: torch.Tensor,
