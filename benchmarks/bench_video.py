@@ -70,7 +70,8 @@ def end_to_end(video: Path, render: Path | None = None) -> tuple[float, dict[str
         writer = VideoWriter(render, 30.0)
 
         def on_frame(i, img, det, pose):
-            writer.write(compose(img, det.keypoints, det.scores, pose if det.found else None))
+            p = pose if det.found else None
+            writer.submit(lambda: compose(img, det.keypoints, det.scores, p))
     t = time.perf_counter()
     seq, tm = process_video(str(video), mode="online", fit=True, progress=False, on_frame=on_frame)
     if writer is not None:

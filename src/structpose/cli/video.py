@@ -34,8 +34,9 @@ def _run(args: argparse.Namespace) -> int:
         writer = VideoWriter(args.render, opened[1]["fps"])
 
         def on_frame(i, img, det, pose):
-            writer.write(compose(img, det.keypoints, det.scores, pose if det.found else None,
-                                 min_score=args.min_score, label=f"frame {i} online"))
+            p = pose if det.found else None
+            writer.submit(lambda: compose(img, det.keypoints, det.scores, p, min_score=args.min_score,
+                                          label=f"frame {i} online"))
     try:
         seq, tm = process_video(args.source, mode=args.mode, fit=not args.no_fit, lifter=lifter,
                                 max_frames=args.max_frames, progress=not args.no_progress,
@@ -57,8 +58,8 @@ def _run(args: argparse.Namespace) -> int:
         try:
             for i, img in enumerate(frames(cap, seq.num_frames)):
                 p = seq.poses_3d[i] if seq.valid[i] else None
-                w.write(compose(img, seq.poses_2d[i], seq.scores[i], p, min_score=args.min_score,
-                                label=f"frame {i} {args.mode}"))
+                w.submit(lambda img=img, i=i, p=p: compose(img, seq.poses_2d[i], seq.scores[i], p,
+                                                           min_score=args.min_score, label=f"frame {i} {args.mode}"))
         except BaseException:
             w.close(ok=False)
             raise

@@ -58,18 +58,41 @@ def compose(image_bgr: np.ndarray, keypoints: np.ndarray | None, scores: np.ndar
 
 
 class VideoWriter:
-    """An mp4 written to a temporary file and renamed on :meth:`close` (atomic, like every output)."""
+    """An mp4 written to a temporary file and renamed on :meth:`close` (atomic, like every output).
 
-    def __init__(self, path: str | Path, fps: float) -> None:
+    Drawing and encoding run in the writer's own thread (:meth:`submit` queues a callable that
+    returns a frame), so rendering overlaps detection instead of stalling the 3D stage; the queue is
+    bounded, so memory stays flat.
+    """
+
+    def __init__(self, path: str | Path, fps: float, queue_size: int = 8) -> None:
         import contextlib
+        import queue
+        import threading
 
         from ..io.atomic import atomic_path
         self.path, self.fps = Path(path), float(fps)
         self._stack = contextlib.ExitStack()
         self._tmp = self._stack.enter_context(atomic_path(self.path))
         self._writer = None
+        self._error: list[BaseException] = []
+        self._q: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._thread = threading.Thread(target=self._work, daemon=True, name="structpose-render")
+        self._thread.start()
 
-    def write(self, frame_bgr: np.ndarray) -> None:
+    def _work(self) -> None:
+        while True:
+            job = self._q.get()
+            if job is None:
+                return
+            if self._error:
+                continue
+            try:
+                self._write_now(job())
+            except BaseException as e:  # noqa: BLE001 - re-raised by close()
+                self._error.append(e)
+
+    def _write_now(self, frame_bgr: np.ndarray) -> None:
         import cv2
         if self._writer is None:
             h, w = frame_bgr.shape[:2]
@@ -78,10 +101,22 @@ class VideoWriter:
                 raise StructposeError(f"{self.path}: cannot write an mp4 here (OpenCV has no mp4v encoder?)")
         self._writer.write(frame_bgr)
 
+    def submit(self, make_frame) -> None:
+        """Queue ``make_frame()`` (drawn and encoded in the writer thread, in submission order)."""
+        self._q.put(make_frame)
+
+    def write(self, frame_bgr: np.ndarray) -> None:
+        self.submit(lambda: frame_bgr)
+
     def close(self, ok: bool = True) -> None:
+        """Finish encoding; rename into place if ``ok`` and every frame was written, else discard."""
+        self._q.put(None)
+        self._thread.join()
         if self._writer is not None:
             self._writer.release()
-        if ok and self._writer is not None:
+        if ok and self._writer is not None and not self._error:
             self._stack.close()                           # rename into place
         else:
             self._stack.__exit__(StructposeError, StructposeError("render aborted"), None)
+        if ok and self._error:
+            raise self._error[0]
