@@ -40,6 +40,9 @@ def _run(args: argparse.Namespace) -> int:
             d = det(img)
             size = (img.shape[1], img.shape[0])
             cam, rel = lifter(d.keypoints, d.scores, size)
+            if args.model == "sapnet" and d.found:
+                from ..models.sapnet_cli import sapnet_on_detection
+                cam, d = sapnet_on_detection(img, d, lifter.focal(size))
             if not d.found:
                 cam = np.full((17, 3), np.nan, np.float32)
             ok = bool(np.isfinite(cam).all())
@@ -50,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
             seq = PoseSequence(poses_3d=cam[None], fps=1.0, poses_2d=d.keypoints[None], scores=d.scores[None],
                                image_size=size, valid=np.array([ok]),
                                meta={"source": str(path), "fov_deg_assumed": lifter.fov_deg,
-                                     "focal_px": lifter.focal(size), "detector": "mediapipe-0.10.21-full",
+                                     "focal_px": lifter.focal(size), "detector": "mediapipe-0.10.21-full", "model": args.model,
                                      "fit": ok and not args.no_fit})
             written = [save_pose_file(out / f"{path.stem}.npz", seq)]
             if ok:
@@ -84,4 +87,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-score", type=float, default=0.3, help="joints scored below this are masked")
     p.add_argument("--no-fit", action="store_true", help="skip the symmetric skeleton fit")
     p.add_argument("--lifter", default=None, help="lifter weights (default: shipped)")
+    p.add_argument("--model", choices=["lifter", "sapnet"], default="lifter",
+                   help="lifter: MediaPipe 2D + lifter (default); sapnet: SAP-Net on the detected person's box")
     p.set_defaults(func=_run)
