@@ -7,7 +7,7 @@ around the true 2D joints (as Human3.6M evaluation uses ground-truth boxes).  SA
 TP-Net (:func:`structpose.pipeline.refiner.refine_sequence`, H4's shipped refiner, trained on the
 lifter's error model rather than on SAP-Net's own predictions) then refines each sequence.
 
-``python -m structpose.train.sapnet_eval OUT.json WEIGHTS...`` prints one table row per weights file;
+``python -m structpose.train.sapnet_eval [--split=val] OUT.json WEIGHTS...`` prints one table row per weights file;
 ``python -m structpose.train.sapnet_eval --figures WEIGHTS RUNS_DIR OUT_DIR`` draws the docs figures.
 """
 from __future__ import annotations
@@ -31,9 +31,10 @@ FPS = 30.0
 MAX_FRAMES = 90     # per clip: 3 s of each held-out clip keeps the CPU bill small
 
 
-def render_videos(size: int, seed: int = 7) -> list[dict[str, np.ndarray]]:
-    """One rendered video per test clip (resampled to 30 fps, first ``MAX_FRAMES`` frames)."""
-    clips = split_clips(load_clips(fps=FPS))["test"]
+def render_videos(size: int, seed: int = 7, split: str = "test") -> list[dict[str, np.ndarray]]:
+    """One rendered video per clip of ``split`` (resampled to 30 fps, first ``MAX_FRAMES`` frames).
+    ``val`` chooses among trained models; ``test`` reports."""
+    clips = split_clips(load_clips(fps=FPS))[split]
     vids = []
     for k, c in enumerate(clips):
         frames = [render_sample(w, size, np.random.default_rng([seed, k]), occlusion=0.0)
@@ -164,9 +165,12 @@ def main(argv: list[str]) -> int:
         for p in make_figures(argv[1], argv[2], argv[3]):
             print(f"wrote {p}")
         return 0
+    split = "test"
+    if argv and argv[0].startswith("--split="):
+        split, argv = argv[0].split("=", 1)[1], argv[1:]
     out, weights = Path(argv[0]), argv[1:]
     size = load_weights(weights[0])[0].config.input_size
-    videos = render_videos(size)
+    videos = render_videos(size, split=split)
     rows = [evaluate_weights(w, videos) for w in weights]
     for r in rows:
         line = f"{r['weights']}: SAP-Net MPJPE {r['sapnet']['mpjpe_mm']:.1f} / PA {r['sapnet']['pa_mpjpe_mm']:.1f} mm"
@@ -175,7 +179,7 @@ def main(argv: list[str]) -> int:
                 line += f"; {k} {r[k]['mpjpe_mm']:.1f} / {r[k]['pa_mpjpe_mm']:.1f}"
         print(line)
     with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps({"clips": [v["name"] for v in videos], "rows": rows}, indent=2))
+        tmp.write_text(json.dumps({"split": split, "clips": [v["name"] for v in videos], "rows": rows}, indent=2))
     return 0
 
 
