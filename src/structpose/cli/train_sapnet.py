@@ -66,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
         if distributed:
             dist.destroy_process_group()
     if not distributed or int(os.environ.get("RANK", "0")) == 0:
-        last = res["losses"][-1] if res["losses"] else {}
-        print(f"done: step {res['step']}, loss {last.get('total', float('nan')):.5f} -> {out}")
+        if res["losses"]:
+            print(f"done: step {res['step']}, loss {res['losses'][-1]['total']:.5f} -> {out}")
+        else:
+            print(f"already complete at step {res['step']} (nothing to train) -> {out}")
         if "eval" in res:
             e = res["eval"]
             print(f"held-out renders: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
