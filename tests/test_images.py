@@ -6,8 +6,18 @@ import cv2
 import numpy as np
 import pytest
 
-from structpose.data.images import (FLIP, AnnotatedImages, Augment, RenderedImages, apply_affine, crop_affine,
-                                    gaussian_heatmaps, invert_affine, load_image, make_sample)
+from structpose.data.images import (
+    FLIP,
+    AnnotatedImages,
+    Augment,
+    RenderedImages,
+    apply_affine,
+    crop_affine,
+    gaussian_heatmaps,
+    invert_affine,
+    load_image,
+    make_sample,
+)
 from structpose.errors import StructposeError
 from structpose.models.sapnet import decode_heatmaps, heatmap_to_input
 from structpose.render import render_dataset
@@ -117,6 +127,7 @@ def test_focal_from_correspondences_is_exact(deepmimic_camera_poses):
 def test_h36m_mmpose_and_mpii_files_on_disk(tmp_path, deepmimic_camera_poses):
     """Tiny fixtures in the exact formats: mmpose h36m npz (3D) and MPII JSON (2D-only)."""
     import json as _json
+
     from structpose.data.images import annotated_images
     from structpose.skeleton import convert
     cam = deepmimic_camera_poses[[10, 200]].astype(np.float64) + np.array([0.0, 0.0, 4.0])

@@ -39,6 +39,6 @@ def test_cli_export_from_weights_and_bad_use(tmp_path):
     save_weights(tmp_path / "w.pt", net, 4.0)
     out = tmp_path / "m.onnx"
     r = subprocess.run([sys.executable, "-m", "structpose", "export", "onnx", "--model", "sapnet", "--out", str(out),
-                        "--weights", str(tmp_path / "w.pt"), "--check"], capture_output=True, text=True, timeout=120)
+                        "--weights", str(tmp_path / "w.pt"), "--check"], capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 0, r.stderr
     assert out.is_file() and "onnxruntime vs torch" in r.stdout

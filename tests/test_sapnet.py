@@ -6,9 +6,20 @@ import pytest
 import torch
 
 from structpose.errors import StructposeError
-from structpose.models.sapnet import (SAPNet, SAPNetConfig, bone_length_sum, check_image, decode_heatmaps,
-                                      depth_target, heatmap_to_input, lift_to_3d, load_weights, normalise_xy,
-                                      predict, save_weights)
+from structpose.models.sapnet import (
+    SAPNet,
+    SAPNetConfig,
+    bone_length_sum,
+    check_image,
+    decode_heatmaps,
+    depth_target,
+    heatmap_to_input,
+    lift_to_3d,
+    load_weights,
+    normalise_xy,
+    predict,
+    save_weights,
+)
 
 TINY = SAPNetConfig("tiny", 17, 2, 16, 64)
 

@@ -55,7 +55,7 @@ def test_two_process_ddp_ranks_agree_and_loss_falls(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
            "-m", "structpose", "train", "sapnet", "--config", str(cfg), "--out-dir", str(out), "--device", "cpu"]
-    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240)
+    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2
@@ -79,7 +79,7 @@ def test_exact_resume_after_kill(tmp_path):
     killed_at = torch.load(out / "last.pt", weights_only=False)["step"]
     assert 0 < killed_at < 16, "the run must be killed mid-stage"
     assert not (out / "weights.pt").exists()
-    r = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True, timeout=120)
+    r = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     a, _, _ = load_weights(tmp_path / "ref" / "weights.pt")
     b, _, _ = load_weights(out / "weights.pt")
@@ -130,6 +130,7 @@ def test_photo_dataset_config_trains(tmp_path, deepmimic_camera_poses):
     """The paper-scale path: annotation files (mmpose H36M npz as 3D, MPII JSON as 2D-only) -> a stage."""
     import cv2
     import numpy as np
+
     from structpose.skeleton import convert
     cam = deepmimic_camera_poses[[10, 200, 400]].astype(np.float64) + np.array([0.0, 0.0, 4.0])
     uv = cam[..., :2] / cam[..., 2:] * 1145.0 + np.array([256.0, 256.0])

@@ -1,9 +1,12 @@
 """``structpose bench sapnet --config paper|realtime [--json]``: the product's inference path, timed.
 
-Batch 1, float32, 2 threads, warm-up then the median of repeated runs, with ``OMP_WAIT_POLICY=PASSIVE``
-unless set by the caller; GFLOP per image counted with
+Batch 1, float32, 2 threads, warm-up then the median of repeated runs; GFLOP per image counted with
 ``torch.utils.flop_counter.FlopCounterMode``.  Randomly initialised weights of the named architecture
 (speed does not depend on the weight values), or ``--weights`` to time a trained file.
+
+On cores shared with other jobs, set ``OMP_WAIT_POLICY=PASSIVE``: OpenMP's spinning idle threads made
+2-thread eager PyTorch 10-30x slower under contention here (and PASSIVE ~3x slower on a quiet machine);
+the JSON reports the policy in effect.
 """
 from __future__ import annotations
 
@@ -25,24 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _argv(args: argparse.Namespace) -> list[str]:
-    out = ["--config", args.config, "--threads", str(args.threads), "--repeats", str(args.repeats)]
-    if args.weights:
-        out += ["--weights", args.weights]
-    return out + (["--json"] if args.json else [])
-
-
 def run(args: argparse.Namespace) -> int:
     import os
-    import subprocess
-    import sys
-    if "OMP_WAIT_POLICY" not in os.environ:
-        # OpenMP reads its wait policy once, when torch loads; spinning idle threads (the default)
-        # make 2-thread PyTorch up to 30x slower on cores shared with other jobs.  Time in a fresh
-        # process with PASSIVE unless the caller chose a policy.
-        return subprocess.call([sys.executable, "-m", "structpose", "bench", "sapnet", *_argv(args)],
-                               env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+
     import torch
+
     from ..errors import StructposeError
     from ..models.sapnet import SAPNet, load_weights
     from ..models.sapnet_export import gflop_per_image, time_torch

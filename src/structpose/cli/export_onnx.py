@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
+
     from ..errors import StructposeError
     from ..models.sapnet import InferenceHead, SAPNet, load_pretrained, load_weights
     from ..models.sapnet_export import export_onnx, onnx_session

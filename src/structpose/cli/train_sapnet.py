@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def load_config(path: str | Path) -> dict:
     import yaml
+
     from ..errors import StructposeError
     p = Path(path)
     if not p.is_file():
@@ -46,6 +47,7 @@ def load_config(path: str | Path) -> dict:
 def run(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
+
     from ..errors import StructposeError
     from ..train.sapnet import train
     cfg = load_config(args.config)

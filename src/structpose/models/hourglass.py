@@ -8,8 +8,8 @@ heatmaps ``(B, k, S/4, S/4)`` per stack.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class Residual(nn.Module):

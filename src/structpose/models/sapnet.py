@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from ..errors import StructposeError, check_shape
 from ..skeleton import H36M17
@@ -210,7 +210,7 @@ def load_weights(path: str | Path, expect: str | SAPNetConfig | None = None) -> 
         raise StructposeError(f"SAP-Net weights {path} not found; train them with `structpose train sapnet`")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # torch raises many types for a corrupt or foreign file
+    except Exception as e:  # noqa: BLE001  (torch raises many types for a corrupt or foreign file)
         raise StructposeError(f"cannot read SAP-Net weights {path}: not a torch file ({type(e).__name__})") from None
     if not isinstance(blob, dict) or blob.get("kind") not in ("sapnet", "sapnet-train") or "config" not in blob:
         raise StructposeError(f"{path} is not a SAP-Net weights file or checkpoint")

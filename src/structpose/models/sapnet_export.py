@@ -45,7 +45,7 @@ def onnx_session(path: str | Path, threads: int = 2):  # -> onnxruntime.Inferenc
     opts.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own exception types for bad files
+    except Exception as e:  # noqa: BLE001  (onnxruntime raises its own types for bad files)
         raise StructposeError(f"cannot load ONNX model {path}: {str(e).splitlines()[0][:120]}") from None
 
 

@@ -7,4 +7,4 @@ how the method behaves, not how it would score on Human3.6M.
 from .capsules import CAPSULES, Appearance, render_body
 from .scene import RenderedSample, render_dataset, render_sample
 
-__all__ = ["CAPSULES", "Appearance", "render_body", "RenderedSample", "render_dataset", "render_sample"]
+__all__ = ["CAPSULES", "Appearance", "RenderedSample", "render_body", "render_dataset", "render_sample"]

@@ -158,7 +158,7 @@ def render_dataset(clips: Sequence[Clip], num: int, size: int, seed: int, stride
     if not clips:
         raise StructposeError("no clips to render")
     # a clip first, then a frame of it: long clips (20 s of climbing) must not drown short ones
-    frames = [np.arange(0, c.num_frames, max(1, int(round(stride_s * c.fps)))) for c in clips]
+    frames = [np.arange(0, c.num_frames, max(1, round(stride_s * c.fps))) for c in clips]
     out: dict[str, list] = {k: [] for k in ("images", "uv", "joints_cam", "focal", "visible", "clip", "frame")}
     for i in range(num):
         rng = np.random.default_rng([seed, i])

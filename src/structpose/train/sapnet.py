@@ -119,7 +119,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     out = Path(out)
     t_cfg = cfg.get("train", {})
     rank, world = _rank()
-    dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
+    dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
     torch.set_num_threads(int(t_cfg.get("threads", 1)))
     seed = int(t_cfg.get("seed", 0))
     mcfg = model_config(cfg)
@@ -243,4 +243,4 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     return result
 
 
-__all__ = ["train", "compute_losses", "model_config", "bone_length_sum", "canonical_lengths_normalised"]
+__all__ = ["bone_length_sum", "canonical_lengths_normalised", "compute_losses", "model_config", "train"]

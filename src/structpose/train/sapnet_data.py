@@ -28,8 +28,14 @@ from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..losses import canonical_bone_lengths
 from ..metrics import illegal_angle_ratio, mpjpe, pa_mpjpe, symmetry_error
-from ..models.sapnet import (bone_length_sum, decode_heatmaps, depth_target, heatmap_to_input, lift_to_3d,
-                             normalise_xy)
+from ..models.sapnet import (
+    bone_length_sum,
+    decode_heatmaps,
+    depth_target,
+    heatmap_to_input,
+    lift_to_3d,
+    normalise_xy,
+)
 
 RENDER_VERSION = 1     # bump when the renderer's output changes: invalidates caches
 CLIPS_3D = ("holosoma/climb_seq_0", "holosoma/climb_seq_1", "deepmimic/backflip", "deepmimic/crawl",
@@ -57,9 +63,8 @@ def _render_cached(names: tuple[str, ...], num: int, size: int, seed: int, cache
         if missing:
             raise StructposeError(f"clips {sorted(missing)} not found; `structpose data sources` lists them")
         arrays = render_dataset(chosen, num, size, seed)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
     return path
 
 
@@ -172,7 +177,7 @@ def evaluate(net: torch.nn.Module, test: dict[str, np.ndarray], bone_sum: float)
     uv_gt = (test["uv"] + 0.5) * k - 0.5
     err2d = np.linalg.norm(uv - uv_gt, axis=-1) / size
     return {
-        "n": int(len(gt)),
+        "n": len(gt),
         "mpjpe_mm": float(mpjpe(pred, gt)) * 1000,
         "pa_mpjpe_mm": float(pa_mpjpe(pred, gt)) * 1000,
         "mpjpe_gt_scale_mm": float(mpjpe(pred_gt_scale, gt)) * 1000,

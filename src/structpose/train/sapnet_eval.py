@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.sources import load_clips
-from ..errors import StructposeError
 from ..data.splits import split_clips
+from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..metrics import mpjpe, pa_mpjpe
 from ..models.sapnet import lift_to_3d, load_weights, normalise_xy
@@ -72,7 +72,7 @@ def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpne
                     continue
                 refined[mode].append(r - r[:, :1])
     P, G = np.concatenate(preds), np.concatenate(gts)
-    out = {"weights": str(path), "stage": meta.get("stage"), "frames": int(len(P)),
+    out = {"weights": str(path), "stage": meta.get("stage"), "frames": len(P),
            "sapnet": {"mpjpe_mm": 1000 * float(mpjpe(P, G)), "pa_mpjpe_mm": 1000 * float(pa_mpjpe(P, G))}}
     for k, d in diag.items():
         D = np.concatenate(d)
