@@ -103,9 +103,9 @@ def _run(args: argparse.Namespace) -> int:
             if mode == "bidirectional" and fit and keep is None:
                 keep = (name, seq, gt, fps)
         r = metrics.evaluate_sequences(preds, gts, names=[c[0] for c in cases])
-        mm = lambda k: "n/a" if r.get(k) is None else f"{1000 * r[k]:.1f}"  # noqa: E731
-        print(_fmt_row(label, [mm("mpjpe"), mm("pa_mpjpe"), mm("mpjve"), mm("bone_length_std"),
-                               mm("symmetry_error"), f"{r['illegal_angle_ratio']:.2f}"]))
+        mm = ["n/a" if r.get(k) is None else f"{1000 * r[k]:.1f}"
+              for k in ("mpjpe", "pa_mpjpe", "mpjve", "bone_length_std", "symmetry_error")]
+        print(_fmt_row(label, mm + [f"{r['illegal_angle_ratio']:.2f}"]))
         summary[label] = {k: v for k, v in r.items() if isinstance(v, (int, float)) or v is None}
 
     name, seq, gt, fps = keep
