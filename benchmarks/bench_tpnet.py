@@ -192,6 +192,17 @@ def _ablations(test, base) -> None:
         r = _score(test, _run_model(p, "online"))
         print(f"| {name} | {1000 * r['mpjpe']:.1f} | {1000 * r['mpjve']:.1f} | {steps} | "
               f"{Path(p).stat().st_size / 1e6:.1f} |")
+    print("\nAblations, bidirectional (TEST MPJPE / MPJVE mm)")
+    print("| variant | lag | MPJPE | MPJVE |\n|---|---|---|---|")
+    for name, p in (("shipped: N=10, velocity weight 4", weights_path("bidirectional")),
+                    ("N=10, velocity weight 1 (shipped before)",
+                     ROOT / "runs/ablation/tpnet_bidirectional_vel1/exported_fp16.pt")):
+        if not Path(p).is_file():
+            print(f"| {name} | not trained | | |")
+            continue
+        m = load_model(p)
+        r = _score(test, _run_model(m, "bidirectional"))
+        print(f"| {name} | {m.lag} | {1000 * r['mpjpe']:.1f} | {1000 * r['mpjve']:.1f} |")
 
 
 def _latency(model) -> None:
