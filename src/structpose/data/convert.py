@@ -32,6 +32,7 @@ from .formats import FORMATS, Motion3D, check_format, detect_format, load_keypoi
 from .formats.mmpose_h36m import load_cameras
 from .formats.vp3d import H36M_CAMERAS
 from .keypoints import Keypoints2D
+from .resample import resample, resample_times
 
 #: proper rotations (det +1) taking each possible world up axis to +Y
 TO_Y_UP = {
@@ -119,26 +120,14 @@ def select(items: list, source: Path, subject: str | None, action: str | None, c
 
 # --- resampling --------------------------------------------------------------------------------
 
-def resample_times(n: int, fps_in: float, fps_out: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Source neighbours ``i0``, ``i1`` and weight ``w`` of ``i1`` for each output frame."""
-    ratio = fps_in / fps_out
-    if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
-        i0 = np.arange(0, n, round(ratio))
-        return i0, i0, np.zeros(len(i0))
-    t = np.arange(0.0, (n - 1) / fps_in + 1e-9, 1.0 / fps_out) * fps_in
-    i0 = np.minimum(np.floor(t).astype(int), n - 1)
-    w = t - i0
+def _neighbours(n: int, fps_in: float, fps_out: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source neighbours ``i0``, ``i1`` and weight ``w`` of ``i1`` for each output frame of
+    :func:`structpose.data.resample.resample` (same output times), for masks and per-frame metadata."""
+    pos = resample_times(n, fps_in, fps_out)
+    i0 = np.clip(np.floor(pos + 1e-9).astype(int), 0, n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
-    return i0, i1, np.where(i1 == i0, 0.0, w)
-
-
-def resample(x: np.ndarray, i0: np.ndarray, i1: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``(T, ...)`` -> ``(T', ...)`` linear in time; NaN in either used neighbour gives NaN."""
-    x = np.asarray(x, dtype=np.float64)
-    ww = w.reshape((-1,) + (1,) * (x.ndim - 1))
-    with np.errstate(invalid="ignore"):
-        mixed = x[i0] * (1 - ww) + x[i1] * ww
-    return np.where(ww == 0, x[i0], mixed)
+    w = np.where(i1 == i0, 0.0, np.clip(pos - i0, 0.0, 1.0))
+    return i0, i1, w
 
 
 # --- conversion ---------------------------------------------------------------------------------
@@ -202,12 +191,12 @@ def _finish(poses: np.ndarray, poses_2d, scores, valid, fps_src, fps, meta, imag
     T = poses.shape[0]
     out_fps = float(fps if fps is not None else fps_src)
     if fps_src is not None and fps is not None and abs(fps - fps_src) > 1e-9:
-        i0, i1, w = resample_times(T, fps_src, fps)
+        i0, i1, w = _neighbours(T, fps_src, fps)
         near = np.where(w < 0.5, i0, i1)
-        poses = resample(poses, i0, i1, w)
+        poses = resample(poses, fps_src, fps)
         if poses_2d is not None:
-            poses_2d = resample(poses_2d, i0, i1, w)
-            scores = np.where(np.isfinite(poses_2d).all(-1), resample(scores, i0, i1, w), 0.0)
+            poses_2d = resample(poses_2d, fps_src, fps)
+            scores = np.where(np.isfinite(poses_2d).all(-1), resample(scores, fps_src, fps), 0.0)
         valid = None if valid is None else valid[i0] & (valid[i1] | (w == 0))
         meta = _resample_meta(meta, near)
         meta["resampled_from_fps"] = float(fps_src)
