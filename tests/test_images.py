@@ -102,9 +102,9 @@ def test_annotated_photos_on_disk(tmp_path):
 def test_bad_image_files(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
-    with pytest.raises(StructposeError, match="cannot decode"):
+    with pytest.raises(StructposeError, match="not a readable image"):
         load_image(bad)
-    with pytest.raises(StructposeError, match="not found"):
+    with pytest.raises(StructposeError, match="no such image file"):
         load_image(tmp_path / "nope.png")
     grey = tmp_path / "grey.png"
     cv2.imwrite(str(grey), np.full((20, 30), 128, np.uint8))

@@ -71,15 +71,21 @@ def crop_image(image: np.ndarray, centre: np.ndarray, side: float, size: int, ro
     return crop, A
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8 ``(H, W, 3)``; corrupt or missing files -> one clear line."""
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as BGR uint8 ``(H, W, 3)`` (OpenCV's order); missing or undecodable files ->
+    one clear line."""
     p = Path(path)
     if not p.is_file():
-        raise StructposeError(f"image {p} not found")
+        raise StructposeError(f"{p}: no such image file")
     img = cv2.imread(str(p), cv2.IMREAD_COLOR)
     if img is None:
-        raise StructposeError(f"cannot decode image {p}: not a readable JPEG/PNG/BMP file (corrupt?)")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        raise StructposeError(f"{p}: not a readable image (cv2 reads PNG, JPEG, BMP, TIFF, WebP)")
+    return img
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """:func:`read_image` as RGB, the order the SAP-Net datasets use."""
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
 
 
 # ---------------------------------------------------------------- targets ---------------------

@@ -20,6 +20,7 @@ from typing import Self
 
 import numpy as np
 
+from ..data.images import read_image  # noqa: F401  (re-exported: photos are read once, in data.images)
 from ..errors import StructposeError
 from ..skeleton import conversion_matrix, convert
 
@@ -132,17 +133,3 @@ class PoseDetector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as BGR uint8; an unreadable file is one clear line."""
-    from pathlib import Path
-
-    import cv2
-    p = Path(path)
-    if not p.is_file():
-        raise StructposeError(f"{p}: no such image file")
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    if img is None:
-        raise StructposeError(f"{p}: not a readable image (cv2 reads PNG, JPEG, BMP, TIFF, WebP)")
-    return img
