@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -148,8 +149,15 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
     base = Path(out_base)
     stem = base.name.removesuffix(".npz")
     out = []
+    any_pose = bool((np.asarray(seq.valid, bool) & np.isfinite(seq.poses_3d).all((1, 2))).any())
     for fmt in formats:
         p = base.with_name(stem + SUFFIX[fmt])
+        if fmt in ("bvh", "vp3d") and not any_pose:
+            # these formats cannot hold a missing pose; failing here would leave the caller's other
+            # outputs written under an error exit, so say plainly that this one was not written
+            print(f"warning: {p} not written: no frame holds a pose ({fmt} cannot hold missing poses)",
+                  file=sys.stderr)
+            continue
         if fmt == "npz":
             out.append(save_pose_file(p, seq))
         elif fmt == "vp3d":
