@@ -58,8 +58,11 @@ def _run(args: argparse.Namespace) -> int:
             written = [save_pose_file(out / f"{path.stem}.npz", seq)]
             if ok:
                 found_any = True
+                # SAP-Net's scores are heatmap peaks (about 0.1-0.3 on photos), not detector confidences,
+                # and its 3D pose uses all 17 joints: thresholding them at --min-score drew an empty overlay
+                thr = 0.0 if args.model == "sapnet" else args.min_score
                 overlay = draw_skeleton_2d(img if img.ndim == 3 else cv2.cvtColor(img, cv2.COLOR_GRAY2BGR),
-                                           d.keypoints, d.scores, threshold=args.min_score)
+                                           d.keypoints, d.scores, threshold=thr)
                 p_ov = out / f"{path.stem}_overlay.png"
                 with atomic_path(p_ov) as tmp:
                     if not cv2.imwrite(str(tmp), overlay):
@@ -70,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
                                                     frame_labels=[path.stem]))
                 z = float(cam[0, 2])
                 print(f"{path}: person found, root depth {z:.2f} m (assuming a {lifter.fov_deg:g} degree field of "
-                      f"view); {int((d.scores >= args.min_score).sum())}/17 joints seen -> "
+                      f"view); {int((d.scores >= thr).sum())}/17 joints seen -> "
                       + ", ".join(str(w) for w in written))
             else:
                 print(f"{path}: no person found (pose file marked invalid: {written[0]})", file=sys.stderr)

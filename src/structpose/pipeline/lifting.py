@@ -113,6 +113,8 @@ class PoseLifter:
         self.model.eval()
         self._np = NumpyLifter(self.model)           # small batches (streaming): NumPy is ~10x faster
         self.fov_deg, self.focal_px, self.min_score = float(fov_deg), focal_px, float(min_score)
+        if not (0.0 <= self.min_score <= 1.0):     # scores are in [0, 1]: above 1 masks every joint
+            raise StructposeError(f"min score {min_score}; expected a detector confidence in [0, 1]")
         if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
             raise StructposeError(f"focal length {focal_px} px; expected a positive number")
 
