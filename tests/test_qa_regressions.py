@@ -65,3 +65,27 @@ def test_image_sapnet_overlay_draws_the_joints_its_3d_pose_uses(tmp_path, capsys
     overlay = cv2.imread(str(tmp_path / "messi5_overlay.png")).astype(int)
     changed = (np.abs(overlay - cv2.imread(photo).astype(int)).sum(-1) > 60).mean()
     assert changed > 0.002                      # skeleton lines cover a visible share of the pixels
+
+
+def _walk_file(tmp_path):
+    from structpose.io.posefile import save_pose_file
+    rng = np.random.default_rng(0)
+    poses = (rng.normal(size=(3, 17, 3)) * 0.2 + np.array([0, 0, 4.0])).astype(np.float32)
+    return save_pose_file(tmp_path / "p.npz", PoseSequence(poses_3d=poses, fps=30.0))
+
+
+@pytest.mark.parametrize("argv", [
+    ["evaluate", "{p}", "{p}", "--out", "/proc/structpose_qa/e.json"],     # /proc: no folder can be made
+    ["refine", "{p}", "--out", "/proc/structpose_qa/r.npz"],
+    ["evaluate", "{p}", "{p}", "--out", "{dir}"],                            # an existing folder
+    ["image", "/usr/share/doc/opencv-doc/examples/data/messi5.jpg", "--out", "/proc/structpose_qa"],
+])
+def test_unwritable_output_paths_are_one_line_errors(tmp_path, capsys, argv):
+    # these printed a FileNotFoundError / IsADirectoryError traceback (exit 1)
+    p = _walk_file(tmp_path)
+    (tmp_path / "d").mkdir()
+    argv = [a.format(p=p, dir=tmp_path / "d") for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"structpose {argv[0]}: error: ")
+    assert "Traceback" not in err

@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:
+        if e.filename is None:            # not about a path the user gave: a real bug, keep the traceback
+            raise
+        # an output folder that cannot be created (read-only, no permission, disk full): the user's path
+        print(f"structpose {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import StructposeError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -15,9 +17,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     On any exception the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent or ".")
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected an output file name")
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent or ".")
+    except OSError as e:        # read-only or missing mount, no permission: a user error, not a traceback
+        raise StructposeError(f"{path}: cannot write there ({e.strerror or e}); choose a writable output path") from None
     os.close(fd)
     tmp_path = Path(tmp)
     umask = os.umask(0)
