@@ -39,7 +39,13 @@ def run(args: argparse.Namespace) -> int:
         net, _, _ = load_pretrained()
     if not str(args.out).endswith(".onnx"):
         raise StructposeError(f"--out {args.out}: give a file name ending in .onnx")
-    path = export_onnx(net, args.out, args.opset)
+    try:
+        path = export_onnx(net, args.out, args.opset)
+    except (RuntimeError, torch.onnx.errors.OnnxExporterError) as e:
+        # the exporter rejects opsets it lacks (e.g. < 9: no Resize for the hourglass's upsampling)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StructposeError(f"--opset {args.opset}: the ONNX exporter cannot use it ({first[:120]}); "
+                              "opsets 9-23 work with this torch, 17 is the default") from None
     print(f"wrote {path} (SAP-Net {net.config.describe()})")
     if args.check:
         s = net.config.input_size

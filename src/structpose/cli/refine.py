@@ -52,6 +52,8 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
     try:
         if path.suffix == ".npz":
             seq = load_pose_file(path)
+            if not seq.valid.any():
+                raise StructposeError(f"{path}: no valid frame to take the median bone lengths from")
             L = median_bone_lengths(seq.poses_3d[seq.valid].astype(np.float64))
         elif path.suffix == ".json":
             raw = json.loads(path.read_text())
@@ -65,6 +67,8 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
             L = np.load(path, allow_pickle=False).astype(np.float64)
         else:
             L = np.loadtxt(path, dtype=np.float64)
+    except StructposeError:             # a ValueError too: keep its message instead of hiding it
+        raise
     except (ValueError, OSError, TypeError, json.JSONDecodeError) as e:
         raise StructposeError(f"{path}: unreadable bone lengths ({type(e).__name__})") from None
     L = np.ravel(L)
