@@ -62,6 +62,7 @@ class LifterTrainConfig:
     distance: tuple[float, float] = (2.5, 9.0)
     elevation_deg: tuple[float, float] = (-15.0, 35.0)
     roll_deg: float = 8.0
+    off_axis_deg: float = 25.0     # subject's angle off the optical axis (x; y gets 0.6x of it)
     focal_px: tuple[float, float] = (400.0, 1600.0)
     noise_frac: float = 0.04       # max per-sample std of 2D noise, fraction of the RMS radius
     outlier_prob: float = 0.02
@@ -152,7 +153,7 @@ def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
     """Random virtual cameras for ``(B, 17, 3)`` Y-up world poses.
 
     Returns ``(cam (B,17,3) camera-frame metres, uv (B,17,2) pixels, focal (B,) pixels)``; the principal point is 0 and the
-    subject may sit anywhere in a 60-degree cone around the optical axis.
+    subject sits up to ``off_axis_deg`` (x) off the optical axis.
     """
     B = world.shape[0]
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)
@@ -174,7 +175,7 @@ def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
         flip = torch.rand(B, generator=g) < 0.5
         q[flip] = (q[flip] * torch.tensor([-1.0, 1.0, 1.0]))[:, torch.as_tensor(H36M17.flip_permutation)]
     d = u(*cfg.distance)
-    off = torch.tan(torch.deg2rad(u(-25, 25)))[:, None] * torch.stack([torch.ones(B), 0.6 * torch.ones(B)], -1)
+    off = torch.tan(torch.deg2rad(u(-cfg.off_axis_deg, cfg.off_axis_deg)))[:, None] * torch.stack([torch.ones(B), 0.6 * torch.ones(B)], -1)
     root = torch.stack([off[:, 0] * d, off[:, 1] * d * torch.sign(torch.rand(B, generator=g) - 0.5), d], -1)
     cam = q + root[:, None]
     cam[..., 2] = cam[..., 2].clamp_min(0.3)
