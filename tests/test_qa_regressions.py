@@ -89,3 +89,44 @@ def test_unwritable_output_paths_are_one_line_errors(tmp_path, capsys, argv):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"structpose {argv[0]}: error: ")
     assert "Traceback" not in err
+
+
+def test_export_onnx_unsupported_opset_is_one_line_and_writes_nothing(tmp_path, capsys):
+    # `structpose export onnx --opset 3` printed the exporter's RuntimeError traceback
+    out = tmp_path / "m.onnx"
+    assert main(["export", "onnx", "--model", "sapnet", "--out", str(out), "--opset", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("structpose export: error: --opset 3")
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_refine_bone_length_file_problems_are_named(tmp_path, capsys):
+    # a {joint: length} file lacking joints said only "unreadable bone lengths (StructposeError)";
+    # a pose file without any valid frame as --bone-lengths raised an IndexError traceback
+    p = _walk_file(tmp_path)
+    partial = tmp_path / "bl.json"
+    partial.write_text(json.dumps({"r_knee": 0.45}))
+    empty = tmp_path / "none.npz"
+    from structpose.io.posefile import save_pose_file
+    save_pose_file(empty, PoseSequence(poses_3d=np.full((2, 17, 3), np.nan, np.float32), fps=30.0,
+                                       valid=np.zeros(2, bool)))
+    for lengths, words in ((partial, "lack child joints r_hip"), (empty, "no valid frame")):
+        assert main(["refine", str(p), "--out", str(tmp_path / "o.npz"), "--bone-lengths", str(lengths)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_videopose3d_export_round_trip_keeps_the_frame_rate(tmp_path, deepmimic_camera_poses):
+    # the 3D file was re-read at Human3.6M's 50 Hz and the 2D one at an assumed 30 fps: a 25 fps
+    # export converted with --fps 25 came back with half its frames
+    from structpose.data.formats.vp3d import load_2d, load_3d
+    from structpose.io.export import write_vp3d
+    cam = np.asarray(deepmimic_camera_poses[:12], np.float32)
+    uv = cam[..., :2] / cam[..., 2:] * 800.0 + 400.0
+    seq = PoseSequence(poses_3d=cam, fps=25.0, poses_2d=uv, scores=np.ones(uv.shape[:2], np.float32),
+                       image_size=(800, 800))
+    p2, p3 = write_vp3d(tmp_path / "run.vp3d.npz", seq, name="run")
+    (m3,) = load_3d(p3)
+    (k2,) = load_2d(p2)
+    assert m3.fps == 25.0 and k2.fps == 25.0 and len(m3.poses) == 12 and len(k2.xy) == 12

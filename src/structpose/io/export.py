@@ -72,7 +72,9 @@ def write_vp3d(path: str | Path, seq: PoseSequence, name: str = "video") -> tupl
         xy, sc = np.zeros((T, 17, 2), np.float32), np.zeros((T, 17), np.float32)
     left = [a for a, _ in H36M17.left_right]
     right = [b for _, b in H36M17.left_right]
-    meta = {"layout_name": "h36m", "num_joints": 17, "keypoints_symmetry": [left, right]}
+    # "fps" (2D metadata, 3D member) is ours: VideoPose3D ignores it, and our readers use it so a
+    # round trip keeps the frame rate (the format itself has none; H36M's 50 Hz was assumed)
+    meta = {"layout_name": "h36m", "num_joints": 17, "keypoints_symmetry": [left, right], "fps": float(seq.fps)}
     if seq.image_size is not None:
         meta["video_metadata"] = {name: {"w": int(seq.image_size[0]), "h": int(seq.image_size[1])}}
     arrays = {
@@ -87,7 +89,7 @@ def write_vp3d(path: str | Path, seq: PoseSequence, name: str = "video") -> tupl
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
         with open(tmp3, "wb") as fh:
-            np.savez(fh, positions_3d=np.array({"structpose": {name: p3}}, dtype=object))
+            np.savez(fh, positions_3d=np.array({"structpose": {name: p3}}, dtype=object), fps=np.array(float(seq.fps)))
     return path, path3
 
 

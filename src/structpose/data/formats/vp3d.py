@@ -44,6 +44,7 @@ def load_3d(path: str | Path) -> list[Motion3D]:
         if "positions_3d" not in z:
             raise bad(f"no 'positions_3d' member (members: {', '.join(sorted(z)) or 'none'})")
         subjects = require_dict(z["positions_3d"], "positions_3d")
+        fps = _fps_of(z.get("fps"), H36M_FPS)      # structpose's exports record it; H36M files do not
         for subject in sorted(subjects, key=str):
             actions = require_dict(subjects[subject], f"positions_3d[{subject!r}]")
             for action in sorted(actions, key=str):
@@ -56,7 +57,7 @@ def load_3d(path: str | Path) -> list[Motion3D]:
                 poses = arr[:, list(H36M32_TO_17)] if arr.shape[1] == 32 else arr
                 out.append(Motion3D(
                     name=f"{subject}/{action}", subject=str(subject), action=str(action),
-                    poses=poses.astype(np.float32), frame="world", up_axis="+z", fps=H36M_FPS,
+                    poses=poses.astype(np.float32), frame="world", up_axis="+z", fps=fps,
                     meta={"source": "vp3d_3d", "joints_in_file": int(arr.shape[1])}))
     if not out:
         raise_empty(path, "positions_3d")
@@ -86,6 +87,15 @@ def _to_keypoints(arr: np.ndarray, layout: str, where: str) -> tuple[np.ndarray,
     if arr.shape[2] > 2 and ((scores < 0) | (scores > 1)).any():
         raise bad(f"{where} has confidences outside [0, 1] in its last channel")
     return map_to_h36m(xy, scores, conversion_matrix(layout, H36M17.name))
+
+
+def _fps_of(value: object, default: float | None) -> float | None:
+    """A frame rate recorded by structpose's VideoPose3D export (``fps``), else ``default``."""
+    try:
+        fps = float(np.asarray(value)) if value is not None else None
+    except (TypeError, ValueError):
+        fps = None
+    return fps if fps is not None and np.isfinite(fps) and fps > 0 else default
 
 
 def load_2d(path: str | Path) -> list[Keypoints2D]:
@@ -118,7 +128,7 @@ def load_2d(path: str | Path) -> list[Keypoints2D]:
                     xy, scores = _to_keypoints(as_float_array(cam_arr, where), layout, where)
                     size = _image_size(video_meta.get(subject), where) if custom else H36M_IMAGE_SIZES.get(cam)
                     out.append(Keypoints2D(
-                        xy=xy, scores=scores, image_size=size, fps=None if custom else H36M_FPS,
+                        xy=xy, scores=scores, image_size=size, fps=_fps_of(meta.get("fps"), None) if custom else H36M_FPS,
                         name=f"{subject}/{action}/{cam}" if not custom or len(cams) > 1 else f"{subject}/custom",
                         meta={"source": "vp3d_2d", "subject": str(subject), "action": str(action),
                               "camera": cam, "layout_in_file": layout}))
