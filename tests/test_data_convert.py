@@ -113,7 +113,7 @@ def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, world):
     for name in names:
         code, _, err = run(capsys, tmp_path / name, "--out", outdir / "x.npz", "--fps", "30")
         assert code == 2, name
-        assert err.startswith("structpose data: error: ") and err.count("\n") == 1, (name, err)
+        assert err.startswith("structpose data convert: error: ") and err.count("\n") == 1, (name, err)
         assert "Traceback" not in err and name in err, (name, err)
     assert list(outdir.iterdir()) == []                                 # no output, no temp files
 

@@ -96,7 +96,7 @@ def test_export_onnx_unsupported_opset_is_one_line_and_writes_nothing(tmp_path, 
     out = tmp_path / "m.onnx"
     assert main(["export", "onnx", "--model", "sapnet", "--out", str(out), "--opset", "3"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("structpose export: error: --opset 3")
+    assert len(err.splitlines()) == 1 and err.startswith("structpose export onnx: error: --opset 3")
     assert not out.exists() and not list(tmp_path.iterdir())
 
 

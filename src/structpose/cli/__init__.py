@@ -36,10 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # "structpose data convert", like argparse's own messages, not just the group's name
+    name = " ".join(filter(None, [args.command, getattr(args, f"{args.command}_command", None)]))
     try:
         return int(args.func(args) or 0)
     except StructposeError as e:
-        print(f"structpose {args.command}: error: {e}", file=sys.stderr)
+        print(f"structpose {name}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:               # `structpose ... | head`: the reader left, not an error
         sys.stderr.close()
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if e.filename is None:            # not about a path the user gave: a real bug, keep the traceback
             raise
         # an output folder that cannot be created (read-only, no permission, disk full): the user's path
-        print(f"structpose {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+        print(f"structpose {name}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return 2
 
 
