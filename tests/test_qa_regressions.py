@@ -130,3 +130,19 @@ def test_videopose3d_export_round_trip_keeps_the_frame_rate(tmp_path, deepmimic_
     (m3,) = load_3d(p3)
     (k2,) = load_2d(p2)
     assert m3.fps == 25.0 and k2.fps == 25.0 and len(m3.poses) == 12 and len(k2.xy) == 12
+
+
+def test_refine_says_which_missing_frames_it_bridged(tmp_path, capsys, deepmimic_camera_poses):
+    # refine turned frames without a pose (valid False, e.g. nobody detected) into valid frames and
+    # reported "0 frames without a pose": the invented frames were nowhere recorded
+    from structpose.io.posefile import load_pose_file, save_pose_file
+    poses = np.asarray(deepmimic_camera_poses[:30], np.float32).copy()
+    valid = np.ones(30, bool)
+    valid[[10, 11, 12]] = False
+    poses[~valid] = np.nan
+    src = save_pose_file(tmp_path / "in.npz", PoseSequence(poses_3d=poses, fps=24.0, valid=valid))
+    assert main(["refine", str(src), "--out", str(tmp_path / "o.npz")]) == 0
+    assert "3 missing input frames bridged" in capsys.readouterr().out
+    out = load_pose_file(tmp_path / "o.npz")
+    assert out.num_frames == 30 and out.fps == 24.0
+    assert out.meta["refine"]["bridged_frames"] == [10, 11, 12] and out.valid.all()

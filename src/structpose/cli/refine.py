@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Refine the 3D poses of a structpose pose file (.npz) with TP-Net. Works at any frame rate: "
                     "the model's 30 fps windows are interpolated from the input, one output frame per input "
                     "frame. Missing frames (NaN) up to 0.5 s are bridged (online: hold; bidirectional: "
-                    "interpolate); longer gaps stay NaN. A 1-frame file is refined from a window repeating it.")
+                    "interpolate) and become valid (listed in meta['refine']['bridged_frames']); longer gaps stay NaN. A 1-frame file is refined from a window repeating it.")
     p.add_argument("input", help="pose file (.npz) with poses_3d (T,17,3) metres and fps")
     p.add_argument("--out", required=True, help="output pose file (.npz)")
     p.add_argument("--mode", choices=("online", "bidirectional"), default="online",
@@ -119,13 +119,17 @@ def run(args: argparse.Namespace) -> int:
         raise StructposeError(f"--max-gap {args.max_gap}; expected seconds >= 0")
     out = refine_sequence(poses, seq.fps, mode=args.mode, fit=fit, model=args.model, max_gap_s=args.max_gap)
     valid = np.isfinite(out).all((1, 2))
+    # frames missing in the input that now hold a bridged pose: say so (they become valid)
+    bridged = np.flatnonzero(valid & ~np.isfinite(poses).all((1, 2)))
     meta = dict(seq.meta)
     meta["refine"] = {"mode": args.mode, "model": str(args.model or "shipped"),
                       "fit_skeleton": "lengths file" if args.bone_lengths else bool(args.fit_skeleton),
-                      "max_gap_s": args.max_gap, "input_fps": seq.fps}
+                      "max_gap_s": args.max_gap, "input_fps": seq.fps, "bridged_frames": bridged.tolist()}
     res = PoseSequence(poses_3d=out, fps=seq.fps, poses_2d=seq.poses_2d, scores=seq.scores,
                        image_size=seq.image_size, valid=valid, meta=meta)
     path = save_pose_file(args.out, res)
     print(f"refined {seq.num_frames} frames at {seq.fps:g} fps ({args.mode}"
-          f"{', skeleton fitted' if fit is not None else ''}); {int((~valid).sum())} frames without a pose -> {path}")
+          f"{', skeleton fitted' if fit is not None else ''}); {int((~valid).sum())} frames without a pose"
+          f"{f', {len(bridged)} missing input frames bridged (gaps <= {args.max_gap:g} s)' if len(bridged) else ''}"
+          f" -> {path}")
     return 0
