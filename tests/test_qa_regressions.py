@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,10 +45,11 @@ def test_video_refuses_a_render_path_that_is_the_input_video(tmp_path, capsys):
     assert src.read_bytes() == before and not (tmp_path / "p.npz").exists()
 
 
-@pytest.mark.parametrize("args", [["--max-frames", "0"], ["--min-score", "1.5"]])
+@pytest.mark.parametrize("args", [["--max-frames", "0"], ["--min-score", "1.5"], ["--render", "r.webm"]])
 def test_video_rejects_option_values_that_would_silently_produce_nothing(tmp_path, args, capsys):
     # --max-frames 0 was reported as "empty or corrupt video"; --min-score > 1 masked every joint and
-    # reported "no person was found" with exit 0.
+    # reported "no person was found" with exit 0; a --render name OpenCV cannot encode failed only
+    # once rendering began (after the whole video in bidirectional mode) with a misleading message.
     src = _tiny_video(tmp_path / "v.mp4")
     assert main(["video", str(src), "--out", str(tmp_path / "p.npz"), "--no-progress", *args]) == 2
     err = capsys.readouterr().err
@@ -146,3 +148,15 @@ def test_refine_says_which_missing_frames_it_bridged(tmp_path, capsys, deepmimic
     out = load_pose_file(tmp_path / "o.npz")
     assert out.num_frames == 30 and out.fps == 24.0
     assert out.meta["refine"]["bridged_frames"] == [10, 11, 12] and out.valid.all()
+
+
+@pytest.mark.parametrize("cmd", ["lift", "video"])
+def test_tpnet_with_mode_none_is_refused_not_ignored(tmp_path, capsys, cmd):
+    # --mode none runs the lifter alone: a --tpnet model given with it was accepted and never used
+    src = _tiny_video(tmp_path / "v.mp4") if cmd == "video" else _walk_file(tmp_path)
+    import structpose
+    weights = str(Path(structpose.__file__).parent / "weights" / "tpnet_online.pt")
+    assert main([cmd, str(src), "--out", str(tmp_path / "o.npz"), "--mode", "none", "--tpnet", weights]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"structpose {cmd}: error: --tpnet has no effect with --mode none")
+    assert not (tmp_path / "o.npz").exists()

@@ -36,6 +36,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.fps is not None and not args.fps > 0:
         raise StructposeError(f"--fps {args.fps}; expected a positive frame rate")
     size_arg = _size(args.image_size)
+    if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
+        raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
     seqs = load_keypoints_2d(args.keypoints, args.format)
     if args.sequence:
         names = [s.name for s in seqs]

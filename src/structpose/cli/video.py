@@ -21,6 +21,12 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise StructposeError(f"--out {out}: the pose file must end in .npz")
+    if args.render and Path(args.render).suffix.lower() not in (".mp4", ".m4v", ".mov", ".avi", ".mkv"):
+        # checked now: in bidirectional mode the render is written only after the whole video
+        raise StructposeError(f"--render {args.render}: give a video file name ending in .mp4 (or .m4v, .mov, "
+                              ".avi, .mkv)")
+    if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
+        raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
     live = args.source.isdigit() or "://" in args.source
     if args.max_frames is not None and args.max_frames < 1:
         raise StructposeError(f"--max-frames {args.max_frames}; expected a number of frames >= 1")
