@@ -114,10 +114,38 @@ def test_camera_placement_reprojects_onto_the_pelvis(heldout_views):
     hips = 0.5 * (pix[:, H36M17.index("l_hip")] + pix[:, H36M17.index("r_hip")])
     assert np.allclose(proj, hips, atol=0.02)
     assert np.allclose(cam - cam[:, :1], rel, atol=1e-5)
-    # doubling the field of view's focal length doubles the root depth, not the pose
-    cam2, rel2 = PoseLifter(focal_px=2 * f)(pix, None, size)
-    assert np.allclose(cam2[:, 0, 2], 2 * cam[:, 0, 2], rtol=1e-4)
-    assert np.allclose(rel2, rel, atol=1e-5)
+    # doubling the focal length doubles the root depth; without the on-axis rotation the pose is
+    # untouched, with it the pose only turns (the viewing rays change), so its shape is the same
+    for on_axis in (False, True):
+        c1, r1 = PoseLifter(fov_deg=60.0, on_axis=on_axis)(pix, None, size)
+        c2, r2 = PoseLifter(focal_px=2 * f, on_axis=on_axis)(pix, None, size)
+        assert np.allclose(c2[:, 0, 2], 2 * c1[:, 0, 2], rtol=1e-4 if not on_axis else 1e-2)
+        if not on_axis:
+            assert np.allclose(r2, r1, atol=1e-5)
+        d1 = np.linalg.norm(r1[:, :, None] - r1[:, None], axis=-1)
+        d2 = np.linalg.norm(r2[:, :, None] - r2[:, None], axis=-1)
+        assert np.allclose(d1, d2, atol=0.02)        # the same body, at most turned
+
+
+def test_on_axis_rotation_makes_lifting_equivariant_to_where_the_person_stands(heldout_views):
+    """A person seen off to the side is the centred person seen by a camera turned about its centre:
+    the same 3D pose rotated.  Re-projecting to the axis before lifting must recover that rotation
+    far better than lifting the off-centre 2D as it is (which turns the pose by the ray angle)."""
+    from scipy.spatial.transform import Rotation
+    _, uv = heldout_views
+    size, f = (1000, 800), 800.0
+    c = np.array([500.0, 400.0])
+    pix = (uv[:40] - uv[:40].mean(1, keepdims=True)) * 0.8 + c   # people at the image centre
+    Q = Rotation.from_euler("yx", [24, -14], degrees=True).as_matrix()
+    rays = np.concatenate([(pix - c) / f, np.ones(pix.shape[:2] + (1,))], -1) @ Q.T
+    off = (rays[..., :2] / rays[..., 2:] * f + c).astype(np.float32)   # the same people, turned camera
+    errs = {}
+    for on_axis in (False, True):
+        pl = PoseLifter(focal_px=f, on_axis=on_axis)
+        _, r_c = pl(pix.astype(np.float32), None, size)
+        _, r_o = pl(off, None, size)
+        errs[on_axis] = float(np.linalg.norm(r_o - r_c @ Q.T, axis=-1).mean())
+    assert errs[True] < 0.25 * errs[False]            # exact up to a twist about the ray
 
 
 def test_bad_inputs_and_checkpoints(tmp_path):

@@ -100,19 +100,51 @@ def focal_from_fov(image_size: tuple[int, int], fov_deg: float) -> float:
     return 0.5 * image_size[0] / np.tan(np.radians(fov_deg) / 2)
 
 
+def _pelvis_px(kp: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(N, 17, 2)``, ``(N, 17)`` -> ``(N, 2)``: the hips' midpoint when both are seen, else the mean seen joint."""
+    m = mask > 0
+    mean = np.where(m[..., None], np.nan_to_num(kp), 0).sum(1) / np.maximum(m.sum(1, keepdims=True), 1)
+    both = m[:, H36M17.index("r_hip")] & m[:, H36M17.index("l_hip")]
+    mid = 0.5 * (np.nan_to_num(kp[:, H36M17.index("r_hip")]) + np.nan_to_num(kp[:, H36M17.index("l_hip")]))
+    return np.where(both[:, None], mid, mean)
+
+
+def ray_rotation(pelvis_px: np.ndarray, c: np.ndarray, f: float) -> np.ndarray:
+    """``(N, 2)`` pixels -> ``(N, 3, 3)``: the smallest rotation taking each pixel's viewing ray onto +z
+    (Rodrigues about ``ray x z``)."""
+    r = np.concatenate([(pelvis_px - c) / f, np.ones((len(pelvis_px), 1))], -1)
+    r /= np.linalg.norm(r, axis=-1, keepdims=True)
+    ax = np.cross(r, np.array([0.0, 0.0, 1.0]))
+    s, co = np.linalg.norm(ax, axis=-1), r[:, 2]
+    k = ax / np.maximum(s, 1e-12)[:, None]
+    K = np.zeros((len(r), 3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 0] = -k[:, 2], k[:, 1], k[:, 2]
+    K[:, 1, 2], K[:, 2, 0], K[:, 2, 1] = -k[:, 0], -k[:, 1], k[:, 0]
+    return np.eye(3) + s[:, None, None] * K + (1 - co)[:, None, None] * (K @ K)
+
+
 class PoseLifter:
     """``(N, 17, 2)`` pixels + ``(N, 17)`` scores -> ``(N, 17, 3)`` camera-frame metres (NaN: no pose).
 
     ``min_score``: joints scored below it are treated as missing (masked, not zeroed); frames with
     fewer than :data:`MIN_JOINTS` usable joints get NaN.  ``focal_px`` overrides ``fov_deg``.
+
+    ``on_axis`` (default): the lifter sees every person as if at the image centre (its input is
+    centred and scaled 2D), so a person off to the side would come out turned by the angle between
+    their viewing ray and the optical axis.  Before lifting, the keypoints are re-projected through
+    the rotation that brings the pelvis ray onto the axis, and the lifted pose is rotated back.
+    Measured on held-out clips through sampled cameras: MPJPE 103 -> 90 mm, PA-MPJPE unchanged
+    (``benchmarks/bench_lifter_views.py``).
     """
 
     def __init__(self, weights: str | Path | Lifter | None = None, fov_deg: float = DEFAULT_FOV_DEG,
-                 focal_px: float | None = None, min_score: float = DEFAULT_MIN_SCORE) -> None:
+                 focal_px: float | None = None, min_score: float = DEFAULT_MIN_SCORE,
+                 on_axis: bool = True) -> None:
         self.model = weights if isinstance(weights, Lifter) else load_lifter(weights)
         self.model.eval()
         self._np = NumpyLifter(self.model)           # small batches (streaming): NumPy is ~10x faster
         self.fov_deg, self.focal_px, self.min_score = float(fov_deg), focal_px, float(min_score)
+        self.on_axis = bool(on_axis)
         if not (0.0 <= self.min_score <= 1.0):     # scores are in [0, 1]: above 1 masks every joint
             raise StructposeError(f"min score {min_score}; expected a detector confidence in [0, 1]")
         if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
@@ -135,6 +167,13 @@ class PoseLifter:
         if sc.shape != kp.shape[:2]:
             raise StructposeError(f"scores have shape {sc.shape}; expected {kp.shape[:2]}")
         mask = (np.isfinite(kp).all(-1) & (sc >= self.min_score)).astype(np.float32)
+        f = self.focal(image_size)
+        c = np.array([image_size[0] / 2.0, image_size[1] / 2.0])
+        R = None
+        if self.on_axis:
+            R = ray_rotation(_pelvis_px(kp, mask), c, f)
+            rays = np.concatenate([(kp - c) / f, np.ones(kp.shape[:2] + (1,))], -1) @ np.swapaxes(R, 1, 2)
+            kp = np.where(mask[..., None] > 0, rays[..., :2] / rays[..., 2:] * f + c, np.nan).astype(np.float32)
         if len(kp) <= 8:
             pose, log_s, xy_n, m2, centre, radius = self._np(np.nan_to_num(kp), mask)
         else:
@@ -148,10 +187,11 @@ class PoseLifter:
         seen = m2 > 0
         off = np.where(seen[..., None], xy_n - pose[..., :2], 0).sum(1) / np.maximum(seen.sum(1, keepdims=True), 1)
         pelvis_px = centre + np.where(seen[:, 0:1], 0.0, off) * radius[:, None]
-        f = self.focal(image_size)
-        c = np.array([image_size[0] / 2.0, image_size[1] / 2.0])
         z = f * s / radius
         root = np.concatenate([(pelvis_px - c) / f * z[:, None], z[:, None]], -1)
+        if R is not None:                              # back to the real camera: R^T p, as rows p @ R
+            rel = rel @ R
+            root = (root[:, None] @ R)[:, 0]
         bad = mask.sum(-1) < MIN_JOINTS
         rel[bad] = np.nan
         cam = rel + root[:, None]
