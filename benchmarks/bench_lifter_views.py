@@ -36,46 +36,13 @@ def cases(split: str, seeds: int):
     return out
 
 
-def _ray_rotation(pelvis_px: np.ndarray, c: np.ndarray, f: float) -> np.ndarray:
-    """(N, 2) pixels -> (N, 3, 3) rotations taking each pelvis ray onto +z (smallest rotation)."""
-    r = np.concatenate([(pelvis_px - c) / f, np.ones((len(pelvis_px), 1))], -1)
-    r /= np.linalg.norm(r, axis=-1, keepdims=True)
-    z = np.array([0.0, 0.0, 1.0])
-    ax = np.cross(r, z)
-    s, co = np.linalg.norm(ax, axis=-1), r @ z
-    k = ax / np.maximum(s, 1e-12)[:, None]
-    K = np.zeros((len(r), 3, 3))
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 0] = -k[:, 2], k[:, 1], k[:, 2]
-    K[:, 1, 2], K[:, 2, 0], K[:, 2, 1] = -k[:, 0], -k[:, 1], k[:, 0]
-    return np.eye(3) + s[:, None, None] * K + (1 - co)[:, None, None] * (K @ K)
-
-
-def pelvis_px(uv: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(N, 17, 2), (N, 17) -> (N, 2): the hips' midpoint when both are seen, else the mean seen joint."""
-    m = mask > 0
-    mean = (np.where(m[..., None], uv, 0).sum(1) / np.maximum(m.sum(1, keepdims=True), 1))
-    return np.where((m[:, 1] & m[:, 4])[:, None], 0.5 * (uv[:, 1] + uv[:, 4]), mean)
-
-
-def lift_rel(lifter, uv: np.ndarray, mask: np.ndarray, image_size, ray: bool) -> np.ndarray:
-    f = lifter.focal(image_size)
-    if not ray:
-        return lifter(uv, mask, image_size)[1]
-    c = np.array(image_size, float) / 2
-    R = _ray_rotation(pelvis_px(uv, mask), c, f)
-    rays = np.concatenate([(uv - c) / f, np.ones(uv.shape[:2] + (1,))], -1) @ R.transpose(0, 2, 1)
-    uv2 = (rays[..., :2] / rays[..., 2:] * f + c).astype(np.float32)
-    rel = lifter(uv2, mask, image_size)[1].astype(np.float64)
-    return rel @ R                              # back to the real camera: R^T p for each row
-
-
 def evaluate(weights, split: str = "val", seeds: int = 5, ray: bool = False, data=None) -> dict[str, float]:
     from structpose.metrics import mpjpe, n_mpjpe, pa_mpjpe
     from structpose.pipeline.lifting import PoseLifter
     preds, gts, names = [], [], []
     for name, cam, uv, mask, gt in data if data is not None else cases(split, seeds):
-        lifter = PoseLifter(weights, focal_px=float(cam.f[0]))
-        rel = lift_rel(lifter, np.nan_to_num(uv), mask.astype(np.float32), cam.image_size, ray)
+        lifter = PoseLifter(weights, focal_px=float(cam.f[0]), on_axis=ray)
+        rel = lifter(np.nan_to_num(uv), mask.astype(np.float32), cam.image_size)[1].astype(np.float64)
         ok = np.isfinite(rel).all((1, 2))
         preds.append(rel[ok])
         gts.append((gt - gt[:, :1])[ok])
