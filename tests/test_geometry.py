@@ -10,7 +10,7 @@ from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.transform import Rotation
 
 from structpose.errors import StructposeError
-from structpose.geometry import bone_lengths, bone_vectors, mirror_limb, similarity_procrustes, LIMB_NAMES
+from structpose.geometry import LIMB_NAMES, bone_lengths, bone_vectors, mirror_limb, similarity_procrustes
 from structpose.skeleton import H36M17
 
 

@@ -10,8 +10,16 @@ import torch
 from structpose.data import deepmimic, holosoma
 from structpose.errors import StructposeError
 from structpose.geometry import LIMB_NAMES, bone_lengths, limb_legality, mirror_limb
-from structpose.losses import (CANONICAL_BONE_LENGTHS, bone_ratio_loss, canonical_bone_lengths, depth_l2_loss,
-                               heatmap_mse_loss, illegal_angle_loss, structure_aware_loss, symmetry_loss)
+from structpose.losses import (
+    CANONICAL_BONE_LENGTHS,
+    bone_ratio_loss,
+    canonical_bone_lengths,
+    depth_l2_loss,
+    heatmap_mse_loss,
+    illegal_angle_loss,
+    structure_aware_loss,
+    symmetry_loss,
+)
 from structpose.skeleton import H36M17
 
 LIMB_END = {"r_elbow": "r_wrist", "l_elbow": "l_wrist", "r_knee": "r_ankle", "l_knee": "l_ankle"}
@@ -251,7 +259,8 @@ def test_torso_reference_torch_matches_numpy_and_is_finite(real):
 
 def test_losses_finite_on_arbitrary_poses():
     """Property: any pose -- any scale, joints snapped together at random -- gives finite values and gradients."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     @settings(max_examples=40, deadline=None, derandomize=True)
     @given(seed=st.integers(0, 2**31 - 1), log_scale=st.floats(-6, 3), n_snap=st.integers(0, 16),

@@ -8,8 +8,21 @@ from scipy.spatial.transform import Rotation
 
 from structpose.errors import StructposeError
 from structpose.geometry import mirror_limb
-from structpose.metrics import (aggregate_by, auc3d, bone_length_std, evaluate_sequences, illegal_angle_ratio, mpjpe,
-                                mpjve, n_mpjpe, pa_mpjpe, pck3d, per_action, root_relative, symmetry_error)
+from structpose.metrics import (
+    aggregate_by,
+    auc3d,
+    bone_length_std,
+    evaluate_sequences,
+    illegal_angle_ratio,
+    mpjpe,
+    mpjve,
+    n_mpjpe,
+    pa_mpjpe,
+    pck3d,
+    per_action,
+    root_relative,
+    symmetry_error,
+)
 
 
 @pytest.fixture(scope="module")

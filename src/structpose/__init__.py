@@ -6,6 +6,6 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+src"
 
-from .errors import StructposeError  # noqa: E402
+from .errors import StructposeError
 
 __all__ = ["StructposeError", "__version__"]

@@ -12,7 +12,7 @@ H36M-17 is structpose's interchange layout; every loader converts to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -189,7 +189,7 @@ SYNTHESISED: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def conversion_matrix(src: str, dst: str) -> np.ndarray:
     """``(J_dst, J_src)`` weights with ``dst = W @ src``; rows of NaN where ``dst`` has no source."""
     s, d = get_layout(src), get_layout(dst)

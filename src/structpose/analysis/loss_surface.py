@@ -136,9 +136,8 @@ def save_npz(s: LossSurface, path: str | Path) -> Path:
               "symmetry_loss": s.symmetry, "illegal_angle_loss": s.illegal, "pose": s.pose,
               "scale_m": np.array(s.scale), "joint": np.array(s.joint), "source": np.array(s.source),
               "point_names": np.array(list(s.points)), "points_xz": np.array(list(s.points.values()))}
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 

@@ -18,9 +18,10 @@ from ..errors import StructposeError
 def _run(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
+
     from ..io.atomic import atomic_path
-    from ..pipeline._threads import single_threaded
     from ..io.posefile import PoseSequence, save_pose_file
+    from ..pipeline._threads import single_threaded
     from ..pipeline.detector import PoseDetector, read_image
     from ..pipeline.lifting import PoseLifter, fit_symmetric
     from ..viz import draw_skeleton_2d, save_skeleton_figure

@@ -267,7 +267,7 @@ def _load(src: Path, fmt: str, camera_file, universal: bool) -> list:
 def _build(item, src: Path, fmt: str, camera, camera_file, fps, image_size) -> PoseSequence:
     base = {"source_format": fmt, "source_file": src.name}
     if isinstance(item, Motion3D) and item.meta.get("has_3d") is False:
-        from .formats import _from_motion          # a 2D-only pose file stays 2D-only
+        from .formats import _from_motion  # a 2D-only pose file stays 2D-only
         item = _from_motion(item)
     if isinstance(item, Motion3D):
         return _sequence_3d(item, base, fmt, camera, camera_file, fps, image_size)

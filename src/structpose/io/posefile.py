@@ -90,9 +90,8 @@ def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
         arrays["scores"] = np.asarray(seq.scores, np.float32)
     if seq.image_size is not None:
         arrays["image_size"] = np.asarray(seq.image_size, np.int32)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 

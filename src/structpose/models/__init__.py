@@ -4,4 +4,4 @@ from .sapnet import SAPNet, SAPNetConfig
 from .temporal_rnn import TemporalRNN
 from .tpnet import TPNet, build_model, load_model, pretrained, save_model
 
-__all__ = ["Lifter", "LifterConfig", "load_lifter", "SAPNet", "SAPNetConfig", "TPNet", "TemporalRNN", "build_model", "load_model", "pretrained", "save_model"]
+__all__ = ["Lifter", "LifterConfig", "SAPNet", "SAPNetConfig", "TPNet", "TemporalRNN", "build_model", "load_lifter", "load_model", "pretrained", "save_model"]
