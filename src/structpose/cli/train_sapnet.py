@@ -1,4 +1,5 @@
-"""``structpose train sapnet --config configs/sapnet_realtime_stage2.yaml [--resume] [--steps N] [--out-dir DIR]``.
+"""``structpose train sapnet --config configs/sapnet_realtime_stage2.yaml [--resume] [--steps N] [--out-dir DIR]
+[--seed S] [--init WEIGHTS]``.
 
 One process, or many under ``torchrun`` (``WORLD_SIZE`` set): then each process joins the DDP group
 (NCCL on GPUs, gloo on CPUs).  See docs/TRAINING_SAPNET.md for the four-stage recipe.
@@ -23,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue exactly from out_dir/last.pt")
     p.add_argument("--steps", type=int, help="override the config's train.steps")
     p.add_argument("--out-dir", help="override the config's out_dir")
+    p.add_argument("--seed", type=int, help="override the config's train.seed (batch order, augmentation)")
+    p.add_argument("--init", help="override the config's init weights (e.g. the matching seed's previous stage)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--export", help="also copy the final weights.pt to this path")
     p.set_defaults(func=run)
@@ -55,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
         if args.steps < 1:
             raise StructposeError(f"--steps {args.steps}; expected >= 1")
         cfg["train"]["steps"] = args.steps
+    if args.seed is not None:
+        cfg["train"]["seed"] = args.seed
+    if args.init is not None:
+        if not Path(args.init).is_file():
+            raise StructposeError(f"--init {args.init}: no such weights file")
+        cfg["init"] = args.init
     out = Path(args.out_dir or cfg.get("out_dir") or f"runs/{Path(args.config).stem}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):

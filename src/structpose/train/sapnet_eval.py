@@ -7,8 +7,10 @@ around the true 2D joints (as Human3.6M evaluation uses ground-truth boxes).  SA
 TP-Net (:func:`structpose.pipeline.refiner.refine_sequence`, H4's shipped refiner, trained on the
 lifter's error model rather than on SAP-Net's own predictions) then refines each sequence.
 
-``python -m structpose.train.sapnet_eval [--split=val] OUT.json WEIGHTS...`` prints one table row per weights file;
-``python -m structpose.train.sapnet_eval --figures WEIGHTS RUNS_DIR OUT_DIR`` draws the docs figures.
+``python -m structpose.train.sapnet_eval eval [--split val] [--tpnet LABEL=PATH] OUT.json WEIGHTS...`` prints one
+table row per weights file; ``... pairs OUT.npz WEIGHTS`` writes SAP-Net's predictions on rendered videos of
+training clips (TP-Net's training inputs, as in the paper); ``... figures WEIGHTS RUNS_DIR OUT_DIR`` draws the
+docs figures.
 """
 from __future__ import annotations
 
@@ -31,23 +33,78 @@ FPS = 30.0
 MAX_FRAMES = 90     # per clip: 3 s of each held-out clip keeps the CPU bill small
 
 
-def render_videos(size: int, seed: int = 7, split: str = "test") -> list[dict[str, np.ndarray]]:
-    """One rendered video per clip of ``split`` (resampled to 30 fps, first ``MAX_FRAMES`` frames).
-    ``val`` chooses among trained models; ``test`` reports."""
+def render_videos(size: int, seed: int = 7, split: str = "test", max_frames: int = MAX_FRAMES,
+                  names: tuple[str, ...] | None = None, scenes: int = 1) -> list[dict[str, np.ndarray]]:
+    """One rendered video per clip of ``split`` and per scene (resampled to 30 fps, first ``max_frames``
+    frames).  ``val`` chooses among trained models; ``test`` reports; ``train`` (restricted to ``names``)
+    gives TP-Net its training inputs.  Each scene is a fixed body, appearance, background, lighting and
+    camera azimuth / elevation / distance, the camera following the pelvis."""
     clips = split_clips(load_clips(fps=FPS))[split]
+    if names is not None:
+        clips = [c for c in clips if c.name in names]
+        if not clips:
+            raise StructposeError(f"none of the clips {sorted(names)} is in the {split!r} split")
     vids = []
     for k, c in enumerate(clips):
-        frames = [render_sample(w, size, np.random.default_rng([seed, k]), occlusion=0.0)
-                  for w in c.world[:MAX_FRAMES]]
-        vids.append({"name": c.name, "images": np.stack([f.image for f in frames]),
-                     "joints_cam": np.stack([f.joints_cam for f in frames]), "uv": np.stack([f.uv for f in frames])})
+        for s in range(scenes):
+            key = [seed, k] if s == 0 else [seed, k, s]     # scene 0 keeps the published renders
+            frames = [render_sample(w, size, np.random.default_rng(key), occlusion=0.0)
+                      for w in c.world[:max_frames]]
+            vids.append({"name": c.name, "scene": s, "images": np.stack([f.image for f in frames]),
+                         "joints_cam": np.stack([f.joints_cam for f in frames]),
+                         "uv": np.stack([f.uv for f in frames])})
     return vids
 
 
-def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpnet: bool = True) -> dict:
+def predict_videos(path: str | Path, videos: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+    """SAP-Net per frame on each video -> root-relative camera-frame poses ``(T, 17, 3)`` metres,
+    scaled to the training set's mean total bone length (as evaluated)."""
+    net, bone_sum, _ = load_weights(path)
+    size = net.config.input_size
+    out = []
+    for v in videos:
+        uv, z, _ = predict_crops(net, v["images"])
+        out.append(lift_to_3d(normalise_xy(uv, size), z, bone_sum))
+    return out
+
+
+def write_pairs(out: str | Path, weights: str | Path, split: str, names: tuple[str, ...] | None,
+                scenes: int, max_frames: int) -> int:
+    """SAP-Net predictions and ground truth of rendered videos, for TP-Net training (the paper trains
+    TP-Net on SAP-Net's own per-frame output).  Writes ``pred_i``, ``gt_i`` (root-relative camera
+    frame, metres, 30 fps) and ``names``; returns the number of frames."""
+    size = load_weights(weights)[0].config.input_size
+    videos = render_videos(size, seed=11, split=split, max_frames=max_frames, names=names, scenes=scenes)
+    preds = predict_videos(weights, videos)
+    arrays: dict[str, np.ndarray] = {"names": np.array([f"{v['name']}#{v['scene']}" for v in videos]),
+                                     "fps": np.array(FPS)}
+    for i, (v, p) in enumerate(zip(videos, preds)):
+        arrays[f"pred_{i}"] = p.astype(np.float32)
+        arrays[f"gt_{i}"] = (v["joints_cam"] - v["joints_cam"][:, :1]).astype(np.float32)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    return sum(len(p) for p in preds)
+
+
+def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpnet: bool = True,
+                     refiners: dict[str, str | Path] | None = None) -> dict:
+    """MPJPE / PA-MPJPE of one weights file on rendered ``videos``, alone and refined by the shipped
+    TP-Nets (``sapnet+tpnet_online`` / ``_bidirectional``) and by every extra model in ``refiners``
+    (``{label: tpnet.pt}``, e.g. a TP-Net trained on SAP-Net's own predictions), plus the 2D/depth
+    diagnostics and the rate of illegal elbow / knee bends (Eq. 1, %)."""
+    from ..metrics import illegal_angle_ratio
+    from ..models.tpnet import load_model
+    from ..pipeline.refiner import refine_sequence
     net, bone_sum, meta = load_weights(path)
     size = net.config.input_size
-    preds, gts, refined = [], [], {"online": [], "bidirectional": []}
+    models: dict[str, tuple[str, object]] = {}
+    if tpnet:
+        models = {"online": ("online", None), "bidirectional": ("bidirectional", None)}
+    for label, f in (refiners or {}).items():
+        m = load_model(f)
+        models[label] = (m.mode, m)
+    preds, gts = [], []
+    refined: dict[str, list | None] = {k: [] for k in models}
     diag: dict[str, list] = {"gt2d_zero_depth": [], "gt2d_pred_depth": []}
     for v in videos:
         uv, z, _ = predict_crops(net, v["images"])
@@ -59,29 +116,29 @@ def evaluate_weights(path: str | Path, videos: list[dict[str, np.ndarray]], tpne
         xy_gt = normalise_xy((v["uv"] + 0.5) * size / v["images"].shape[1] - 0.5, size)
         diag["gt2d_zero_depth"].append(lift_to_3d(xy_gt, np.zeros_like(z), bone_sum))
         diag["gt2d_pred_depth"].append(lift_to_3d(xy_gt, z, bone_sum))
-        if tpnet:
-            from ..pipeline.refiner import refine_sequence
-            for mode in refined:
-                if refined[mode] is None:
-                    continue
-                try:
-                    r = refine_sequence(pose + np.array([0, 0, 5.0], np.float32), FPS, mode=mode)
-                except StructposeError as e:  # a missing shipped model for one mode is reported, not hidden
-                    refined[mode] = None
-                    print(f"TP-Net {mode}: {e}", file=sys.stderr)
-                    continue
-                refined[mode].append(r - r[:, :1])
+        for label, (mode, model) in models.items():
+            if refined[label] is None:
+                continue
+            try:
+                r = refine_sequence(pose + np.array([0, 0, 5.0], np.float32), FPS, mode=mode, model=model)
+            except StructposeError as e:  # a missing shipped model for one mode is reported, not hidden
+                refined[label] = None
+                print(f"TP-Net {label}: {e}", file=sys.stderr)
+                continue
+            refined[label].append(r - r[:, :1])
     P, G = np.concatenate(preds), np.concatenate(gts)
-    out = {"weights": str(path), "stage": meta.get("stage"), "frames": len(P),
-           "sapnet": {"mpjpe_mm": 1000 * float(mpjpe(P, G)), "pa_mpjpe_mm": 1000 * float(pa_mpjpe(P, G))}}
+
+    def scores(X: np.ndarray) -> dict[str, float]:
+        return {"mpjpe_mm": 1000 * float(mpjpe(X, G)), "pa_mpjpe_mm": 1000 * float(pa_mpjpe(X, G))}
+
+    out = {"weights": str(path), "stage": meta.get("stage"), "frames": len(P), "sapnet": scores(P),
+           "illegal_pct": {"sapnet": float(illegal_angle_ratio(P)), "ground_truth": float(illegal_angle_ratio(G))}}
     for k, d in diag.items():
-        D = np.concatenate(d)
-        out[k] = {"mpjpe_mm": 1000 * float(mpjpe(D, G)), "pa_mpjpe_mm": 1000 * float(pa_mpjpe(D, G))}
-    for mode, rs in refined.items():
+        out[k] = scores(np.concatenate(d))
+    for label, rs in refined.items():
         if rs:
-            R = np.concatenate(rs)
-            out[f"sapnet+tpnet_{mode}"] = {"mpjpe_mm": 1000 * float(mpjpe(R, G)),
-                                           "pa_mpjpe_mm": 1000 * float(pa_mpjpe(R, G))}
+            key = f"sapnet+tpnet_{label}"
+            out[key] = scores(np.concatenate(rs))
     return out
 
 
@@ -161,25 +218,63 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] == "--figures":
-        for p in make_figures(argv[1], argv[2], argv[3]):
-            print(f"wrote {p}")
-        return 0
-    split = "test"
-    if argv and argv[0].startswith("--split="):
-        split, argv = argv[0].split("=", 1)[1], argv[1:]
-    out, weights = Path(argv[0]), argv[1:]
-    size = load_weights(weights[0])[0].config.input_size
-    videos = render_videos(size, split=split)
-    rows = [evaluate_weights(w, videos) for w in weights]
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m structpose.train.sapnet_eval",
+                                 description="SAP-Net on rendered videos of real mocap (a stand-in for Human3.6M)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("eval", help="score weights files on held-out rendered videos -> JSON")
+    e.add_argument("out")
+    e.add_argument("weights", nargs="+")
+    e.add_argument("--split", default="test", choices=["test", "val"])
+    e.add_argument("--frames", type=int, default=MAX_FRAMES, help="first N frames (30 fps) of each clip")
+    e.add_argument("--tpnet", action="append", default=[], metavar="LABEL=PATH",
+                   help="also refine with this TP-Net model (repeatable)")
+    pr = sub.add_parser("pairs", help="SAP-Net predictions + ground truth on rendered videos -> npz for TP-Net")
+    pr.add_argument("out")
+    pr.add_argument("weights")
+    pr.add_argument("--split", default="train", choices=["train", "val", "test"])
+    pr.add_argument("--clips", default="3d", choices=["3d", "all"],
+                    help="train split: the 3D set's clips (the paper's H36M role) or every train clip")
+    pr.add_argument("--scenes", type=int, default=1, help="rendered scenes (views, bodies) per clip")
+    pr.add_argument("--frames", type=int, default=300, help="first N frames (30 fps) of each clip")
+    f = sub.add_parser("figures", help="draw the docs figures")
+    f.add_argument("weights")
+    f.add_argument("runs")
+    f.add_argument("out_dir")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "figures":
+            for p in make_figures(args.weights, args.runs, args.out_dir):
+                print(f"wrote {p}")
+            return 0
+        if args.cmd == "pairs":
+            from .sapnet_data import CLIPS_3D
+            names = CLIPS_3D if args.split == "train" and args.clips == "3d" else None
+            n = write_pairs(args.out, args.weights, args.split, names, args.scenes, args.frames)
+            print(f"wrote {args.out}: {n} frames")
+            return 0
+        refiners = {}
+        for item in args.tpnet:
+            label, sep, path = item.partition("=")
+            if not sep or not label or not Path(path).is_file():
+                raise StructposeError(f"--tpnet {item!r}; expected LABEL=PATH to an existing TP-Net model")
+            refiners[label] = path
+        size = load_weights(args.weights[0])[0].config.input_size
+        videos = render_videos(size, split=args.split, max_frames=args.frames)
+        rows = [evaluate_weights(w, videos, refiners=refiners) for w in args.weights]
+    except StructposeError as err:
+        print(f"sapnet_eval: error: {err}", file=sys.stderr)
+        return 2
     for r in rows:
         line = f"{r['weights']}: SAP-Net MPJPE {r['sapnet']['mpjpe_mm']:.1f} / PA {r['sapnet']['pa_mpjpe_mm']:.1f} mm"
-        for k in ("sapnet+tpnet_online", "sapnet+tpnet_bidirectional", "gt2d_pred_depth", "gt2d_zero_depth"):
-            if k in r:
-                line += f"; {k} {r[k]['mpjpe_mm']:.1f} / {r[k]['pa_mpjpe_mm']:.1f}"
+        for k, v in r.items():
+            if k.startswith(("sapnet+", "gt2d")):
+                line += f"; {k} {v['mpjpe_mm']:.1f} / {v['pa_mpjpe_mm']:.1f}"
+        line += f"; illegal {r['illegal_pct']['sapnet']:.1f} %"
         print(line)
-    with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps({"split": split, "clips": [v["name"] for v in videos], "rows": rows}, indent=2))
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(json.dumps({"split": args.split, "frames_per_clip": args.frames,
+                                   "clips": [v["name"] for v in videos], "rows": rows}, indent=2))
     return 0
 
 

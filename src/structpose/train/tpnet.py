@@ -54,6 +54,9 @@ class TPNetTrainConfig:
     speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
     clip_repeat: dict[str, int] = field(default_factory=dict)   # {source: k}: see each clip k times per epoch
     lifter_fraction: float = 0.0    # share of each batch whose inputs are the shipped lifter's real predictions
+    pairs: str | None = None        # npz of (prediction, ground truth) sequences, e.g. SAP-Net on rendered videos
+    pairs_fraction: float = 0.0     # share of each batch drawn from ``pairs`` (inputs AND targets)
+    pairs_val: str | None = None    # validate (choose best.pt) on these pairs instead of the error-model VAL set
     pitch_deg: float = 20.0
     error_model: dict[str, Any] = field(default_factory=dict)
     error_scale: tuple[float, float] = (0.5, 1.5)
@@ -82,6 +85,14 @@ class TPNetTrainConfig:
         cfg.error_scale = tuple(cfg.error_scale)
         ErrorModel(**cfg.error_model)         # validate early
         build_model(cfg.model)
+        if not 0.0 <= cfg.pairs_fraction <= 1.0:
+            raise StructposeError(f"{path}: pairs_fraction {cfg.pairs_fraction}; expected 0..1")
+        if cfg.pairs_fraction > 0 and not cfg.pairs:
+            raise StructposeError(f"{path}: pairs_fraction > 0 needs 'pairs' (an npz from sapnet_eval pairs)")
+        for f in (cfg.pairs, cfg.pairs_val):
+            if f and not Path(f).is_file():
+                raise StructposeError(f"{path}: pairs file {f} not found; write it with "
+                                      "`python -m structpose.train.sapnet_eval pairs OUT.npz WEIGHTS`")
         return cfg
 
 
@@ -113,6 +124,47 @@ def lifted(clean: np.ndarray, lifter, rng: np.random.Generator, noise_px: float 
     uv = 1000.0 * cam[..., :2] / cam[..., 2:3] + 500.0 + rng.normal(0, noise_px, cam.shape[:-1] + (2,))
     pred = lifter.lift(uv.reshape(-1, 17, 2)).reshape(clean.shape)
     return np.nan_to_num(pred - pred[..., :1, :]).astype(np.float32)
+
+
+def load_pairs(path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, ground truth (T,17,3), prediction (T,17,3))`` root-relative sequences at the model rate
+    from an npz with ``names``, ``fps``, ``pred_i``, ``gt_i`` (``sapnet_eval pairs``)."""
+    with np.load(path) as f:
+        if "names" not in f or "fps" not in f:
+            raise StructposeError(f"{path}: not a pairs file (needs names, fps, pred_i, gt_i)")
+        if abs(float(f["fps"]) - MODEL_FPS) > 1e-6:
+            raise StructposeError(f"{path}: sequences at {float(f['fps'])} fps; TP-Net trains at {MODEL_FPS} fps")
+        out = []
+        for i, name in enumerate(f["names"]):
+            gt, pred = f[f"gt_{i}"].astype(np.float32), f[f"pred_{i}"].astype(np.float32)
+            if gt.shape != pred.shape or gt.shape[1:] != (17, 3):
+                raise StructposeError(f"{path}: sequence {i} has pred {pred.shape} and gt {gt.shape}; "
+                                      "expected equal (T, 17, 3)")
+            out.append((str(name), gt - gt[:, :1], pred - pred[:, :1]))
+    return out
+
+
+class PairWindows:
+    """Random ``(N + 1)``-frame windows of (prediction, ground truth) sequences: TP-Net learns the
+    errors of a real per-frame estimator instead of the error model.  Sequences shorter than a
+    window are dropped; a window is drawn uniformly over all valid start frames."""
+
+    def __init__(self, seqs: list[tuple[str, np.ndarray, np.ndarray]], length: int) -> None:
+        self.seqs = [(gt, pred) for _, gt, pred in seqs if len(gt) >= length]
+        if not self.seqs:
+            raise StructposeError(f"no pairs sequence is at least {length} frames long")
+        self.length = length
+        counts = np.array([len(g) - length + 1 for g, _ in self.seqs])
+        self.p = counts / counts.sum()
+        self.counts = counts
+
+    def sample(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """-> (clean, noisy), each ``(k, N + 1, 17, 3)``."""
+        which = rng.choice(len(self.seqs), size=k, p=self.p)
+        starts = (rng.random(k) * self.counts[which]).astype(int)
+        clean = np.stack([self.seqs[w][0][s:s + self.length] for w, s in zip(which, starts)])
+        noisy = np.stack([self.seqs[w][1][s:s + self.length] for w, s in zip(which, starts)])
+        return clean, noisy
 
 
 def _pair_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor, vel_w: float) -> torch.Tensor:
@@ -162,7 +214,11 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     model = build_model(cfg.model)
     train_clips = [c for c in splits["train"] for _ in range(max(1, int(cfg.clip_repeat.get(c.source, 1))))]
     data = _windows(train_clips, model.window, model.mode, cfg.speeds, cfg.pitch_deg, cfg.seed)
-    val = validation_set(split_clips(load_clips(cfg.sources, fps=MODEL_FPS))["val"], em)
+    if cfg.pairs_val:
+        val = [(n, gt, pred) for n, gt, pred in load_pairs(cfg.pairs_val)]
+    else:
+        val = validation_set(split_clips(load_clips(cfg.sources, fps=MODEL_FPS))["val"], em)
+    pair_windows = PairWindows(load_pairs(cfg.pairs), model.window + 1) if cfg.pairs else None
     lifter = None
     if cfg.lifter_fraction > 0:
         from ..models.lifter import load_lifter
@@ -191,9 +247,14 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
         for batch in loader:
             clean = batch["window"].numpy()
             noisy_np = corrupt(clean, em, cfg.error_scale, rng)
-            k = int(round(cfg.lifter_fraction * len(clean)))
+            k = round(cfg.lifter_fraction * len(clean))
             if lifter is not None and k > 0:
                 noisy_np[:k] = lifted(clean[:k], lifter, rng)
+            kp = round(cfg.pairs_fraction * len(clean))
+            if pair_windows is not None and kp > 0:
+                # the last kp rows: real predictions and their own ground truth replace the mocap window
+                clean = clean.copy()
+                clean[-kp:], noisy_np[-kp:] = pair_windows.sample(kp, rng)
             noisy = torch.from_numpy(noisy_np)
             loss = _pair_loss(model, noisy, torch.from_numpy(clean), cfg.velocity_weight)
             opt.zero_grad(set_to_none=True)
