@@ -156,3 +156,31 @@ def test_photo_dataset_config_trains(tmp_path, deepmimic_camera_poses):
     res = train(cfg, tmp_path / "run")
     assert res["step"] == 3 and all(np.isfinite(r["total"]) for r in res["losses"])
     assert (tmp_path / "run" / "weights.pt").is_file() and "eval" not in res
+
+
+def test_lambda_unit_heatmap_px_equals_the_paper_loss_in_heatmap_pixels(deepmimic_camera_poses):
+    """The paper's objective written in heatmap pixels (depth, xy and canonical lengths all x H), divided by
+    H^2, must equal our crop-unit objective with the effective weights: Lg and La are scale-free, the depth
+    loss and Ls scale with H^2."""
+    from structpose.losses import depth_l2_loss, structure_aware_loss
+    from structpose.train.sapnet import effective_weights
+    H = 32
+    poses = torch.as_tensor(deepmimic_camera_poses[:12], dtype=torch.float64)
+    poses = (poses - poses[:, :1]) / 4.0                              # crop-ish units
+    gt_z = poses[..., 2]
+    pred_z = gt_z + 0.05 * torch.randn(gt_z.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    xy = poses[..., :2]
+    from structpose.skeleton import H36M17
+    p, c = torch.tensor(H36M17.bones).T
+    canon = (poses[:, c] - poses[:, p]).norm(dim=-1).mean(0)
+    paper = {"lambda_g": 0.03, "lambda_a": 0.03, "lambda_s": 0.05}
+    ours = effective_weights({"depth": 1.0, **paper}, "heatmap_px", H)
+    px = (depth_l2_loss(H * pred_z, H * gt_z)
+          + structure_aware_loss((H * pred_z)[..., None], gt_xy=H * xy, canonical_lengths=H * canon, **paper))
+    crop = (depth_l2_loss(pred_z, gt_z)
+            + structure_aware_loss(pred_z[..., None], gt_xy=xy, canonical_lengths=canon,
+                                   **{k: ours[k] for k in paper}))
+    assert float(px / H ** 2) == pytest.approx(float(crop), rel=1e-9)
+    assert effective_weights(paper, "crop", H) == paper
+    with pytest.raises(StructposeError, match="lambda_unit"):
+        effective_weights(paper, "metres", H)

@@ -13,7 +13,8 @@ Each global batch is half 2D-only samples (the paper's MPII) and half 3D samples
 
 * stage 1: heatmap MSE on every stack (both halves) — 2D pre-training;
 * stage 2: + depth L2 on the 3D half — warm start of the depth regressor;
-* stage 3: + lambda_g Lg + lambda_a La on the 2D half (ground-truth xy, predicted z), lr 2.5e-4;
+* stage 3: + lambda_g Lg + lambda_a La on the 2D half (ground-truth xy, predicted z), lr 2.5e-4
+  (``train.lambda_unit``: which depth unit the lambdas are relative to, see :func:`effective_weights`);
 * stage 4: + lambda_s Ls, lr 2.5e-5.
 """
 from __future__ import annotations
@@ -89,6 +90,22 @@ def compute_losses(net: torch.nn.Module, batch: dict[str, torch.Tensor], w: dict
     return out
 
 
+def effective_weights(weights: dict[str, float], lambda_unit: str, heatmap_size: int) -> dict[str, float]:
+    """Loss weights as applied.  ``lambda_unit: crop`` takes ``lambda_g`` / ``lambda_a`` literally against
+    our depth loss (normalised crop units).  ``heatmap_px`` reads them as the paper's numbers relative to
+    a depth loss in heatmap pixels: that loss is ``heatmap_size**2`` times ours while Lg and La are
+    scale-free, so both are divided by ``heatmap_size**2``.  ``lambda_s`` needs no change: Ls, like the
+    depth loss, is in squared length units, so its weight relative to the depth loss is unit-free."""
+    if lambda_unit not in ("crop", "heatmap_px"):
+        raise StructposeError(f"train.lambda_unit {lambda_unit!r}; choose crop or heatmap_px")
+    out = dict(weights)
+    if lambda_unit == "heatmap_px":
+        for k in ("lambda_g", "lambda_a"):
+            if k in out:
+                out[k] = out[k] / heatmap_size ** 2
+    return out
+
+
 def _save_ckpt(path: Path, net: SAPNet, opt: torch.optim.Optimizer, scaler: Any, step: int, cfg: dict,
                bone_sum: float) -> None:
     blob = {"kind": "sapnet-train", "config": asdict(net.config), "train_config": cfg, "step": step,
@@ -150,6 +167,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     bad = set(weights) - set(LOSS_KEYS)
     if bad:
         raise StructposeError(f"unknown loss weight(s) {sorted(bad)}; known: {', '.join(LOSS_KEYS)}")
+    weights = effective_weights(weights, str(t_cfg.get("lambda_unit", "crop")), mcfg.heatmap_size)
     canon = torch.as_tensor(data["canonical"], dtype=torch.float32, device=dev)
     bone_sum = float(data["bone_sum"])
 
@@ -230,7 +248,8 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     if rank == 0:
         with atomic_path(out / "summary.json") as tmp:
             tmp.write_text(json.dumps({k: v for k, v in result.items() if k != "losses"}
-                                      | {"final": history[-1] if history else None}, indent=2))
+                                      | {"final": history[-1] if history else None,
+                                         "effective_weights": weights}, indent=2))
         from ..models.sapnet import save_weights
         save_weights(out / "weights.pt", net, bone_sum, {"stage": cfg.get("stage"), "steps": step,
                                                           "trained_on": "renders of real mocap (stand-in)"})
@@ -243,4 +262,5 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     return result
 
 
-__all__ = ["bone_length_sum", "canonical_lengths_normalised", "compute_losses", "model_config", "train"]
+__all__ = ["bone_length_sum", "canonical_lengths_normalised", "compute_losses", "effective_weights", "model_config",
+           "train"]
