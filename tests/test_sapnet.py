@@ -140,3 +140,28 @@ def test_predict_places_the_pose_at_the_depth_its_size_implies():
     uv = cam[0, :2] / cam[0, 2] * 500.0 + np.array([150.0, 100.0])
     assert np.allclose(uv, out["keypoints_2d"][0], atol=1e-3)
     assert cam[0, 2] > 0
+
+
+def test_float16_weights_file_is_half_the_size_and_predicts_like_float32(tmp_path):
+    torch.manual_seed(0)
+    net = SAPNet(TINY)
+    for m in net.modules():        # non-trivial BatchNorm statistics, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+    save_weights(tmp_path / "f32.pt", net, 4.0)
+    save_weights(tmp_path / "f16.pt", net, 4.0, half=True)
+    big = SAPNet("realtime")        # the shipped size: the per-tensor file overhead no longer matters
+    save_weights(tmp_path / "big32.pt", big, 4.0)
+    save_weights(tmp_path / "big16.pt", big, 4.0, half=True)
+    ratio = (tmp_path / "big16.pt").stat().st_size / (tmp_path / "big32.pt").stat().st_size
+    assert 0.45 < ratio < 0.55
+    a, _, _ = load_weights(tmp_path / "f32.pt")
+    b, _, meta = load_weights(tmp_path / "f16.pt")
+    assert meta["float16"] and all(p.dtype == torch.float32 for p in b.parameters())   # inference stays float32
+    x = torch.rand(2, 3, TINY.input_size, TINY.input_size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        (ha, za), (hb, zb) = a(x), b(x)
+    assert (ha - hb).abs().max() < 2e-3 * ha.abs().max() + 1e-6
+    assert (za - zb).abs().max() < 2e-3 * za.abs().max() + 1e-6
+    assert not torch.equal(ha, hb)                   # the stored values really were rounded

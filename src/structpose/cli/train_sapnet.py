@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 from ._groups import group
@@ -27,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="override the config's train.seed (batch order, augmentation)")
     p.add_argument("--init", help="override the config's init weights (e.g. the matching seed's previous stage)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--export", help="also copy the final weights.pt to this path")
+    p.add_argument("--export", help="also write the final weights to this path, stored as float16")
     p.set_defaults(func=run)
 
 
@@ -86,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"held-out renders: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
                   f"2D PCK@0.05 {e['pck2d_0.05']:.3f}")
         if args.export:
+            from ..models.sapnet import load_weights, save_weights
+            net, bone_sum, meta = load_weights(out / "weights.pt")
             Path(args.export).parent.mkdir(parents=True, exist_ok=True)
-            from ..io.atomic import atomic_path
-            with atomic_path(args.export) as tmp:
-                shutil.copyfile(out / "weights.pt", tmp)
-            print(f"exported {args.export}")
+            save_weights(args.export, net, bone_sum, meta, half=True)
+            print(f"exported {args.export} (float16)")
     return 0

@@ -192,10 +192,16 @@ def lift_to_3d(xy_n: np.ndarray, z_n: np.ndarray, bone_sum: float, root: int = 0
 
 # ---------------------------------------------------------------- checkpoints / inference -------
 
-def save_weights(path: str | Path, net: SAPNet, bone_sum: float, meta: dict[str, Any] | None = None) -> None:
+def save_weights(path: str | Path, net: SAPNet, bone_sum: float, meta: dict[str, Any] | None = None,
+                 half: bool = False) -> None:
+    """Write a weights file; ``half`` stores floating tensors as float16 (half the size; loading casts
+    them back to float32, so inference still runs in float32)."""
     from ..io.atomic import atomic_path
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     blob = {"kind": "sapnet", "config": asdict(net.config), "bone_sum": float(bone_sum),
-            "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "meta": meta or {}}
+            "state_dict": state, "meta": {**(meta or {}), "float16": half}}
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
 
