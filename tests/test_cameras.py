@@ -122,3 +122,49 @@ def test_camera_batch_equals_single_cameras(deepmimic_clips):
         assert np.allclose(one.R, batch.R[i]) and np.allclose(one.t, batch.t[i])
         assert np.allclose(one.f, batch.f[i]) and one.image_size == batch.camera(i).image_size
         assert in_view(batch.camera(i), poses[i])
+
+
+def test_camera_batch_equals_single_cameras_through_back_off_and_re_aim(deepmimic_clips):
+    """Both samplers share their checks and derivations but not the retry loop.  A narrow field of view
+    and a large aim jitter push the subject out of the first views: cameras back off, and after half the
+    tries re-aim at the subject's centre.  Whatever happened, the two paths must give the same camera."""
+    from structpose.cameras import camera_from_uniforms, cameras_from_uniforms_batch
+    poses = np.stack([c.world[k % c.num_frames] for k, c in enumerate(deepmimic_clips * 2)])
+    u = np.random.default_rng(11).random((len(poses), 9))
+    ranges = {"distance": (2.0, 3.0), "fov_deg": (30.0, 40.0), "aim_jitter": 2.0, "max_tries": 20}
+    batch = cameras_from_uniforms_batch(u, poses, **ranges)
+    re_aimed = 0
+    for i in range(len(poses)):
+        one = camera_from_uniforms(u[i], poses[i], **ranges)
+        assert np.allclose(one.R, batch.R[i]) and np.allclose(one.t, batch.t[i], atol=1e-9)
+        assert in_view(one, poses[i])
+        centre = (poses[i].min(0) + poses[i].max(0)) / 2
+        c = one.world_to_camera(centre)
+        if np.hypot(c[0], c[1]) < 1e-9 * c[2]:          # the optical axis runs through the centre: re-aimed,
+            re_aimed += 1                                # after 11 back-offs of 15 % from at least 2 m
+            assert c[2] >= 2.0 * 1.15 ** 11 - 1e-9
+    assert 0 < re_aimed < len(poses)
+
+
+@pytest.mark.parametrize("bad", [{"distance": (3.0, 2.0)}, {"distance": (0.0, 2.0)}, {"fov_deg": (40.0, 180.0)},
+                                 {"image_sizes": ()}])
+def test_both_samplers_refuse_the_same_bad_ranges(bad):
+    from structpose.cameras import camera_from_uniforms, cameras_from_uniforms_batch
+    pose = np.zeros((17, 3)) + np.linspace(0, 1.7, 17)[:, None] * np.array([0, 1, 0])
+    u = np.full(9, 0.5)
+    with pytest.raises(StructposeError) as single:
+        camera_from_uniforms(u, pose, **bad)
+    with pytest.raises(StructposeError) as batch:
+        cameras_from_uniforms_batch(u[None], pose[None], **bad)
+    assert str(single.value) == str(batch.value) and "\n" not in str(single.value)
+
+
+def test_both_samplers_report_a_subject_that_never_fits():
+    from structpose.cameras import camera_from_uniforms, cameras_from_uniforms_batch
+    pose = np.zeros((17, 3)) + np.linspace(0, 1.7, 17)[:, None] * np.array([0, 1, 0])
+    u = np.full(9, 0.5)
+    with pytest.raises(StructposeError, match="no camera sees the whole subject") as single:
+        camera_from_uniforms(u, pose, distance=(0.3, 0.3), max_tries=2)
+    with pytest.raises(StructposeError, match="no camera sees the whole subject") as batch:
+        cameras_from_uniforms_batch(u[None], pose[None], distance=(0.3, 0.3), max_tries=2)
+    assert str(single.value) == str(batch.value)

@@ -179,6 +179,27 @@ def sample_virtual_camera(rng: np.random.Generator, target_world: np.ndarray,
                                 image_sizes, aim_jitter, roll_deg, margin, max_tries)
 
 
+def _lerp(r: tuple[float, float], x):
+    """``r[0]`` at ``x = 0`` to ``r[1]`` at ``x = 1``; ``x`` a float or an array."""
+    return r[0] + (r[1] - r[0]) * x
+
+
+def _sampler_setup(distance: tuple[float, float], fov_deg: tuple[float, float],
+                   image_sizes: tuple[tuple[int, int], ...], pitch_limit_deg: float) -> float:
+    """The checks and derivations :func:`camera_from_uniforms` and :func:`cameras_from_uniforms_batch`
+    share: validates the ranges and returns the eye-height bound ``tan(pitch_limit)``, a fraction of
+    the horizontal distance.  Pure Python: the scalar sampler runs once per training item."""
+    if not (0 < distance[0] <= distance[1] and 0 < fov_deg[0] <= fov_deg[1] < 180 and image_sizes):
+        raise StructposeError(f"virtual camera ranges distance={distance}, fov={fov_deg}, "
+                              f"image_sizes={image_sizes} are invalid; expected 0 < lo <= hi, fov < 180")
+    return math.tan(math.radians(pitch_limit_deg))
+
+
+def _no_view(extent: float, max_tries: int) -> StructposeError:
+    return StructposeError(f"no camera sees the whole subject (extent {extent:.2f} m) within "
+                           f"{max_tries} tries; widen the field of view or the distance range")
+
+
 def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
                          distance: tuple[float, float] = (2.5, 7.0),
                          height: tuple[float, float] = (-0.5, 1.5),
@@ -190,18 +211,14 @@ def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
     """:func:`sample_virtual_camera` with its 9 uniform ``[0, 1)`` draws given (yaw, distance, height,
     fov, image size, aim x/y/z, roll), so callers can derive them from a counter-based hash."""
     pts = _points(target_world)
-    if not (0 < distance[0] <= distance[1] and 0 < fov_deg[0] <= fov_deg[1] < 180 and image_sizes):
-        raise StructposeError(f"virtual camera ranges distance={distance}, fov={fov_deg}, "
-                              f"image_sizes={image_sizes} are invalid; expected 0 < lo <= hi, fov < 180")
+    pitch_max = _sampler_setup(distance, fov_deg, image_sizes, pitch_limit_deg)
     u = [float(v) for v in np.asarray(u, dtype=float).reshape(-1)[:9]]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     centre, extent = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
-    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x
-    yaw, d, dh = 2 * math.pi * u[0], lerp(distance, u[1]), lerp(height, u[2])
+    yaw, d, dh = 2 * math.pi * u[0], _lerp(distance, u[1]), _lerp(height, u[2])
     horiz = math.sqrt(max(d * d - dh * dh, 1e-6))
-    pitch_max = math.tan(math.radians(pitch_limit_deg))
     dh = min(max(dh, -pitch_max * horiz), pitch_max * horiz)
-    fov = lerp(fov_deg, u[3])
+    fov = _lerp(fov_deg, u[3])
     w, h = (int(v) for v in image_sizes[min(int(u[4] * len(image_sizes)), len(image_sizes) - 1)])
     aim = centre + (2 * np.array(u[5:8]) - 1) * aim_jitter * extent * np.array([1.0, 0.5, 1.0])
     n = math.sqrt(horiz * horiz + dh * dh)
@@ -213,7 +230,7 @@ def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
     z = np.array([z0, z1, z2])
     x = np.array([x0, 0.0, x2])
     y = np.array([z1 * x2, z2 * x0 - z0 * x2, -z1 * x0])   # z x x, written out (np.cross is slow)
-    roll = math.radians(lerp((-roll_deg, roll_deg), u[8]))
+    roll = math.radians(_lerp((-roll_deg, roll_deg), u[8]))
     cr, sr = math.cos(roll), math.sin(roll)
     R = np.stack([cr * x - sr * y, sr * x + cr * y, z])
     fpx = 0.5 * max(w, h) / math.tan(math.radians(fov) / 2)
@@ -233,8 +250,7 @@ def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
             aim = centre                     # jitter may push the subject out at any distance
             rel = pts - aim
         d *= 1.15
-    raise StructposeError(f"no camera sees the whole subject (extent {extent:.2f} m) within "
-                          f"{max_tries} tries; widen the field of view or the distance range")
+    raise _no_view(extent, max_tries)
 
 
 class CameraBatch(NamedTuple):
@@ -268,21 +284,17 @@ def cameras_from_uniforms_batch(u: np.ndarray, targets_world: np.ndarray,
     if pts.ndim != 3 or pts.shape[-1] != 3 or u.shape != (pts.shape[0], 9):
         raise StructposeError(f"camera batch got uniforms {u.shape} and targets {pts.shape}; expected "
                               "(N, 9) and (N, P, 3)")
-    if not (0 < distance[0] <= distance[1] and 0 < fov_deg[0] <= fov_deg[1] < 180 and image_sizes):
-        raise StructposeError(f"virtual camera ranges distance={distance}, fov={fov_deg}, "
-                              f"image_sizes={image_sizes} are invalid; expected 0 < lo <= hi, fov < 180")
+    pitch_max = _sampler_setup(distance, fov_deg, image_sizes, pitch_limit_deg)
     finite = np.isfinite(pts).all(-1)
     if not finite.any(-1).all():
         raise StructposeError("a camera target holds no finite point; give world points in metres")
     lo = np.where(finite[..., None], pts, np.inf).min(1)
     hi = np.where(finite[..., None], pts, -np.inf).max(1)
     centre, extent = (lo + hi) / 2, np.linalg.norm(hi - lo, axis=-1)
-    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x
-    yaw, d, dh = 2 * np.pi * u[:, 0], lerp(distance, u[:, 1]), lerp(height, u[:, 2])
+    yaw, d, dh = 2 * np.pi * u[:, 0], _lerp(distance, u[:, 1]), _lerp(height, u[:, 2])
     horiz = np.sqrt(np.maximum(d * d - dh * dh, 1e-6))
-    pitch_max = math.tan(math.radians(pitch_limit_deg))
     dh = np.minimum(np.maximum(dh, -pitch_max * horiz), pitch_max * horiz)
-    fov = lerp(fov_deg, u[:, 3])
+    fov = _lerp(fov_deg, u[:, 3])
     sizes = np.asarray(image_sizes, dtype=np.int64)[np.minimum((u[:, 4] * len(image_sizes)).astype(int),
                                                                len(image_sizes) - 1)]
     w, h = sizes[:, 0].astype(float), sizes[:, 1].astype(float)
@@ -293,7 +305,7 @@ def cameras_from_uniforms_batch(u: np.ndarray, targets_world: np.ndarray,
     hx = np.hypot(z[:, 0], z[:, 2])
     x = np.stack([-z[:, 2] / hx, np.zeros_like(hx), z[:, 0] / hx], -1)
     y = np.stack([z[:, 1] * x[:, 2], z[:, 2] * x[:, 0] - z[:, 0] * x[:, 2], -z[:, 1] * x[:, 0]], -1)
-    roll = np.radians(lerp((-roll_deg, roll_deg), u[:, 8]))
+    roll = np.radians(_lerp((-roll_deg, roll_deg), u[:, 8]))
     cr, sr = np.cos(roll)[:, None], np.sin(roll)[:, None]
     R = np.stack([cr * x - sr * y, sr * x + cr * y, z], 1)
     fpx = 0.5 * np.maximum(w, h) / np.tan(np.radians(fov) / 2)
@@ -316,8 +328,7 @@ def cameras_from_uniforms_batch(u: np.ndarray, targets_world: np.ndarray,
             break
         d[todo] *= 1.15
     else:
-        raise StructposeError(f"no camera sees the whole subject (extent {extent[todo].max():.2f} m) within "
-                              f"{max_tries} tries; widen the field of view or the distance range")
+        raise _no_view(float(extent[todo].max()), max_tries)
     eye = aim + back * d[:, None]
     return CameraBatch(R, -np.einsum("nij,nj->ni", R, eye), f, c, sizes)
 
