@@ -14,27 +14,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+PHOTOS = ("basketball1.png", "basketball2.png", "messi5.jpg")
 
 
 def still_video(path: Path, n: int, fps: float = 30.0) -> Path:
-    import cv2
-    frames = []
-    for name in ("basketball1.png", "basketball2.png", "messi5.jpg"):
-        im = cv2.imread(str(DATA / name))
-        s = min(640 / im.shape[1], 480 / im.shape[0])
-        im = cv2.resize(im, (int(im.shape[1] * s), int(im.shape[0] * s)))
-        canvas = np.zeros((480, 640, 3), np.uint8)
-        y, x = (480 - im.shape[0]) // 2, (640 - im.shape[1]) // 2
-        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
-        frames.append(canvas)
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
-    for i in range(n):
-        w.write(frames[min(i * 3 // n, 2)])
-    w.release()
-    return path
+    """``n`` frames (a multiple of 3): each photo held for a third of them."""
+    from structpose.pipeline.video import write_still_video
+    if n % len(PHOTOS):
+        raise ValueError(f"{n} frames; expected a multiple of {len(PHOTOS)} (one equal run per photo)")
+    return write_still_video(path, [DATA / p for p in PHOTOS], n // len(PHOTOS), fps=fps)
 
 
 def detector_only(video: Path, n: int = 90) -> dict[str, float]:

@@ -8,6 +8,7 @@ import pytest
 
 from structpose.cli import main
 from structpose.io.posefile import load_pose_file
+from structpose.pipeline.video import write_still_video
 from structpose.skeleton import H36M17
 
 DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -17,21 +18,7 @@ def still_video(path: Path, per_photo: int = 8, photos=("basketball1.png", "bask
                 blank: int = 0, fps: float = 30.0) -> Path:
     """A still-photo video at 640x480: each real photo letterboxed and held ``per_photo`` frames,
     then ``blank`` grey frames (no person)."""
-    import cv2
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
-    for name in photos:
-        im = cv2.imread(str(DATA / name))
-        s = min(640 / im.shape[1], 480 / im.shape[0])
-        im = cv2.resize(im, (int(im.shape[1] * s), int(im.shape[0] * s)))
-        canvas = np.zeros((480, 640, 3), np.uint8)
-        y, x = (480 - im.shape[0]) // 2, (640 - im.shape[1]) // 2
-        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
-        for _ in range(per_photo):
-            w.write(canvas)
-    for _ in range(blank):
-        w.write(np.full((480, 640, 3), 127, np.uint8))
-    w.release()
-    return path
+    return write_still_video(path, [DATA / p for p in photos], per_photo, fps=fps, blank_frames=blank)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +120,56 @@ def test_live_sources_that_cannot_open(tmp_path, capsys):
     assert main(["video", "http://127.0.0.1:9/live.mp4", "--out", str(tmp_path / "w.npz")]) == 2
     assert "cannot open the stream" in capsys.readouterr().err
     assert not (tmp_path / "w.npz").exists()
+
+
+def _decode(path: Path) -> np.ndarray:
+    import cv2
+    cap, out = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, im = cap.read()
+        if not ok:
+            return np.stack(out)
+        out.append(im)
+
+
+def test_still_video_letterboxes_each_photo_in_order_then_grey(tmp_path):
+    import cv2
+    photos = [DATA / "messi5.jpg", DATA / "basketball1.png"]
+    v = write_still_video(tmp_path / "s.mp4", photos, 3, size=(320, 320), fps=25.0, blank_frames=2)
+    f = _decode(v)
+    assert f.shape == (8, 320, 320, 3)
+    assert cv2.VideoCapture(str(v)).get(cv2.CAP_PROP_FPS) == 25.0
+    for k, photo in enumerate(photos):
+        im = cv2.imread(str(photo))
+        run = f[3 * k:3 * k + 3].astype(float)
+        assert np.abs(run - run[0]).max() < 20                  # a still: the same picture, up to coding noise
+        rows = np.flatnonzero(run[0].max(axis=(1, 2)) > 40)     # the photo's extent on the black canvas
+        cols = np.flatnonzero(run[0].max(axis=(0, 2)) > 40)
+        # letterboxed: the longer side fills the canvas, the aspect ratio is kept, the picture is centred
+        h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        assert max(h, w) >= 318 and abs(w / h - im.shape[1] / im.shape[0]) < 0.03
+        assert abs((rows[0] + rows[-1]) / 2 - 159.5) <= 2 and abs((cols[0] + cols[-1]) / 2 - 159.5) <= 2
+        small = cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA).astype(float)
+        assert np.abs(run[0, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] - small).mean() < 12
+    blank = f[6:].astype(float)                  # uniform mid-grey, nobody (YUV coding moves it a few levels)
+    assert np.ptp(blank) <= 4 and np.abs(blank - 127).max() < 8
+
+
+@pytest.mark.parametrize("kwargs,expect", [
+    ({"photos": [DATA / "no_such_photo.png"]}, "cannot read as an image"),
+    ({"photos": []}, "no photo given"),
+    ({"frames_per_photo": 0}, "frames_per_photo=0"),
+    ({"size": (641, 480)}, "expected an even width and height"),
+    ({"fps": 0.0}, "fps=0.0"),
+    ({"blank_frames": -1}, "blank_frames=-1"),
+    ({"name": "s.txt"}, "cannot write a video there"),
+])
+def test_still_video_bad_input_is_one_line_and_leaves_the_target_alone(tmp_path, kwargs, expect):
+    from structpose.errors import StructposeError
+    target = tmp_path / kwargs.pop("name", "s.mp4")
+    target.write_bytes(b"previous")
+    args = {"photos": [DATA / "messi5.jpg"], "frames_per_photo": 2} | kwargs
+    with pytest.raises(StructposeError) as e:
+        write_still_video(target, **args)
+    assert expect in str(e.value) and "\n" not in str(e.value)
+    assert target.read_bytes() == b"previous" and sorted(p.name for p in tmp_path.iterdir()) == [target.name]
