@@ -103,3 +103,90 @@ def test_coco_layout_has_no_head_top_or_pelvis_but_lifts_all_17(tmp_path, heldou
     out = tmp_path / "c.npz"
     assert main(["lift", str(_vp3d_coco(tmp_path / "c_in.npz", uv[:20])), "--out", str(out), "--mode", "none"]) == 0
     assert np.isfinite(load_pose_file(out).poses_3d).all()
+
+
+def _pose_file_2d(path, uv, sc, fps):
+    save_pose_file(path, PoseSequence(poses_3d=np.full((len(uv), 17, 3), np.nan), fps=fps, poses_2d=uv, scores=sc,
+                                      image_size=(W, H), valid=np.zeros(len(uv), bool)))
+    return path
+
+
+def _lift_online(tmp_path, name, uv, sc, fps, *extra):
+    out = tmp_path / f"{name}.npz"
+    assert main(["lift", str(_pose_file_2d(tmp_path / f"{name}_in.npz", uv, sc, fps)), "--out", str(out),
+                 *extra]) == 0
+    return load_pose_file(out)
+
+
+@pytest.fixture(scope="module")
+def heldout_with_gaps(heldout):
+    """The held-out clip's 2D with a short gap (held by the online refiner) and a long one (a fresh start)."""
+    _cam, uv, fps = heldout
+    uv, sc = uv.copy(), np.ones(uv.shape[:2], np.float32)
+    short, long_ = slice(30, 33), slice(60, 60 + int(0.8 * fps))
+    for gap in (short, long_):
+        uv[gap], sc[gap] = np.nan, 0
+    return uv, sc, fps
+
+
+def test_lift_online_gives_the_video_commands_online_3d(tmp_path, heldout_with_gaps, monkeypatch):
+    """The same 2D through `lift --mode online` and through the video path (process_video, its detector
+    replaced by the keypoints): the same 3D, frame by frame, including held and restarted frames."""
+    from structpose.pipeline import detector
+    from structpose.pipeline.detector import Detection
+    from structpose.pipeline.video import process_video
+    uv, sc, fps = heldout_with_gaps
+    lifted = _lift_online(tmp_path, "lift", uv, sc, fps, "--mode", "online")
+
+    frame = np.zeros((H, W, 3), np.uint8)
+    index = iter(range(len(uv)))
+
+    class Capture:
+        def __init__(self):
+            self.k = 0
+
+        def read(self):
+            self.k += 1
+            return (self.k <= len(uv)), frame
+
+        def release(self):
+            pass
+
+    class KeypointDetector:                      # the video's detections are exactly the file's keypoints
+        def __init__(self, video=False):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def __call__(self, image):
+            k = next(index)
+            found = bool(sc[k].any())
+            return Detection(uv[k].copy(), sc[k].copy(), found)
+
+    monkeypatch.setattr(detector, "PoseDetector", KeypointDetector)
+    info = {"fps": fps, "fps_known": True, "frames": len(uv), "width": W, "height": H, "live": False, "name": "kp"}
+    video, _ = process_video("kp", mode="online", fit=True, progress=False, opened=(Capture(), info))
+    assert np.array_equal(lifted.valid, video.valid) and lifted.valid.sum() > 0.7 * len(uv)
+    assert np.abs(lifted.poses_3d[lifted.valid] - video.poses_3d[video.valid]).max() < 1e-4
+    assert lifted.meta["mode"] == "online" and lifted.meta["fit"] is True
+
+
+def test_lift_online_is_causal_and_bidirectional_is_not(tmp_path, heldout_with_gaps):
+    """Changing the 2D after frame t (another motion: the clip played backwards) leaves the online 3D of frames
+    up to t unchanged.  The whole-sequence bone lengths of bidirectional mode (and its future window) do move
+    them: the check can fail."""
+    uv, sc, fps = heldout_with_gaps
+    t = 45
+    other_uv, other_sc = uv.copy(), sc.copy()
+    other_uv[t + 1:], other_sc[t + 1:] = uv[::-1][:len(uv) - t - 1], sc[::-1][:len(uv) - t - 1]
+    for mode, causal in (("online", True), ("bidirectional", False)):
+        a = _lift_online(tmp_path, f"{mode}_a", uv, sc, fps, "--mode", mode)
+        b = _lift_online(tmp_path, f"{mode}_b", other_uv, other_sc, fps, "--mode", mode)
+        assert np.array_equal(a.valid[:t + 1], b.valid[:t + 1])
+        change = np.nanmax(np.abs(a.poses_3d[:t + 1] - b.poses_3d[:t + 1]))
+        assert (change < 1e-6) if causal else (change > 1e-3), (mode, change)
+        assert np.nanmax(np.abs(a.poses_3d[t + 1:] - b.poses_3d[t + 1:])) > 1e-2      # the change is real
