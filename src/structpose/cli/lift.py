@@ -6,19 +6,11 @@ structpose pose files (their ``poses_2d``) through :func:`structpose.data.format
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from ..errors import StructposeError
-
-if TYPE_CHECKING:
-    from ..io.posefile import PoseSequence
-    from ..pipeline.lifting import PoseLifter
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -28,33 +20,6 @@ def _size(text: str | None) -> tuple[int, int] | None:
     if not m or int(m[1]) <= 0 or int(m[2]) <= 0:
         raise StructposeError(f"--image-size {text!r}; expected WIDTHxHEIGHT in pixels, e.g. 1920x1080")
     return int(m[1]), int(m[2])
-
-
-def lift_online(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tuple[int, int] | None, fit: bool,
-                lifter: PoseLifter, tpnet: str | Path | None = None, meta: dict | None = None) -> PoseSequence:
-    """``--mode online``: the online chain of ``structpose video``, so the same 2D gives the same 3D.
-
-    Causal: frame t depends on frames <= t only.  The lifter, then the streaming TP-Net
-    (:func:`~structpose.pipeline.refiner.refine_sequence` online equals
-    :class:`~structpose.pipeline.refiner.OnlineRefiner` frame by frame), then the skeleton fitted with
-    the running median bone lengths of the last 10 s (:class:`~structpose.pipeline.lifting.RunningSkeleton`,
-    as :func:`~structpose.pipeline.video.process_video` does) -- not with the whole sequence's medians,
-    which would let later frames change earlier ones.
-    """
-    from ..pipeline.lifting import RunningSkeleton, lift_sequence
-    from ..pipeline.refiner import refine_sequence
-    seq = lift_sequence(xy, scores, fps, image_size, mode="none", fit=False, lifter=lifter, meta=meta)
-    if not seq.valid.any():
-        raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "
-                              f"{lifter.min_score})")
-    out = refine_sequence(seq.poses_3d, fps, mode="online", fit=None, model=tpnet)
-    if fit:
-        running = RunningSkeleton(history=round(10 * fps))
-        out = np.stack([running(p) for p in out])     # every frame in order, held ones too, as the video loop
-    out = out.astype(np.float32)
-    out[~seq.valid] = np.nan
-    return dataclasses.replace(seq, poses_3d=out, valid=seq.valid & np.isfinite(out).all((1, 2)),
-                               meta=seq.meta | {"mode": "online", "fit": bool(fit)})
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -85,12 +50,8 @@ def _run(args: argparse.Namespace) -> int:
         fps = args.fps or s.fps or 30.0
         size = size_arg or s.image_size
         meta = {"source": str(args.keypoints), "sequence": s.name, "fps_assumed": not (args.fps or s.fps)}
-        if args.mode == "online":
-            seq = lift_online(s.xy, s.scores, fps, size, fit=not args.no_fit, lifter=lifter, tpnet=args.tpnet,
-                              meta=meta)
-        else:
-            seq = lift_sequence(s.xy, s.scores, fps, size, mode=args.mode, fit=not args.no_fit, lifter=lifter,
-                                tpnet=args.tpnet, meta=meta)
+        seq = lift_sequence(s.xy, s.scores, fps, size, mode=args.mode, fit=not args.no_fit, lifter=lifter,
+                            tpnet=args.tpnet, meta=meta)
         target = out if len(seqs) == 1 else out.with_name(
             f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
         save_pose_file(target, seq)

@@ -204,8 +204,10 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
     ``mode``: "online" / "bidirectional" (TP-Net, :func:`structpose.pipeline.refiner.refine_sequence`)
-    or "none" (lifter only).  ``fit``: skeleton fitting with the sequence's median bone lengths,
-    left/right symmetrised (:func:`fit_symmetric`).
+    or "none" (lifter only).  ``fit``: skeleton fitting, left/right symmetrised — online with the running
+    median bone lengths of the last 10 s (:class:`RunningSkeleton`, causal: the online chain of
+    :func:`structpose.pipeline.video.process_video`), otherwise with the whole sequence's medians
+    (:func:`fit_symmetric`).
     ``image_size`` None: the principal point is put at the centre of the keypoints' extent and the
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
@@ -236,7 +238,13 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
             raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "
                                   f"{lifter.min_score})")
         out = refine_sequence(cam, fps, mode=mode, fit=None, model=tpnet)
-        out = fit_symmetric(out) if fit else out
+        if fit and mode == "online":
+            # causal, as `structpose video --mode online`: running-median bone lengths of the last 10 s,
+            # every frame in order (held ones too), so later frames never change earlier ones
+            running = RunningSkeleton(history=round(10 * fps))
+            out = np.stack([running(p) for p in out])
+        elif fit:
+            out = fit_symmetric(out)
     else:
         raise StructposeError(f"mode {mode!r} unknown; choose online, bidirectional or none")
     out = out.astype(np.float32)
