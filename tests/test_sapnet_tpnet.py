@@ -136,3 +136,21 @@ def test_train_sapnet_seed_and_init_overrides(tmp_path, capsys):
     assert main(["train", "sapnet", "--config", str(cfg), "--init", str(tmp_path / "missing.pt")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "missing.pt" in err
+
+
+def test_eval_scores_extra_refiners_and_refuses_bad_ones(pairs_file, tmp_path, capsys):
+    from structpose.models.tpnet import build_model, save_model
+    from structpose.train.sapnet_eval import main as eval_main
+    weights = pairs_file[0].parent / "w.pt"
+    ident = build_model({"kind": "tpnet", "window": 4, "mode": "online", "hidden": [8]})   # untrained: identity
+    save_model(ident, tmp_path / "ident.pt")
+    out = tmp_path / "e.json"
+    assert eval_main(["eval", str(out), str(weights), "--split", "val", "--frames", "6",
+                      "--tpnet", f"mine={tmp_path / 'ident.pt'}"]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    # an untrained residual TP-Net returns its input: the refined score equals SAP-Net's own
+    assert row["sapnet+tpnet_mine"]["mpjpe_mm"] == pytest.approx(row["sapnet"]["mpjpe_mm"], rel=1e-4)
+    assert 0 <= row["illegal_pct"]["ground_truth"] <= 100
+    capsys.readouterr()
+    assert eval_main(["eval", str(out), str(weights), "--tpnet", "nolabel"]) == 2
+    assert "LABEL=PATH" in capsys.readouterr().err

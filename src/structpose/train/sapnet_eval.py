@@ -208,7 +208,7 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     ax[1].set(title="depth L2 on the 3D half (crop units$^2$)", xlabel="step (all stages)", yscale="log")
     ax[0].legend()
     ax[1].legend()
-    fig.suptitle("SAP-Net (2x64 ch, 64 px) on renders of real mocap (stand-in data), 1 CPU thread")
+    fig.suptitle(f"SAP-Net {net.config.describe()} on renders of real mocap (stand-in data), CPU")
     fig.tight_layout()
     p2 = out_dir / "sapnet_training.png"
     with atomic_path(p2) as tmp:
