@@ -184,3 +184,17 @@ def test_lambda_unit_heatmap_px_equals_the_paper_loss_in_heatmap_pixels(deepmimi
     assert effective_weights(paper, "crop", H) == paper
     with pytest.raises(StructposeError, match="lambda_unit"):
         effective_weights(paper, "metres", H)
+
+
+def test_reinvoking_a_finished_run_changes_nothing_and_keeps_its_summary(tmp_path):
+    cfg = yaml.safe_load(_config(tmp_path, steps=4, log_every=2).read_text())
+    first = train(cfg, tmp_path / "run")
+    before = json.loads((tmp_path / "run" / "summary.json").read_text())
+    w0, _, _ = load_weights(tmp_path / "run" / "weights.pt")
+    again = train(cfg, tmp_path / "run", resume=True)       # e.g. `--resume --export` on a finished stage
+    assert again["step"] == 4 and again["losses"] == []
+    after = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert after["final"]["step"] == 4 and after["final"]["total"] == pytest.approx(first["losses"][-1]["total"])
+    assert after["effective_weights"] == before["effective_weights"]
+    w1, _, _ = load_weights(tmp_path / "run" / "weights.pt")
+    assert all(torch.equal(a, b) for a, b in zip(w0.state_dict().values(), w1.state_dict().values()))

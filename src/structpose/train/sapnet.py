@@ -246,9 +246,15 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
         dist.all_reduce(diff, op=dist.ReduceOp.MAX)
         result["rank_param_max_diff"] = float(diff)
     if rank == 0:
+        final = history[-1] if history else None
+        if final is None and log_path.is_file():
+            # re-invoked on a finished run (e.g. --resume --export): the last logged row still stands
+            with open(log_path, newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            final = {k: float(v) for k, v in rows[-1].items()} if rows else None
         with atomic_path(out / "summary.json") as tmp:
             tmp.write_text(json.dumps({k: v for k, v in result.items() if k != "losses"}
-                                      | {"final": history[-1] if history else None,
+                                      | {"final": final,
                                          "effective_weights": weights}, indent=2))
         from ..models.sapnet import save_weights
         save_weights(out / "weights.pt", net, bone_sum, {"stage": cfg.get("stage"), "steps": step,
