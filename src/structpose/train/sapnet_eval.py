@@ -56,10 +56,9 @@ def render_videos(size: int, seed: int = 7, split: str = "test", max_frames: int
     return vids
 
 
-def predict_videos(path: str | Path, videos: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+def predict_videos(net, bone_sum: float, videos: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
     """SAP-Net per frame on each video -> root-relative camera-frame poses ``(T, 17, 3)`` metres,
-    scaled to the training set's mean total bone length (as evaluated)."""
-    net, bone_sum, _ = load_weights(path)
+    scaled to the training set's mean total bone length ``bone_sum`` (as evaluated)."""
     size = net.config.input_size
     out = []
     for v in videos:
@@ -73,9 +72,10 @@ def write_pairs(out: str | Path, weights: str | Path, split: str, names: tuple[s
     """SAP-Net predictions and ground truth of rendered videos, for TP-Net training (the paper trains
     TP-Net on SAP-Net's own per-frame output).  Writes ``pred_i``, ``gt_i`` (root-relative camera
     frame, metres, 30 fps) and ``names``; returns the number of frames."""
-    size = load_weights(weights)[0].config.input_size
-    videos = render_videos(size, seed=11, split=split, max_frames=max_frames, names=names, scenes=scenes)
-    preds = predict_videos(weights, videos)
+    net, bone_sum, _ = load_weights(weights)
+    videos = render_videos(net.config.input_size, seed=11, split=split, max_frames=max_frames, names=names,
+                           scenes=scenes)
+    preds = predict_videos(net, bone_sum, videos)
     arrays: dict[str, np.ndarray] = {"names": np.array([f"{v['name']}#{v['scene']}" for v in videos]),
                                      "fps": np.array(FPS)}
     for i, (v, p) in enumerate(zip(videos, preds)):
