@@ -154,3 +154,32 @@ def test_eval_scores_extra_refiners_and_refuses_bad_ones(pairs_file, tmp_path, c
     capsys.readouterr()
     assert eval_main(["eval", str(out), str(weights), "--tpnet", "nolabel"]) == 2
     assert "LABEL=PATH" in capsys.readouterr().err
+
+
+def test_bad_pairs_files_and_seeds_are_one_line(tmp_path, capsys):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not an npz")
+    with pytest.raises(StructposeError, match="cannot read"):
+        load_pairs(junk)
+    g = np.zeros((6, 17, 3), np.float32)
+    p = g.copy()
+    p[3, 5, 2] = np.nan
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, names=np.array(["a"]), fps=np.array(30.0), gt_0=g, pred_0=p)
+    with pytest.raises(StructposeError, match="NaN"):
+        load_pairs(nan)
+    from test_train_sapnet import _config
+    cfg = _config(tmp_path, steps=1)
+    assert main(["train", "sapnet", "--config", str(cfg), "--out-dir", str(tmp_path / "r"), "--seed", "-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ">= 0" in err
+    assert not (tmp_path / "r" / "weights.pt").exists()
+
+
+@pytest.mark.parametrize("args", [["--frames", "0"], ["--scenes", "0"]])
+def test_pairs_refuses_empty_requests(tmp_path, capsys, args):
+    from structpose.train.sapnet_eval import main as eval_main
+    with pytest.raises(SystemExit) as e:
+        eval_main(["pairs", str(tmp_path / "p.npz"), str(tmp_path / "w.pt"), *args])
+    assert e.value.code == 2 and ">= 1" in capsys.readouterr().err
+    assert not (tmp_path / "p.npz").exists()

@@ -139,6 +139,8 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
     torch.set_num_threads(int(t_cfg.get("threads", 1)))
     seed = int(t_cfg.get("seed", 0))
+    if seed < 0:
+        raise StructposeError(f"train.seed (or --seed) is {seed}; expected an integer >= 0")
     mcfg = model_config(cfg)
     data = build_datasets(cfg, mcfg.input_size, seed, rank)
     if dist.is_initialized():

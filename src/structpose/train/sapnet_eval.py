@@ -242,6 +242,9 @@ def main(argv: list[str]) -> int:
     f.add_argument("runs")
     f.add_argument("out_dir")
     args = ap.parse_args(argv)
+    for name in ("frames", "scenes"):
+        if getattr(args, name, 1) < 1:
+            ap.error(f"--{name} {getattr(args, name)}; expected an integer >= 1")
     try:
         if args.cmd == "figures":
             for p in make_figures(args.weights, args.runs, args.out_dir):

@@ -129,7 +129,12 @@ def lifted(clean: np.ndarray, lifter, rng: np.random.Generator, noise_px: float 
 def load_pairs(path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(name, ground truth (T,17,3), prediction (T,17,3))`` root-relative sequences at the model rate
     from an npz with ``names``, ``fps``, ``pred_i``, ``gt_i`` (``sapnet_eval pairs``)."""
-    with np.load(path) as f:
+    try:
+        f = np.load(path)
+    except (OSError, ValueError) as e:
+        raise StructposeError(f"{path}: cannot read as an npz pairs file ({type(e).__name__}); write one with "
+                              "`python -m structpose.train.sapnet_eval pairs`") from None
+    with f:
         if "names" not in f or "fps" not in f:
             raise StructposeError(f"{path}: not a pairs file (needs names, fps, pred_i, gt_i)")
         if abs(float(f["fps"]) - MODEL_FPS) > 1e-6:
@@ -140,6 +145,8 @@ def load_pairs(path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
             if gt.shape != pred.shape or gt.shape[1:] != (17, 3):
                 raise StructposeError(f"{path}: sequence {i} has pred {pred.shape} and gt {gt.shape}; "
                                       "expected equal (T, 17, 3)")
+            if not (np.isfinite(gt).all() and np.isfinite(pred).all()):
+                raise StructposeError(f"{path}: sequence {i} ({name}) holds NaN or inf; pairs must be finite")
             out.append((str(name), gt - gt[:, :1], pred - pred[:, :1]))
     return out
 
