@@ -28,7 +28,7 @@ OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 #: people-free photos of opencv-doc (no faces, no cartoon faces, no human silhouettes)
 BACKGROUND_PHOTOS = ("building.jpg", "home.jpg", "fruits.jpg", "aero1.jpg", "aero3.jpg", "aloeL.jpg",
                      "board.jpg", "leuvenA.jpg", "leuvenB.jpg", "orange.jpg", "apple.jpg", "smarties.png",
-                     "starry_night.jpg", "stuff.jpg", "rubberwhale1.png", "butterfly.jpg", "blox.jpg",
+                     "starry_night.jpg", "stuff.jpg", "butterfly.jpg", "blox.jpg",
                      "licenseplate_motion.jpg", "left.jpg", "right.jpg", "ela_original.jpg")
 
 REGIONS = ("none", "skin", "top", "forearm", "bottom", "shank", "shoes", "hair")
