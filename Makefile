@@ -26,6 +26,13 @@ $(STAMP): pyproject.toml Makefile
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	@# realistic renders (extra `render`): Anny body model and pyrender on OSMesa, all --no-deps (anny would
+	@# pull warp-lang, pyrender pins PyOpenGL 3.1.0); then build Anny's model cache once (~2 min, ~0.8 GB)
+	dpkg -s libosmesa6 >/dev/null 2>&1 || \
+	  (apt-get install -y -q libosmesa6 >/dev/null || sudo apt-get install -y -q libosmesa6 >/dev/null)
+	$(PIP) install -q --no-deps anny==0.6.2 roma==1.8.0 trimesh==5.2.0 safetensors==0.8.0 pyrender==0.1.45 \
+	  PyOpenGL==3.1.7 freetype-py==2.5.1 imageio==2.38.2 pyglet==1.5.31 six requests
+	$(BIN)/python -c "from structpose.render.anny_body import load_body; load_body()"
 	touch $(STAMP)
 
 demo: setup

@@ -56,10 +56,11 @@ KEYS = ("det_2d", "det_scores", "det_world", "det_found", "uv", "joints_cam", "j
 def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "train", seed: int = 0,
              sources: tuple[str, ...] = ("deepmimic", "holosoma"), image_size: tuple[int, int] = (640, 480),
              images_dir: str | Path | None = None, images_count: int = 0, video_fps: float = 30.0,
-             progress: Callable[[str], None] | None = None) -> dict:
+             progress: Callable[[str], None] | None = None, scene=None) -> dict:
     """Render about ``frames`` frames (sequences of ``video_length``; 1 = stills) of the ``split`` clips, run
     MediaPipe on each, write the npz ``out`` (format in the module doc); optionally the first
-    ``images_count`` images as PNGs in ``images_dir``.  Returns the meta dict."""
+    ``images_count`` images as PNGs in ``images_dir``; ``scene`` a ``SceneConfig`` (its ``image_size`` is
+    replaced by ``image_size``).  Returns the meta dict."""
     from ..pipeline.detector import PoseDetector
     from ..render.anny_scene import AnnyScenes, SceneConfig, pick_starts
     if frames < 1 or video_length < 1:
@@ -70,7 +71,8 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
     if not clips:
         raise StructposeError(f"no {split} clips in sources {', '.join(sources)}")
     t0 = time.perf_counter()
-    scenes = AnnyScenes(SceneConfig(image_size=image_size), seed=seed)
+    from dataclasses import replace
+    scenes = AnnyScenes(replace(scene or SceneConfig(), image_size=tuple(image_size)), seed=seed)
     t_setup = time.perf_counter() - t0
     rng = np.random.default_rng([seed, 1])
     n_seq = -(-frames // video_length)
