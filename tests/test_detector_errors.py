@@ -66,14 +66,15 @@ def test_render_samples_turn_2d_and_3d_by_the_same_rotation():
     pairs = {"det_found": np.ones(n, bool), "clip": np.array(["a"] * n), "det_2d": uv.astype(np.float32),
              "det_scores": np.ones((n, 17), np.float32), "focal": f, "centre": c, "joints_cam": cam}
     s = render_samples(pairs)
-    rel, xy, depth = (s[k][:n].numpy().astype(np.float64) for k in ("rel", "xy", "depth"))
+    rel, xy, root = (s[k][:n].numpy().astype(np.float64) for k in ("rel", "xy", "root"))
     # the 2D hips' midpoint ray is turned onto the optical axis: the pelvis lands near the principal point
     # (0), within the perspective difference between a 2D and a 3D midpoint; before, it was ~200 px off
     assert np.abs(xy[:, j("pelvis")]).max() < 0.01 * 800
     assert np.abs(uv[:, j("pelvis")] - c).max() > 100
     # exact detections: the turned 3D, placed at its depth on the axis, projects onto the turned 2D
-    turned = rel + np.stack([np.zeros(n), np.zeros(n), depth], -1)[:, None]
+    turned = rel + root[:, None]
     np.testing.assert_allclose(turned[..., :2] / turned[..., 2:] * 800.0, xy, atol=0.05)
+    assert np.abs(root[:, :2] / root[:, 2:]).max() < 0.01         # the pelvis near the axis
     # a rotation keeps lengths
     np.testing.assert_allclose(np.linalg.norm(rel[:, 3] - rel[:, 2], axis=-1),
                                np.linalg.norm(cam[:, 3] - cam[:, 2], axis=-1), rtol=1e-5)

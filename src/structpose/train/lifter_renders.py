@@ -36,8 +36,8 @@ def _on_axis(kp: np.ndarray, mask: np.ndarray, c: np.ndarray, f: np.ndarray) -> 
 def render_samples(pairs: dict[str, np.ndarray], min_score: float = 0.3, exclude_clips: tuple[str, ...] = ()
                    ) -> dict[str, torch.Tensor]:
     """Frames where MediaPipe found the person -> tensors ``xy`` (N, 17, 2) on-axis pixels, ``mask``,
-    ``rel`` (N, 17, 3) true root-relative metres in the same rotated frame, ``depth`` (N,) pelvis distance,
-    ``f`` (N,) focal; mirrored copies appended."""
+    ``rel`` (N, 17, 3) true root-relative metres in the same rotated frame, ``root`` (N, 3) the true pelvis
+    there (near the optical axis) and ``depth`` its z, ``f`` (N,) focal; mirrored copies appended."""
     keep = pairs["det_found"] & ~np.isin(pairs["clip"], list(exclude_clips))
     if not keep.any():
         raise StructposeError("no render frames with a detection to train on")
@@ -50,9 +50,11 @@ def render_samples(pairs: dict[str, np.ndarray], min_score: float = 0.3, exclude
     rel = rot - rot[:, PELVIS:PELVIS + 1]
     out = {"xy": torch.as_tensor(xy, dtype=torch.float32), "mask": torch.as_tensor(mask),
            "rel": torch.as_tensor(rel, dtype=torch.float32),
-           "depth": torch.as_tensor(rot[:, PELVIS, 2], dtype=torch.float32), "f": torch.as_tensor(f).float()}
+           "root": torch.as_tensor(rot[:, PELVIS], dtype=torch.float32), "f": torch.as_tensor(f).float()}
+    out["depth"] = out["root"][:, 2]
     flip = {"xy": out["xy"][:, _FLIP] * torch.tensor([-1.0, 1.0]), "mask": out["mask"][:, _FLIP],
-            "rel": out["rel"][:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0]), "depth": out["depth"], "f": out["f"]}
+            "rel": out["rel"][:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0]),
+            "root": out["root"] * torch.tensor([-1.0, 1.0, 1.0]), "f": out["f"], "depth": out["depth"]}
     return {k: torch.cat([out[k], flip[k]]) for k in out}
 
 
