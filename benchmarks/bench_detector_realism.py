@@ -2,7 +2,7 @@
 renders of held-out motion against the same measures on real multi-view video (Pose2Sim's demo).
 
 Renders: ``$STRUCTPOSE_DATA/renders/test_{stills,video}.npz`` from ``structpose data renders`` (made here,
-small, if absent).  Real: Pose2Sim's two 4-camera trials (``pip download --no-deps pose2sim==0.10.49``
+small, if absent).  Real: Pose2Sim's single-person 4-camera trial (``pip download --no-deps pose2sim==0.10.49``
 into the data folder; BSD-3): a lab, one person, 1088x1920 portrait videos.  Their reference 2D is a
 *leave-one-view-out triangulation*: MediaPipe's 2D from the three other calibrated views, triangulated
 (DLT on undistorted points) and projected into the held-out view, so the view scored never contributes to
@@ -26,9 +26,10 @@ from structpose.cameras import Camera
 
 DATA = Path(os.environ.get("STRUCTPOSE_DATA", Path.home() / ".cache" / "structpose")).expanduser()
 WHEEL = DATA / "pose2sim-0.10.49-py3-none-any.whl"
-TRIALS = {"SinglePerson": "Pose2Sim/Demo_SinglePerson", "Batch/Trial_2": "Pose2Sim/Demo_Batch/Trial_2"}
-CALIB = {"SinglePerson": "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt",
-         "Batch/Trial_2": "Pose2Sim/Demo_Batch/calibration/Calib.qca.txt"}
+# Demo_Batch/Trial_1 is the same recording; Trial_2 has a second person in front, so MediaPipe follows
+# different people in different views and no triangulation holds (checked by eye): not used.
+TRIALS = {"SinglePerson": "Pose2Sim/Demo_SinglePerson"}
+CALIB = {"SinglePerson": "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"}
 
 
 def qualisys_cameras(xml_text: str) -> list[Camera]:
