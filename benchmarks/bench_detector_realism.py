@@ -40,7 +40,7 @@ def qualisys_cameras(xml_text: str) -> list[Camera]:
         u, _, vt = np.linalg.svd(M)
         R = np.diag([1.0, -1.0, -1.0]) @ (u @ vt)
         centre = np.array([float(tr.get(k)) for k in "xyz"]) / 1000.0
-        q = lambda k, it=it: float(it.get(k))  # noqa: E731
+        q = lambda k, it=it: float(it.get(k))
         cams.append(Camera(R, -R @ centre, np.array([q("focalLengthU"), q("focalLengthV")]) / 64.0,
                            np.array([q("centerPointU"), q("centerPointV")]) / 64.0, (1088, 1920),
                            np.array([q("radialDistortion1"), q("radialDistortion2"), q("tangentalDistortion1"),

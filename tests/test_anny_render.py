@@ -11,8 +11,15 @@ from scipy.spatial.transform import Rotation
 from structpose.cameras import Camera, sample_virtual_camera
 from structpose.cli import main
 from structpose.errors import StructposeError
-from structpose.render.anny_body import (CLIP_TO_ANNY, load_body, regress_h36m, rest_joints, rest_state, retarget,
-                                         sample_shapes)
+from structpose.render.anny_body import (
+    CLIP_TO_ANNY,
+    load_body,
+    regress_h36m,
+    rest_joints,
+    rest_state,
+    retarget,
+    sample_shapes,
+)
 from structpose.render.anny_render import AnnyRenderer
 from structpose.render.anny_scene import AnnyScenes, SceneConfig
 from structpose.render.anny_textures import mesh_layout

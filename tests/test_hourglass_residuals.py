@@ -13,7 +13,14 @@ import torch
 import torch.nn.functional as F
 
 from structpose.errors import StructposeError
-from structpose.models.sapnet import PRESETS, SAPNet, SAPNetConfig, load_pretrained, load_weights, save_weights
+from structpose.models.sapnet import (
+    PRESETS,
+    SAPNet,
+    SAPNetConfig,
+    load_pretrained,
+    load_weights,
+    save_weights,
+)
 from structpose.models.sapnet_export import gflop_per_image
 
 

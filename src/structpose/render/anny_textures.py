@@ -162,19 +162,19 @@ def _paint_face(tex: np.ndarray, layout: MeshLayout, skin: np.ndarray, hair: np.
     ang = float(np.degrees(np.arctan2(*(re_ - le)[::-1])))   # the face's horizontal in texture space
     iris = rng.uniform(0.05, 0.45, 3) * np.array([0.6, 0.5, 0.4]) + 0.05
     for e in (le, re_):
-        c = tuple(int(round(v)) for v in e)
+        c = tuple(int(np.rint(v)) for v in e)
         cv2.ellipse(tex, c, (max(int(0.013 * k), 2), max(int(0.006 * k), 1)), ang, 0, 360, (0.92, 0.9, 0.88), -1)
         cv2.circle(tex, c, max(int(0.0055 * k), 1), tuple(float(v) for v in iris), -1)
         cv2.circle(tex, c, max(int(0.0025 * k), 1), (0.03, 0.03, 0.03), -1)
         b = e - 0.45 * down
-        cv2.ellipse(tex, tuple(int(round(v)) for v in b), (max(int(0.016 * k), 2), max(int(0.003 * k), 1)),
+        cv2.ellipse(tex, tuple(int(np.rint(v)) for v in b), (max(int(0.016 * k), 2), max(int(0.003 * k), 1)),
                     ang, 0, 360, tuple(float(v) for v in hair * 0.8), -1)
     lips = np.clip(skin * np.array([0.85, 0.55, 0.55]) + rng.uniform(-0.05, 0.05), 0, 1)
     m = mid + 1.75 * down
-    cv2.ellipse(tex, tuple(int(round(v)) for v in m), (max(int(0.022 * k), 2), max(int(0.006 * k), 1)),
+    cv2.ellipse(tex, tuple(int(np.rint(v)) for v in m), (max(int(0.022 * k), 2), max(int(0.006 * k), 1)),
                 ang, 0, 360, tuple(float(v) for v in lips), -1)
     n = nose + 0.1 * down
-    cv2.circle(tex, tuple(int(round(v)) for v in n), max(int(0.006 * k), 1),
+    cv2.circle(tex, tuple(int(np.rint(v)) for v in n), max(int(0.006 * k), 1),
                tuple(float(v) for v in skin * 0.75), -1)
 
 

@@ -78,7 +78,7 @@ def finetune(model: Lifter, cfg: LifterTrainConfig, frames3d: torch.Tensor, samp
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr * 0.1)
-    n_r = int(round(batch * fraction))
+    n_r = round(batch * fraction)
     t0 = time.time()
     for step in range(steps):
         model.train()

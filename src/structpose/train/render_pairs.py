@@ -86,7 +86,7 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
         for s in range(n_seq):
             # per-clip stride to ~video_fps, so 60 / 120 Hz mocap becomes a 30 fps video
             ci, start = pick_starts(clips, 1, video_length, 1, rng)[0]
-            stride = max(1, int(round(clips[ci].fps / video_fps))) if video_length > 1 else 1
+            stride = max(1, round(clips[ci].fps / video_fps)) if video_length > 1 else 1
             if (video_length - 1) * stride + 1 > clips[ci].num_frames:
                 stride = 1
             start = min(start, clips[ci].num_frames - (video_length - 1) * stride - 1)
@@ -151,9 +151,8 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
             "seconds": {"setup": round(t_setup, 1), "render": round(t_render, 1), "detect": round(t_detect, 1)},
             "renders_per_s": round(n / t_render, 2), "detections_per_s": round(n / t_detect, 2),
             "render_breakdown_s": {k: round(v, 1) for k, v in scenes.renderer.seconds.items()}}
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays, meta=np.array(json.dumps(meta)))
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays, meta=np.array(json.dumps(meta)))
     return meta
 
 
