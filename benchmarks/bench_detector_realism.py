@@ -24,7 +24,7 @@ import numpy as np
 from structpose.analysis.detector_errors import detector_errors
 from structpose.cameras import Camera
 
-DATA = Path(os.environ.get("STRUCTPOSE_DATA", Path.home() / ".cache" / "structpose")).expanduser()
+DATA = Path(os.environ.get("STRUCTPOSE_DATA") or Path.home() / ".cache" / "structpose").expanduser()
 WHEEL = DATA / "pose2sim-0.10.49-py3-none-any.whl"
 # Demo_Batch/Trial_1 is the same recording; Trial_2 has a second person in front, so MediaPipe follows
 # different people in different views and no triangulation holds (checked by eye): not used.

@@ -21,7 +21,7 @@ from structpose.train.lifter import LifterTrainConfig, _frames, evaluate, load_t
 from structpose.train.lifter_renders import evaluate_renders, finetune, render_samples
 from structpose.train.render_pairs import load_pairs
 
-DATA = Path(os.environ.get("STRUCTPOSE_DATA", Path.home() / ".cache" / "structpose")).expanduser() / "renders"
+DATA = Path(os.environ.get("STRUCTPOSE_DATA") or Path.home() / ".cache" / "structpose").expanduser() / "renders"
 ROOT = Path(__file__).resolve().parent.parent
 
 
