@@ -49,7 +49,8 @@ def _fixed_view(w, cfg, g):
 
 def accuracy() -> list[tuple[str, float, float, float]]:
     from structpose.metrics import mpjpe, mpjve, pa_mpjpe
-    from structpose.pipeline.lifting import PoseLifter, fit_symmetric
+    from structpose.fitting import fit_sequence
+    from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import refine_sequence
     lifter = PoseLifter(min_score=0.5)
     have_bi = True
@@ -68,10 +69,10 @@ def accuracy() -> list[tuple[str, float, float, float]]:
         rel = rel[ok]
         gt = (cam - cam[:, :1])[ok]
         on = refine_sequence(rel, fps, mode="online")
-        res = {"lifter": rel, "lifter + fit": fit_symmetric(rel), "lifter + TP-Net online": on,
-               "lifter + TP-Net online + fit": fit_symmetric(on)}
+        res = {"lifter": rel, "lifter + fit": fit_sequence(rel), "lifter + TP-Net online": on,
+               "lifter + TP-Net online + fit": fit_sequence(on)}
         if have_bi:
-            res["lifter + TP-Net bidir. + fit"] = fit_symmetric(refine_sequence(rel, fps, mode="bidirectional"))
+            res["lifter + TP-Net bidir. + fit"] = fit_sequence(refine_sequence(rel, fps, mode="bidirectional"))
         for k, v in res.items():
             arms[k].append(v)
         gts.append(gt)
@@ -90,7 +91,8 @@ def accuracy() -> list[tuple[str, float, float, float]]:
 def speed(n: int = 300) -> list[tuple[str, float]]:
     from structpose.data import deepmimic
     from structpose.pipeline._threads import single_threaded
-    from structpose.pipeline.lifting import PoseLifter, RunningSkeleton
+    from structpose.fitting import RunningSkeleton
+    from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import OnlineRefiner
     single_threaded()
     c = deepmimic.load_all()[3]

@@ -62,6 +62,14 @@ def bone_lengths(poses: Array, layout: Layout = H36M17) -> Array:
     return sq.sqrt() if _is_torch(sq) else np.sqrt(sq)
 
 
+def smooth_bone_lengths(poses: Array, layout: Layout = H36M17, eps: float = _NORM_EPS) -> Array:
+    """:func:`bone_lengths` made smooth at zero for losses: ``sqrt(|v|^2 + eps^2)`` (:func:`safe_norm`).
+
+    (..., J, 3) metres -> (..., B) metres; exact up to ``eps``, with a finite gradient on a zero-length bone.
+    """
+    return safe_norm(bone_vectors(poses, layout), eps)
+
+
 def bone_index(layout: Layout = H36M17) -> dict[tuple[int, int], int]:
     """``(parent, child) -> position`` in :func:`bone_vectors`'s bone axis."""
     return {b: i for i, b in enumerate(layout.bones)}

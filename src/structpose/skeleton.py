@@ -47,6 +47,13 @@ class Layout:
             perm[a], perm[b] = b, a
         return perm
 
+    @property
+    def bone_twins(self) -> np.ndarray:
+        """``(B,)`` index of every bone's left/right twin in :attr:`bones` order (torso bones: themselves)."""
+        flip = self.flip_permutation
+        where = {b: i for i, b in enumerate(self.bones)}
+        return np.array([where[(int(flip[p]), int(flip[c]))] for p, c in self.bones], dtype=np.intp)
+
     def index(self, name: str) -> int:
         try:
             return self.names.index(name)

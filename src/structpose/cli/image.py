@@ -23,7 +23,8 @@ def _run(args: argparse.Namespace) -> int:
     from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline._threads import single_threaded
     from ..pipeline.detector import PoseDetector, read_image
-    from ..pipeline.lifting import PoseLifter, fit_symmetric
+    from ..fitting import fit_sequence
+    from ..pipeline.lifting import PoseLifter
     from ..viz import draw_skeleton_2d, save_skeleton_figure
     single_threaded()
     out = Path(args.out)
@@ -50,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
             if ok and not args.no_fit:
                 # a single photo has no sequence to take bone lengths from: the lifter's own lengths,
                 # made left/right symmetric (a body is symmetric)
-                cam = fit_symmetric(cam[None])[0]
+                cam = fit_sequence(cam[None])[0]
             seq = PoseSequence(poses_3d=cam[None], fps=1.0, poses_2d=d.keypoints[None], scores=d.scores[None],
                                image_size=size, valid=np.array([ok]),
                                meta={"source": str(path), "fov_deg_assumed": lifter.fov_deg,

@@ -29,10 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="online: past frames only (lag 0); bidirectional: past and future frames "
                         "(shipped: 5 past + 4 future model frames at 30 fps, lag 4)")
     p.add_argument("--fit-skeleton", action="store_true",
-                   help="impose constant bone lengths (the sequence's median, or --bone-lengths)")
+                   help="impose left/right-symmetric bone lengths: the median over the sequence (online: over the "
+                        "last 10 s, causal), or --bone-lengths")
     p.add_argument("--bone-lengths", metavar="FILE",
                    help="subject bone lengths in metres: .json (list of 16, or {child_joint: length}), "
-                        ".npy/.txt (16 numbers, H36M-17 bone order) or a pose file (.npz: its median)")
+                        ".npy/.txt (16 numbers, H36M-17 bone order) or a pose file (.npz: its symmetrised median, "
+                        "the policy of structpose.fitting)")
     p.add_argument("--model", metavar="PT", help="a model from `structpose train tpnet` instead of the shipped one")
     p.add_argument("--fps", type=float, help="frame rate for a pose file that lacks one (or to override it)")
     p.add_argument("--max-gap", type=float, default=0.5, metavar="S",
@@ -42,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def load_bone_lengths(path: str | Path) -> np.ndarray:
     """16 bone lengths (metres, ``H36M17.bones`` order) from a .json / .npy / .txt / pose file."""
-    from ..fitting import median_bone_lengths
+    from ..fitting import symmetric_bone_lengths
     from ..io.posefile import load_pose_file
     from ..skeleton import H36M17
     path = Path(path)
@@ -54,7 +56,7 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
             seq = load_pose_file(path)
             if not seq.valid.any():
                 raise StructposeError(f"{path}: no valid frame to take the median bone lengths from")
-            L = median_bone_lengths(seq.poses_3d[seq.valid].astype(np.float64))
+            L = symmetric_bone_lengths(seq.poses_3d[seq.valid].astype(np.float64))
         elif path.suffix == ".json":
             raw = json.loads(path.read_text())
             if isinstance(raw, dict):
@@ -102,15 +104,13 @@ def _load(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..io.posefile import PoseSequence, save_pose_file
+    from ..geometry import bone_lengths
     from ..pipeline.refiner import refine_sequence
-    from ..skeleton import H36M17
     seq = _load(args)
     poses = seq.poses_3d.astype(np.float64)
     poses[~seq.valid] = np.nan
-    fin = np.isfinite(poses).all(-1)
-    if fin.any():
-        bones = np.linalg.norm(poses[:, 1:] - poses[:, list(H36M17.parents[1:])], axis=-1)
-        med = float(np.nanmedian(bones))
+    if np.isfinite(poses).all(-1).any():
+        med = float(np.nanmedian(bone_lengths(poses)))
         if med > 5.0:
             raise StructposeError(f"{args.input}: median bone length {med:.0f}; poses_3d must be in metres "
                                   "(divide millimetres by 1000)")

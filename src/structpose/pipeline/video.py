@@ -21,7 +21,7 @@ Modes
     bone lengths (last 10 s).  ``bidirectional``: the per-frame lifted poses are kept (small) and
     refined in a second pass over the whole sequence when the video ends (TP-Net with half its
     window in the future), bone lengths from the whole sequence.  ``none``: the lifter alone (+ fit).
-    Fitted bone lengths are left/right symmetrised (:func:`structpose.pipeline.lifting.fit_symmetric`).
+    Fitting follows the one policy of :mod:`structpose.fitting` (left/right symmetrised lengths).
 """
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter, RunningSkeleton, fit_symmetric
+from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter
+from .refiner import MODES
 
-MODES = ("online", "bidirectional", "none")
 # FFmpeg "decodes" text files as ANSI art (the tty demuxer) and single images as 1-frame videos;
 # text is refused, images are accepted as one-frame videos (documented)
 _NOT_VIDEO = {"ansi", "bin"}
@@ -151,12 +151,11 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     if mode not in MODES:
         raise StructposeError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
     from .detector import PoseDetector
-    from .refiner import OnlineRefiner, refine_sequence
+    from .refiner import OnlineRefiner, refine_and_fit
     cap, info = opened if opened is not None else open_source(source)
     lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
-    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=None) if mode == "online" else None
-    running = RunningSkeleton(history=round(10 * fps)) if (mode == "online" and fit) else None
+    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=bool(fit)) if mode == "online" else None
     kp_all, sc_all, lifted, out3d = [], [], [], []
     tm = Timings()
     bar = None
@@ -187,8 +186,6 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
                     cam = np.full((17, 3), np.nan, np.float32)
                 t3 = time.perf_counter()
                 pose = refiner.push(cam) if refiner is not None else None
-                if running is not None and pose is not None:
-                    pose = running(pose)
                 t4 = time.perf_counter()
                 kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam)
                 if pose is not None:
@@ -234,13 +231,10 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     kp, sc, lift3 = np.stack(kp_all), np.stack(sc_all), np.stack(lifted)
     detected = np.isfinite(lift3).all((1, 2))
     t0 = time.perf_counter()
-    if mode == "bidirectional":
-        poses = refine_sequence(lift3, fps, mode="bidirectional", model=tpnet) if detected.any() else lift3
-        poses = fit_symmetric(poses) if fit else poses
-    elif mode == "none":
-        poses = fit_symmetric(lift3) if fit else lift3.copy()
-    else:
+    if mode == "online":
         poses = np.stack(out3d)
+    else:
+        poses = refine_and_fit(lift3, fps, mode=mode, fit=bool(fit), model=tpnet)
     tm.temporal += time.perf_counter() - t0
     poses = poses.astype(np.float32)
     poses[~detected] = np.nan              # the pose file's contract: invalid frames hold NaN
