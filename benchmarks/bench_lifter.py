@@ -48,8 +48,8 @@ def _fixed_view(w, cfg, g):
 
 
 def accuracy() -> list[tuple[str, float, float, float]]:
-    from structpose.metrics import mpjpe, mpjve, pa_mpjpe
     from structpose.fitting import fit_sequence
+    from structpose.metrics import mpjpe, mpjve, pa_mpjpe
     from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import refine_sequence
     lifter = PoseLifter(min_score=0.5)
@@ -90,8 +90,8 @@ def accuracy() -> list[tuple[str, float, float, float]]:
 
 def speed(n: int = 300) -> list[tuple[str, float]]:
     from structpose.data import deepmimic
-    from structpose.pipeline._threads import single_threaded
     from structpose.fitting import RunningSkeleton
+    from structpose.pipeline._threads import single_threaded
     from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import OnlineRefiner
     single_threaded()

@@ -6,20 +6,16 @@ import cv2
 import numpy as np
 import pytest
 
-from structpose.data.images import (
-    FLIP,
-    AnnotatedImages,
-    Augment,
-    RenderedImages,
+from structpose.codec import (
     apply_affine,
     crop_affine,
+    decode_heatmaps,
     gaussian_heatmaps,
+    heatmap_to_input,
     invert_affine,
-    load_image,
-    make_sample,
 )
+from structpose.data.images import FLIP, AnnotatedImages, Augment, RenderedImages, load_image, make_sample
 from structpose.errors import StructposeError
-from structpose.models.sapnet import decode_heatmaps, heatmap_to_input
 from structpose.render import render_dataset
 
 

@@ -5,21 +5,17 @@ import numpy as np
 import pytest
 import torch
 
-from structpose.errors import StructposeError
-from structpose.models.sapnet import (
-    SAPNet,
-    SAPNetConfig,
+from structpose.codec import (
     bone_length_sum,
-    check_image,
     decode_heatmaps,
     depth_target,
     heatmap_to_input,
     lift_to_3d,
-    load_weights,
     normalise_xy,
-    predict,
-    save_weights,
 )
+from structpose.errors import StructposeError
+from structpose.models.sapnet import SAPNet, SAPNetConfig, load_weights, save_weights
+from structpose.pipeline.sapnet import check_image, predict
 
 TINY = SAPNetConfig("tiny", 17, 2, 16, 64)
 

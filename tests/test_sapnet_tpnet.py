@@ -73,7 +73,7 @@ def test_tpnet_trained_on_pairs_removes_a_systematic_prediction_error(tmp_path):
     mocap: TP-Net trained only on its pairs must learn to undo it on held-out clips."""
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
-    from structpose.models.tpnet import MODEL_FPS
+    from structpose.models.windows import MODEL_FPS
     from structpose.pipeline.refiner import refine_sequence
     bias = np.zeros((17, 3), np.float32)
     bias[16, 2], bias[5, 0] = 0.08, 0.06

@@ -20,7 +20,7 @@ import torch
 from ..data.error_model import ErrorModel
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
-from ..models.tpnet import MODEL_FPS, sample_windows, window_offsets
+from ..models.windows import MODEL_FPS, sample_windows, window_offsets
 from ..skeleton import H36M17
 
 

@@ -19,11 +19,11 @@ def _run(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 
+    from ..fitting import fit_sequence
     from ..io.atomic import atomic_path
     from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline._threads import single_threaded
     from ..pipeline.detector import PoseDetector, read_image
-    from ..fitting import fit_sequence
     from ..pipeline.lifting import PoseLifter
     from ..viz import draw_skeleton_2d, save_skeleton_figure
     single_threaded()
@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
             size = (img.shape[1], img.shape[0])
             cam, rel = lifter(d.keypoints, d.scores, size)
             if args.model == "sapnet" and d.found:
-                from ..models.sapnet_cli import sapnet_on_detection
+                from ..pipeline.sapnet import sapnet_on_detection
                 cam, d = sapnet_on_detection(img, d, lifter.focal(size))
             if not d.found:
                 cam = np.full((17, 3), np.nan, np.float32)

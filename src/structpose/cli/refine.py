@@ -103,8 +103,8 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.posefile import PoseSequence, save_pose_file
     from ..geometry import bone_lengths
+    from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline.refiner import refine_sequence
     seq = _load(args)
     poses = seq.poses_3d.astype(np.float64)

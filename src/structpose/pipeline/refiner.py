@@ -43,7 +43,8 @@ import torch
 
 from ..errors import StructposeError, check_shape
 from ..fitting import HISTORY_S, RunningSkeleton, fit_sequence, fit_skeleton
-from ..models.tpnet import load_model, pretrained, sample_windows, window_offsets
+from ..models.tpnet import load_model, pretrained
+from ..models.windows import sample_windows, window_offsets
 from ..skeleton import H36M17
 
 MAX_GAP_S = 0.5

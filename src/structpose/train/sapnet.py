@@ -31,10 +31,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..codec import bone_length_sum
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..losses import depth_l2_loss, heatmap_mse_loss, structure_aware_loss
-from ..models.sapnet import SAPNet, bone_length_sum, get_config, load_weights
+from ..models.sapnet import SAPNet, get_config, load_weights
 from .sapnet_data import build_datasets, canonical_lengths_normalised, evaluate
 
 LOSS_KEYS = ("heatmap", "depth", "lambda_g", "lambda_a", "lambda_s")

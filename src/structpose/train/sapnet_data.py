@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..codec import bone_length_sum, depth_target, lift_to_3d, normalise_xy
 from ..data.images import Augment, RenderedImages
 from ..data.sources import load_clips
 from ..data.splits import SPLIT_TABLE
@@ -28,14 +29,7 @@ from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..losses import canonical_bone_lengths
 from ..metrics import illegal_angle_ratio, mpjpe, pa_mpjpe, symmetry_error
-from ..models.sapnet import (
-    bone_length_sum,
-    decode_heatmaps,
-    depth_target,
-    heatmap_to_input,
-    lift_to_3d,
-    normalise_xy,
-)
+from ..pipeline.sapnet import predict_crops
 
 RENDER_VERSION = 1     # bump when the renderer's output changes: invalidates caches
 CLIPS_3D = ("holosoma/climb_seq_0", "holosoma/climb_seq_1", "deepmimic/backflip", "deepmimic/crawl",
@@ -144,20 +138,6 @@ def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, 
         "canonical": canonical_lengths_normalised(a3),
         "bone_sum": float(bone_length_sum(a3["joints_cam"]).mean()),
     }
-
-
-@torch.no_grad()
-def predict_crops(net: torch.nn.Module, images: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(N, S, S, 3)`` uint8 crops at the net's input size -> uv (N, 17, 2) crop px, z_n (N, 17), scores."""
-    uv, zs, sc = [], [], []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i:i + batch]).permute(0, 3, 1, 2).float() / 255.0
-        hm, z = net(x)
-        xy, s = decode_heatmaps(hm[:, -1].float().numpy())
-        uv.append(heatmap_to_input(xy))
-        zs.append(z.float().numpy())
-        sc.append(s)
-    return np.concatenate(uv), np.concatenate(zs), np.concatenate(sc)
 
 
 def evaluate(net: torch.nn.Module, test: dict[str, np.ndarray], bone_sum: float) -> dict[str, float]:

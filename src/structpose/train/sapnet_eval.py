@@ -20,14 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codec import lift_to_3d, normalise_xy
 from ..data.sources import load_clips
 from ..data.splits import split_clips
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..metrics import mpjpe, pa_mpjpe
-from ..models.sapnet import lift_to_3d, load_weights, normalise_xy
+from ..models.sapnet import load_weights
+from ..pipeline.sapnet import predict_crops
 from ..render.scene import render_sample
-from .sapnet_data import predict_crops
 
 FPS = 30.0
 MAX_FRAMES = 90     # per clip: 3 s of each held-out clip keeps the CPU bill small

@@ -38,7 +38,8 @@ from ..data.sources import load_clips
 from ..data.splits import split_clips
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
-from ..models.tpnet import MODEL_FPS, build_model, reference_index, save_model
+from ..models.tpnet import build_model, save_model
+from ..models.windows import MODEL_FPS, reference_index
 
 
 @dataclass
