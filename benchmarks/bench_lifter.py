@@ -15,9 +15,10 @@ import torch
 
 
 def _sequences(n_cams: int = 3, seed: int = 7):
+    from structpose.data.detector_noise import detector_noise
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
-    from structpose.train.lifter import LifterTrainConfig, detector_noise
+    from structpose.train.lifter import LifterTrainConfig
     cfg = LifterTrainConfig(flip=False, bone_jitter=0.0)
     g = torch.Generator().manual_seed(seed)
     out = []
@@ -91,7 +92,7 @@ def accuracy() -> list[tuple[str, float, float, float]]:
 def speed(n: int = 300) -> list[tuple[str, float]]:
     from structpose.data import deepmimic
     from structpose.fitting import RunningSkeleton
-    from structpose.pipeline._threads import single_threaded
+    from structpose.cli._threads import single_threaded
     from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import OnlineRefiner
     single_threaded()

@@ -22,7 +22,7 @@ def _bones(poses: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def pairs_file(tmp_path_factory):
     """An untrained tiny SAP-Net on two rendered scenes of every VAL clip (12 frames each)."""
-    from structpose.train.sapnet_eval import write_pairs
+    from structpose.analysis.sapnet_eval import write_pairs
     d = tmp_path_factory.mktemp("pairs")
     net = SAPNet({"name": "tiny", "channels": 16, "input_size": 64, "num_stacks": 1})
     save_weights(d / "w.pt", net, bone_sum=4.0)
@@ -140,19 +140,18 @@ def test_train_sapnet_seed_and_init_overrides(tmp_path, capsys):
 
 def test_eval_scores_extra_refiners_and_refuses_bad_ones(pairs_file, tmp_path, capsys):
     from structpose.models.tpnet import build_model, save_model
-    from structpose.train.sapnet_eval import main as eval_main
     weights = pairs_file[0].parent / "w.pt"
     ident = build_model({"kind": "tpnet", "window": 4, "mode": "online", "hidden": [8]})   # untrained: identity
     save_model(ident, tmp_path / "ident.pt")
     out = tmp_path / "e.json"
-    assert eval_main(["eval", str(out), str(weights), "--split", "val", "--frames", "6",
+    assert main(["analyze", "sapnet-eval", str(out), str(weights), "--split", "val", "--frames", "6",
                       "--tpnet", f"mine={tmp_path / 'ident.pt'}"]) == 0
     row = json.loads(out.read_text())["rows"][0]
     # an untrained residual TP-Net returns its input: the refined score equals SAP-Net's own
     assert row["sapnet+tpnet_mine"]["mpjpe_mm"] == pytest.approx(row["sapnet"]["mpjpe_mm"], rel=1e-4)
     assert 0 <= row["illegal_pct"]["ground_truth"] <= 100
     capsys.readouterr()
-    assert eval_main(["eval", str(out), str(weights), "--tpnet", "nolabel"]) == 2
+    assert main(["analyze", "sapnet-eval", str(out), str(weights), "--tpnet", "nolabel"]) == 2
     assert "LABEL=PATH" in capsys.readouterr().err
 
 
@@ -178,8 +177,7 @@ def test_bad_pairs_files_and_seeds_are_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("args", [["--frames", "0"], ["--scenes", "0"]])
 def test_pairs_refuses_empty_requests(tmp_path, capsys, args):
-    from structpose.train.sapnet_eval import main as eval_main
     with pytest.raises(SystemExit) as e:
-        eval_main(["pairs", str(tmp_path / "p.npz"), str(tmp_path / "w.pt"), *args])
+        main(["data", "pairs", str(tmp_path / "p.npz"), str(tmp_path / "w.pt"), *args])
     assert e.value.code == 2 and ">= 1" in capsys.readouterr().err
     assert not (tmp_path / "p.npz").exists()

@@ -198,3 +198,17 @@ def test_reinvoking_a_finished_run_changes_nothing_and_keeps_its_summary(tmp_pat
     assert after["effective_weights"] == before["effective_weights"]
     w1, _, _ = load_weights(tmp_path / "run" / "weights.pt")
     assert all(torch.equal(a, b) for a, b in zip(w0.state_dict().values(), w1.state_dict().values()))
+
+
+@pytest.mark.parametrize("train, key", [({"steps": 0}, "train.steps"), ({"lr": "fast"}, "train.lr"),
+                                        ({"batch_size": 3}, "train.batch_size"), ({"optimizer": "lbfgs"}, "train.optimizer"),
+                                        ({"weights": {"heatmap": -1}}, "train.weights.heatmap"),
+                                        ({"tensorboard": "yes"}, "train.tensorboard"), ({"stepz": 5}, "stepz"),
+                                        ({"seed": -1}, "train.seed")])
+def test_sapnet_train_config_names_the_bad_key(train, key):
+    from structpose.train.sapnet import SAPNetTrainConfig
+    with pytest.raises(StructposeError, match=key.replace(".", r"\.")) as e:
+        SAPNetTrainConfig.from_dict({**TINY["train"], **train})
+    assert "\n" not in str(e.value)
+    ok = SAPNetTrainConfig.from_dict(TINY["train"])
+    assert ok.steps == TINY["train"]["steps"] and ok.lr == TINY["train"]["lr"]

@@ -42,10 +42,10 @@ def _held_out(clips, seed: int):
     import torch
 
     from ..cameras import project_clip, sample_virtual_camera
-    from ..train.lifter import LifterTrainConfig, detector_noise
+    from ..data.detector_noise import DetectorNoise, detector_noise
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
-    cfg = LifterTrainConfig()
+    cfg = DetectorNoise()
     out = []
     for c in clips:
         cam = sample_virtual_camera(rng, c.world)

@@ -10,18 +10,17 @@ pose does not depend on it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import StructposeError
+from ..io.posefile import PoseSequence
 from ..models.lifter import J, Lifter, NumpyLifter, load_lifter, normalise_2d
 from ..skeleton import H36M17
-
-if TYPE_CHECKING:
-    from ..io.posefile import PoseSequence
 
 DEFAULT_FOV_DEG = 55.0
 DEFAULT_MIN_SCORE = 0.3
@@ -145,7 +144,6 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
     """
-    from ..io.posefile import PoseSequence
     from .refiner import refine_and_fit
     lifter = lifter or PoseLifter()
     meta = dict(meta or {})
@@ -174,3 +172,50 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     return PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
                         image_size=None if meta.get("image_size_guessed") else image_size,
                         valid=ok & np.isfinite(out).all((1, 2)), meta=meta)
+
+
+@dataclass
+class LiftResult:
+    """One lifted sequence of :func:`lift_file`: its name, the pose sequence, whether the frame rate
+    was assumed (30 fps: neither the file nor the caller gave one) and the files written."""
+
+    name: str
+    sequence: PoseSequence
+    fps_assumed: bool
+    written: list[Path]
+
+
+def lift_file(keypoints: str | Path, out: str | Path, fmt: str | None = None, sequence: str | None = None,
+              mode: str = "bidirectional", fit: bool = True, fps: float | None = None,
+              image_size: tuple[int, int] | None = None, lifter: PoseLifter | None = None,
+              tpnet: str | Path | None = None, formats: Sequence[str] = ()) -> list[LiftResult]:
+    """The lift command: a 2D keypoint file (any format of
+    :func:`structpose.data.formats.load_keypoints_2d`) -> one pose file per sequence (``out``, or
+    ``OUT-NAME.npz`` when the file holds several) plus ``formats`` beside each."""
+    import re
+
+    from ..data.formats import load_keypoints_2d
+    from .outputs import check_pose_path, write_outputs
+    out = check_pose_path(out)
+    if fps is not None and not fps > 0:
+        raise StructposeError(f"--fps {fps}; expected a positive frame rate")
+    if tpnet and mode == "none":       # accepted and silently unused otherwise
+        raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
+    seqs = load_keypoints_2d(keypoints, fmt)
+    if sequence:
+        names = [s.name for s in seqs]
+        seqs = [s for s in seqs if s.name == sequence]
+        if not seqs:
+            raise StructposeError(f"no sequence {sequence!r} in {keypoints}; it holds: {', '.join(names)}")
+    lifter = lifter or PoseLifter()
+    results = []
+    for s in seqs:
+        rate = fps or s.fps or 30.0
+        meta = {"source": str(keypoints), "sequence": s.name, "fps_assumed": not (fps or s.fps)}
+        seq = lift_sequence(s.xy, s.scores, rate, image_size or s.image_size, mode=mode, fit=fit, lifter=lifter,
+                            tpnet=tpnet, meta=meta)
+        target = out if len(seqs) == 1 else out.with_name(
+            f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
+        written = write_outputs(seq, target, formats, name=s.name or "video")
+        results.append(LiftResult(s.name, seq, not (fps or s.fps), written))
+    return results

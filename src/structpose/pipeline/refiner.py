@@ -273,3 +273,45 @@ class OnlineRefiner:
         if self.lengths is not None:
             return fit_skeleton(pose.astype(np.float64), self.lengths).astype(np.float32)
         return pose
+
+
+def refine_file(input: str | Path, out: str | Path, mode: str = "online", fit: bool = False,
+                bone_lengths: str | Path | None = None, model: ModelArg = None, fps: float | None = None,
+                max_gap_s: float = MAX_GAP_S) -> tuple[object, np.ndarray]:
+    """The refine command: a pose file in, a refined pose file out (``image_size``, 2D keypoints,
+    scores and ``meta`` carried over; ``meta['refine']`` says what was done).
+
+    ``fit``: the fitting policy on the refined poses; ``bone_lengths``: a file of subject bone
+    lengths instead (:func:`structpose.io.bonefile.load_bone_lengths`).  ``fps`` overrides or
+    supplies the file's frame rate.  Returns ``(the written PoseSequence, indices of bridged frames)``:
+    frames missing in the input that now hold a pose.
+    """
+    from ..geometry import bone_lengths as lengths_of
+    from ..io.bonefile import load_bone_lengths
+    from ..io.posefile import PoseSequence, load_pose_file
+    from .outputs import check_pose_path, write_outputs
+    out = check_pose_path(out)
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise StructposeError(f"--fps {fps}; expected a positive frame rate")
+    if max_gap_s < 0:
+        raise StructposeError(f"--max-gap {max_gap_s}; expected seconds >= 0")
+    seq = load_pose_file(input, fps=fps)
+    poses = seq.poses_3d.astype(np.float64)
+    poses[~seq.valid] = np.nan
+    if np.isfinite(poses).all(-1).any():
+        med = float(np.nanmedian(lengths_of(poses)))
+        if med > 5.0:
+            raise StructposeError(f"{input}: median bone length {med:.0f}; poses_3d must be in metres "
+                                  "(divide millimetres by 1000)")
+    how: Fit = load_bone_lengths(bone_lengths) if bone_lengths else (True if fit else None)
+    refined = refine_sequence(poses, seq.fps, mode=mode, fit=how, model=model, max_gap_s=max_gap_s)
+    valid = np.isfinite(refined).all((1, 2))
+    bridged = np.flatnonzero(valid & ~np.isfinite(poses).all((1, 2)))
+    meta = dict(seq.meta)
+    meta["refine"] = {"mode": mode, "model": str(model or "shipped"),
+                      "fit_skeleton": "lengths file" if bone_lengths else bool(fit),
+                      "max_gap_s": max_gap_s, "input_fps": seq.fps, "bridged_frames": bridged.tolist()}
+    res = PoseSequence(poses_3d=refined, fps=seq.fps, poses_2d=seq.poses_2d, scores=seq.scores,
+                       image_size=seq.image_size, valid=valid, meta=meta)
+    write_outputs(res, out)
+    return res, bridged

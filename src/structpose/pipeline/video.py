@@ -28,7 +28,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,55 +245,3 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     seq = PoseSequence(poses_3d=poses, fps=fps, poses_2d=kp, scores=sc, image_size=size,
                        valid=detected & np.isfinite(poses).all((1, 2)), meta=meta)
     return seq, tm
-
-
-def write_still_video(path: str | Path, photos: Sequence[str | Path], frames_per_photo: int,
-                      size: tuple[int, int] = (640, 480), fps: float = 30.0, blank_frames: int = 0) -> Path:
-    """Write a *still-photo video* (mp4v): each photo letterboxed into ``size`` = (width, height) pixels
-    on black and held for ``frames_per_photo`` frames, in order, then ``blank_frames`` grey frames (no
-    person).  Real photos with the motion of a cut: a reproducible input for benchmarks, tests and
-    demos when no footage is at hand.  Written atomically; returns ``path``.
-    """
-    import cv2
-
-    from ..io.atomic import atomic_path
-    w, h = (int(v) for v in size)
-    if isinstance(photos, (str, Path)):
-        photos = [photos]
-    if not photos:
-        raise StructposeError("still video: no photo given; expected one or more image files")
-    if w < 2 or h < 2 or w % 2 or h % 2:
-        raise StructposeError(f"still video size {size}; expected an even width and height of at least 2 pixels "
-                              "(mp4v rounds odd sizes down)")
-    if int(frames_per_photo) != frames_per_photo or frames_per_photo < 1:
-        raise StructposeError(f"still video: frames_per_photo={frames_per_photo}; expected a whole number >= 1")
-    if int(blank_frames) != blank_frames or blank_frames < 0:
-        raise StructposeError(f"still video: blank_frames={blank_frames}; expected a whole number >= 0")
-    if not (np.isfinite(fps) and fps > 0):
-        raise StructposeError(f"still video: fps={fps}; expected a positive frame rate")
-    canvases = []
-    for photo in photos:
-        im = cv2.imread(str(photo))
-        if im is None:
-            raise StructposeError(f"{photo}: cannot read as an image (missing, or not png/jpg/bmp/...)")
-        s = min(w / im.shape[1], h / im.shape[0])
-        im = cv2.resize(im, (max(1, int(im.shape[1] * s)), max(1, int(im.shape[0] * s))))
-        canvas = np.zeros((h, w, 3), np.uint8)
-        y, x = (h - im.shape[0]) // 2, (w - im.shape[1]) // 2
-        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
-        canvases.append(canvas)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        out = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-        if not out.isOpened():
-            raise StructposeError(f"{path}: cannot write a video there (use an .mp4 name in a writable folder)")
-        try:
-            for canvas in canvases:
-                for _ in range(int(frames_per_photo)):
-                    out.write(canvas)
-            grey = np.full((h, w, 3), 127, np.uint8)
-            for _ in range(int(blank_frames)):
-                out.write(grey)
-        finally:
-            out.release()
-    return path
