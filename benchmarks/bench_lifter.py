@@ -90,9 +90,9 @@ def accuracy() -> list[tuple[str, float, float, float]]:
 
 
 def speed(n: int = 300) -> list[tuple[str, float]]:
+    from structpose.cli._threads import single_threaded
     from structpose.data import deepmimic
     from structpose.fitting import RunningSkeleton
-    from structpose.cli._threads import single_threaded
     from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import OnlineRefiner
     single_threaded()

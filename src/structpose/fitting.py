@@ -127,7 +127,7 @@ def fit_skeleton(poses: np.ndarray | torch.Tensor, bone_lengths: np.ndarray | to
             raise StructposeError("bone_lengths must be finite and >= 0 (metres)")
         if is_np and np.ndim(poses) == 2 and lengths.ndim == 1:
             return _fit_one_numpy(np.asarray(poses, np.float64), lengths.numpy().astype(np.float64), lay)
-    p = torch.as_tensor(np.asarray(poses, np.float64)) if is_np else poses
+    p: torch.Tensor = torch.as_tensor(np.asarray(poses, np.float64)) if is_np else poses  # type: ignore[assignment]
     if bone_lengths is None:
         lengths = symmetric_bone_lengths(p, lay).unsqueeze(-2)     # (..., 1, B): same for every frame
     else:

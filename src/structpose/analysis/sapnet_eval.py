@@ -150,9 +150,7 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     import csv
 
     import cv2
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a bare Figure: pyplot's global backend is left alone
 
     from ..skeleton import H36M17
     out_dir = Path(out_dir)
@@ -192,7 +190,8 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     with atomic_path(p0) as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate([np.concatenate(tiles[r * 8:(r + 1) * 8], 1)
                                                            for r in range(2)], 0), cv2.COLOR_RGB2BGR))
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    ax = fig.subplots(1, 2)
     offset = 0
     for stage in ("stage1", "stage2", "stage3", "stage4"):
         f = Path(runs) / stage / "log.csv"
@@ -214,7 +213,6 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     p2 = out_dir / "sapnet_training.png"
     with atomic_path(p2) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
     return [p0, p1, p2]
 
 

@@ -94,9 +94,8 @@ def run_sources(args: argparse.Namespace) -> int:
 
 
 def _from_motion3d(path: Path, index: int) -> tuple[np.ndarray, float | None, str]:
-    from ..cameras import front_camera
+    from ..cameras import Z_UP_TO_Y_UP, front_camera
     from ..data.formats import FORMATS, detect_format, load_motion_3d
-    from ..data.holosoma import Z_UP_TO_Y_UP
     fmt = detect_format(path)
     if not FORMATS[fmt].has_3d:
         raise StructposeError(f"{path}: {fmt} holds only 2D keypoints; nothing 3D to draw "
@@ -181,7 +180,7 @@ def load_for_show(text: str, sequence: int = 0) -> tuple[np.ndarray, float | Non
 
 
 def _show_views(args: argparse.Namespace, poses: np.ndarray, label: str, out: Path) -> int:
-    from ..cameras import sample_virtual_camera
+    from ..cameras import Y_UP_FLIP, sample_virtual_camera
     from ..viz import save_views_figure
     if not 1 <= args.views <= 16:
         raise StructposeError(f"--views {args.views}: expected 1 to 16 cameras")
@@ -190,7 +189,7 @@ def _show_views(args: argparse.Namespace, poses: np.ndarray, label: str, out: Pa
     if not -T <= f < T:
         raise StructposeError(f"frame {f} is outside the sequence of {T} frames; expected 0..{T - 1}")
     # camera frame (y down, z forward) -> a Y-up world by a half turn about x (a proper rotation)
-    world = poses[f] * np.array([1.0, -1.0, -1.0])
+    world = poses[f] * Y_UP_FLIP
     if not np.isfinite(world).all():
         raise StructposeError(f"frame {f} has missing joints; choose a complete frame with --frames")
     rng = np.random.default_rng(args.seed)

@@ -23,9 +23,9 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
     try:
         if path.suffix == ".npz":
             seq = load_pose_file(path)
-            if not seq.valid.any():
+            if seq.valid is None or not seq.valid.any():
                 raise StructposeError(f"{path}: no valid frame to take the median bone lengths from")
-            L = symmetric_bone_lengths(seq.poses_3d[seq.valid].astype(np.float64))
+            L = np.asarray(symmetric_bone_lengths(seq.poses_3d[seq.valid].astype(np.float64)))
         elif path.suffix == ".json":
             raw = json.loads(path.read_text())
             if isinstance(raw, dict):

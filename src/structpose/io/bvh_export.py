@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..cameras import Y_UP_FLIP
 from ..errors import StructposeError, check_shape
 from ..skeleton import H36M17
 from .atomic import atomic_path
@@ -101,7 +102,7 @@ def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None
     nearest = good[np.clip(np.searchsorted(good, idx), 0, len(good) - 1)]
     prev = good[np.clip(np.searchsorted(good, idx) - 1, 0, len(good) - 1)]
     nearest = np.where(np.abs(prev - idx) < np.abs(nearest - idx), prev, nearest)
-    p = p[nearest] * np.array([1.0, -1.0, -1.0])                 # camera -> Y-up (180 deg about x)
+    p = p[nearest] * Y_UP_FLIP                                  # camera -> Y-up (180 deg about x)
     lengths = symmetric_bone_lengths(p[ok])                      # filled frames are copies: skip them
     fitted = fit_skeleton(p, lengths)
     bone_len = {c: float(lengths[b]) for b, (_, c) in enumerate(H36M17.bones)}

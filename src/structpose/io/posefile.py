@@ -119,7 +119,12 @@ def load_pose_file(path: str | Path, fps: float | None = None) -> PoseSequence:
         poses = np.asarray(data["poses_3d"], dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise StructposeError(f"{path}: pose file has a mistyped field ({e})") from None
-    image_size = tuple(int(v) for v in data["image_size"]) if "image_size" in data else None
+    image_size = None
+    if "image_size" in data:
+        size = np.ravel(data["image_size"])
+        if size.shape != (2,):
+            raise StructposeError(f"{path}: image_size has {size.size} values; expected (width, height)")
+        image_size = (int(size[0]), int(size[1]))
     try:
         return PoseSequence(
             poses_3d=poses, fps=fps, layout=str(data.get("layout", "h36m17")),

@@ -22,6 +22,7 @@ is read from a sequence at a frame rate other than the model's (linear interpola
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ class TPNet(nn.Module):
         self.ref = reference_index(self.window, mode)
         dims = [self.window * self.joints * 3, *self.hidden]
         layers: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
+        for a, b in itertools.pairwise(dims):
             layers += [nn.Linear(a, b), nn.ReLU()]
         head = nn.Linear(dims[-1], self.joints * 3)
         if representation == "relative":   # start as the identity: residual 0
@@ -112,7 +113,7 @@ def load_model(path: str | Path) -> nn.Module:
         raise StructposeError(f"{path}: no such model file; expected a .pt written by `structpose train tpnet`")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises pickle, zip and runtime errors for foreign files
+    except Exception as e:  # noqa: BLE001  (torch raises pickle, zip and runtime errors for foreign files)
         raise StructposeError(f"{path}: not a readable model file ({type(e).__name__})") from None
     try:
         model = build_model(blob["config"])

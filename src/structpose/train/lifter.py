@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import yaml
 
+from ..cameras import Y_UP_FLIP
 from ..data.clip import Clip
 from ..data.detector_noise import detector_noise
 from ..errors import StructposeError
@@ -169,7 +170,7 @@ def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
     q = q * u(0.85, 1.15)[:, None, None]                      # body size
     yaw = u(0, 2 * math.pi)
     q = q @ _rot(1, yaw).transpose(-1, -2)
-    q = q * torch.tensor([1.0, -1.0, -1.0])                     # Y-up world -> y-down, z-forward camera
+    q = q * torch.tensor(Y_UP_FLIP, dtype=q.dtype)               # Y-up world -> y-down, z-forward camera
     R = _rot(0, torch.deg2rad(u(*cfg.elevation_deg))) @ _rot(2, torch.deg2rad(u(-cfg.roll_deg, cfg.roll_deg)))
     q = q @ R.transpose(-1, -2)
     if cfg.flip:

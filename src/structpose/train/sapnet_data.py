@@ -39,20 +39,20 @@ CLIPS_2D = ("holosoma/climb_seq_2", "deepmimic/dance_a", "deepmimic/getup_facedo
             "deepmimic/spinkick", "deepmimic/walker_0walk_forward", "deepmimic/walker_turn_right0")
 
 
-_CLIPS: list = []
-
-
-def _render_cached(names: tuple[str, ...], num: int, size: int, seed: int, cache: Path, rank: int) -> Path:
+def _render_cached(names: tuple[str, ...], num: int, size: int, seed: int, cache: Path, rank: int,
+                   loaded: list) -> Path:
+    """The cached render of ``names``; ``loaded``: the mocap clips read so far in this build (the
+    caller's list, extended here: a source is read at most once per :func:`build_datasets`)."""
     key = json.dumps([RENDER_VERSION, sorted(names), num, size, seed])
     path = cache / f"renders_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if rank == 0 and not path.is_file():
         from ..render import render_dataset
         # the mocap is read only when something must be rendered, and only the sources named
-        have = {c.source for c in _CLIPS}
+        have = {c.source for c in loaded}
         need = sorted({n.split("/")[0] for n in names} - have)
         if need:
-            _CLIPS.extend(load_clips(need))
-        chosen = [c for c in _CLIPS if c.name in names]
+            loaded.extend(load_clips(need))
+        chosen = [c for c in loaded if c.name in names]
         missing = set(names) - {c.name for c in chosen}
         if missing:
             raise StructposeError(f"clips {sorted(missing)} not found; `structpose data sources` lists them")
@@ -123,10 +123,11 @@ def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, 
     test_names = tuple(d.get("clips_test", [n for n, s in SPLIT_TABLE.items() if s == "test"]))
     if set(test_names) & (set(names3) | set(names2)):
         raise StructposeError("held-out test clips overlap the training clips")
-    p3 = _render_cached(names3, int(r.get("num_3d", 2000)), rsize, rseed, cache, rank)
-    p2 = _render_cached(names2, int(r.get("num_2d", 2000)), rsize, rseed + 1, cache, rank)
+    loaded: list = []
+    p3 = _render_cached(names3, int(r.get("num_3d", 2000)), rsize, rseed, cache, rank, loaded)
+    p2 = _render_cached(names2, int(r.get("num_2d", 2000)), rsize, rseed + 1, cache, rank, loaded)
     n_test = int(r.get("num_test", 300))
-    pt = _render_cached(test_names, n_test, rsize, rseed + 2, cache, rank) if n_test and test_names else None
+    pt = _render_cached(test_names, n_test, rsize, rseed + 2, cache, rank, loaded) if n_test and test_names else None
     if dist.is_initialized():
         dist.barrier()             # rank 0 has rendered and cached; now every rank reads the same files
     a3, a2 = _load(p3), _load(p2)
