@@ -55,3 +55,21 @@ def test_an_upward_import_or_a_cycle_breaks_the_build(tree, module, line, broken
         assert "at the bottom KEPT" in r.stdout            # no layer crossed: only the cycle contract fails
         assert "no import cycle among the modules of any package BROKEN" in r.stdout
         assert "- .windows -> .tpnet" in r.stdout
+
+
+def test_the_readme_map_names_every_module():
+    """README's "How the tree tells the paper" block has a line for every module of the package."""
+    import re
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## How the tree tells the paper", 1)[1].split("```")[1]
+    lines = block.splitlines()
+    missing = []
+    for path in sorted((ROOT / "src" / "structpose").rglob("*.py")):
+        rel = path.relative_to(ROOT / "src" / "structpose").with_suffix("")
+        if rel.name == "__main__" or (rel.name == "__init__" and rel.parent.name != "formats"):
+            continue
+        pkg, name = "/".join(rel.parts[:-1]), rel.name
+        pattern = rf"^{re.escape(pkg)}/.*\b{re.escape(name)}\b" if pkg else rf"^{re.escape(name)}\b"
+        if not any(re.search(pattern, ln) for ln in lines):
+            missing.append(str(rel))
+    assert not missing, f"modules without a line in the README map: {missing}"

@@ -127,8 +127,8 @@ def test_pairs_config_errors_are_one_line(tmp_path):
 
 
 def test_train_sapnet_seed_and_init_overrides(tmp_path, capsys):
-    from test_train_sapnet import _config
-    cfg = _config(tmp_path, steps=2)
+    from sapnet_builders import tiny_config
+    cfg = tiny_config(tmp_path, steps=2)
     out = tmp_path / "run"
     assert main(["train", "sapnet", "--config", str(cfg), "--out-dir", str(out), "--seed", "5"]) == 0
     assert json.loads((out / "config.json").read_text())["train"]["seed"] == 5
@@ -167,8 +167,8 @@ def test_bad_pairs_files_and_seeds_are_one_line(tmp_path, capsys):
     np.savez(nan, names=np.array(["a"]), fps=np.array(30.0), gt_0=g, pred_0=p)
     with pytest.raises(StructposeError, match="NaN"):
         load_pairs(nan)
-    from test_train_sapnet import _config
-    cfg = _config(tmp_path, steps=1)
+    from sapnet_builders import tiny_config
+    cfg = tiny_config(tmp_path, steps=1)
     assert main(["train", "sapnet", "--config", str(cfg), "--out-dir", str(tmp_path / "r"), "--seed", "-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and ">= 0" in err
