@@ -41,7 +41,11 @@ class Triangulation(NamedTuple):
 
 def undistort_normalised(uv: np.ndarray, camera: Camera) -> np.ndarray:
     """``(N, 2)`` pixels -> ``(N, 2)`` undistorted normalised coordinates (cv2.undistortPoints)."""
-    import cv2
+    try:
+        import cv2
+    except ImportError:
+        raise StructposeError("triangulation undistorts with OpenCV: pip install 'structpose[video]' "
+                              "(or `make setup`)") from None
     K = np.array([[camera.f[0], 0, camera.c[0]], [0, camera.f[1], camera.c[1]], [0, 0, 1.0]])
     pts = np.ascontiguousarray(np.nan_to_num(uv), np.float64).reshape(-1, 1, 2)
     if len(pts) == 0:

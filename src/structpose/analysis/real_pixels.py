@@ -138,8 +138,8 @@ def structural(poses: np.ndarray, found: np.ndarray) -> dict[str, Any]:
     Limb bones: upper arms, forearms, thighs, shins (:data:`structpose.skeleton.SYMMETRIC_BONES`).
     * ``symmetry``: mean |right - left| length over the four pairs and all frames;
     * ``bone_std``: per limb bone, the std of its length over frames, averaged over the 8 bones;
-    * ``jitter``: mean norm of the second difference ``p[t+1] - 2 p[t] + p[t-1]`` of hip-midpoint-rooted
-      joints (the change of frame-to-frame velocity: real motion is smooth at video rates, noise is not),
+    * ``jitter``: mean norm of the second difference ``p[t+1] - 2 p[t] + p[t-1]`` of the :data:`COMPARED`
+      joints rooted at the hips' midpoint (the change of frame-to-frame velocity: real motion is smooth at video rates, noise is not),
       over triples of consecutive frames with a pose.
     """
     p = np.asarray(poses, np.float64)
@@ -153,7 +153,7 @@ def structural(poses: np.ndarray, found: np.ndarray) -> dict[str, Any]:
     right = np.stack([np.linalg.norm(q[:, c] - q[:, a], axis=-1) for (a, c), _ in pairs], -1)
     left = np.stack([np.linalg.norm(q[:, c] - q[:, a], axis=-1) for _, (a, c) in pairs], -1)
     limb = float(np.concatenate([right, left], -1).mean())
-    rel = p - 0.5 * (p[:, _LH:_LH + 1] + p[:, _RH:_RH + 1])
+    rel = compared(p)
     triple = ok[2:] & ok[1:-1] & ok[:-2]
     acc = rel[2:] - 2 * rel[1:-1] + rel[:-2]
     jit = float(np.linalg.norm(acc[triple], axis=-1).mean()) if triple.any() else np.nan
