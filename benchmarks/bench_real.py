@@ -105,23 +105,36 @@ def main() -> None:
     # --- the reference: reprojection error against MediaPipe's own 2D noise ---------------------
     lm = [MEDIAPIPE33.index(f"{s}_{j}") for j in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist") for s in "lr"]
     noise = noise_2d(vt, it, lm)
+    held_out = []                  # each view predicted from the other three: tests the calibration too
+    for v in range(len(cams)):
+        others = [k for k in range(len(cams)) if k != v]
+        _, tri_o = rp.triangulated_reference([vt[k] for k in others], [cams[k] for k in others], inlier_px=INLIER_PX)
+        uv = cams[v].project(cams[v].world_to_camera(tri_o.points[:, lm]))
+        held_out.append(float(np.nanmedian(np.linalg.norm(uv - vt[v].landmarks33[:, lm], axis=-1))))
     inl_err = np.where(tri.inliers, tri.error_px, np.nan)
     L = ["## The reference: MediaPipe 2D triangulated over 4 calibrated views", "",
          f"Pose2Sim Demo_SinglePerson: {len(names)} views x {n_frames} frames at {fps:g} fps, 1088x1920. "
          f"Robust DLT over all view subsets (inlier threshold {INLIER_PX:g} px), refined by least squares "
          "through the calibrated cameras (distortion included). " + " ".join(size_notes), "",
-         "| view | median reprojection error, 12 compared landmarks (px) | all 33 (px) | views kept as inlier "
-         "(% of landmarks) | MediaPipe 2D: tracked vs per-frame (px) | MediaPipe 2D white-noise reading (px) |",
-         "|---|---|---|---|---|---|"]
+         "| view | median reprojection error, 12 compared landmarks (px) | all 33 (px) | same, view held out "
+         "(triangulated from the other 3) | view kept as inlier (% of landmarks) | MediaPipe 2D: tracked vs "
+         "per-frame (px) | MediaPipe 2D white-noise reading (px) |",
+         "|---|---|---|---|---|---|---|"]
     for v, n in enumerate(names):
         L.append(f"| {n} | {_fmt(np.nanmedian(inl_err[v][:, lm]))} | {_fmt(np.nanmedian(inl_err[v]))} | "
-                 f"{100 * tri.inliers[v].mean():.0f} | {_fmt(noise[v]['modes'])} | {_fmt(noise[v]['white'])} |")
+                 f"{_fmt(held_out[v])} | {100 * tri.inliers[v].mean():.0f} | {_fmt(noise[v]['modes'])} | "
+                 f"{_fmt(noise[v]['white'])} |")
+    depth = np.nanmedian(np.stack([rc[:, 0, 2] for rc in ref_cam]), axis=1)          # pelvis depth per view
+    ray_mm = [1000 * np.nanmedian(inl_err[v][:, lm]) * depth[v] / cams[v].f.mean() for v in range(len(cams))]
     trusted = {n: 100 * float(np.isfinite(ref[:, j]).all(-1).mean()) for n, j in
                zip(("pelvis", "R hip", "R knee", "R ankle", "L hip", "L knee", "L ankle", "L shoulder", "L elbow",
                     "L wrist", "R shoulder", "R elbow", "R wrist"), [0] + list(rp.COMPARED))}
     L += ["", "Trusted (% of frames): " + ", ".join(f"{k} {v:.0f}" for k, v in trusted.items())
           + f". Frames with all 12 compared joints trusted: **{valid.sum()} of {n_frames}** (the evaluation frames).",
-          ""]
+          "", "In millimetres: the median reprojection error is, at the person's distance ("
+          + ", ".join(f"{d:.1f}" for d in depth) + " m from the cameras), a sideways miss of "
+          + ", ".join(f"{r:.0f}" for r in ray_mm) + " mm per view ray; with 3-4 rays per joint the reference's "
+          "own error is of the order of 2-3 cm, against 80-140 mm for the systems below.", ""]
     print("\n".join(L))
 
     # --- per-view evaluation ----------------------------------------------------------------------
