@@ -66,7 +66,7 @@ def bad_input_checks(demo, cameras, names, video_tracks) -> list[str]:
             out.write(np.full((cameras[3].image_size[1], cameras[3].image_size[0], 3), 90, np.uint8))
         out.release()
         empty = detect_video(blank, "video")
-        ref, tri = triangulated_reference(video_tracks[:3] + [empty], cameras)
+        ref, _tri = triangulated_reference(video_tracks[:3] + [empty], cameras)
         ok = np.isfinite(ref[:, [1, 4, 11, 14]]).all((1, 2)).mean()
         lines.append(f"a view with no person ({names[3]} replaced by {len(empty)} grey frames): MediaPipe finds a "
                      f"person in {100 * empty.found.mean():.0f} % of them; the reference is triangulated from the "
@@ -116,9 +116,9 @@ def main() -> None:
          f"Pose2Sim Demo_SinglePerson: {len(names)} views x {n_frames} frames at {fps:g} fps, 1088x1920. "
          f"Robust DLT over all view subsets (inlier threshold {INLIER_PX:g} px), refined by least squares "
          "through the calibrated cameras (distortion included). " + " ".join(size_notes), "",
-         "| view | median reprojection error, 12 compared landmarks (px) | all 33 (px) | same, view held out "
+         ("| view | median reprojection error, 12 compared landmarks (px) | all 33 (px) | same, view held out "
          "(triangulated from the other 3) | view kept as inlier (% of landmarks) | MediaPipe 2D: tracked vs "
-         "per-frame (px) | MediaPipe 2D white-noise reading (px) |",
+         "per-frame (px) | MediaPipe 2D white-noise reading (px) |"),
          "|---|---|---|---|---|---|---|"]
     for v, n in enumerate(names):
         L.append(f"| {n} | {_fmt(np.nanmedian(inl_err[v][:, lm]))} | {_fmt(np.nanmedian(inl_err[v]))} | "
@@ -146,21 +146,21 @@ def main() -> None:
         preds[name] = [rp.SYSTEMS[name].run(v) for v in views]
         t_sys[name] = time.perf_counter() - t
     common = valid.copy()
-    for name in preds:
-        for p in preds[name]:
+    for per_view in preds.values():
+        for p in per_view:
             common &= np.isfinite(rp.compared(p)).all((1, 2))
     rows = {}
-    for name in preds:
-        per = [rp.evaluate_view(p, r, common) for p, r in zip(preds[name], ref_cam)]
-        cv = cross_view_consistency(np.stack([rp.compared(p) for p in preds[name]]))
+    for name, per_view in preds.items():
+        per = [rp.evaluate_view(p, r, common) for p, r in zip(per_view, ref_cam)]
+        cv = cross_view_consistency(np.stack([rp.compared(p) for p in per_view]))
         rows[name] = (per, 1000 * float(cv))
     T = ["## Real pixels: per-view error against the triangulated reference", "",
-         f"Each system sees one view at a time; its pose is compared in that camera's frame on the {common.sum()} "
+         (f"Each system sees one view at a time; its pose is compared in that camera's frame on the {common.sum()} "
          f"frames where the reference and every system have the 12 compared joints. **Joints compared**: hips, "
          "knees, ankles, shoulders, elbows, wrists (the ones that mean the same thing in every system), each pose "
          "rooted at the hips' midpoint; no rescaling for MPJPE. MPJVE in mm/frame at 60 fps. Cross-view = per "
          "instant, PA-MPJPE between the poses predicted independently from different views (all ordered pairs; "
-         "no reference needed), on all frames where two or more views have a pose.", "",
+         "no reference needed), on all frames where two or more views have a pose."), "",
          "| system | MPJPE | PA-MPJPE | MPJVE | " + " | ".join(f"PA {n}" for n in names) + " | cross-view PA |",
          "|---|---|---|---|" + "---|" * len(names) + "---|"]
     for name, (per, cv) in rows.items():
@@ -184,12 +184,12 @@ def main() -> None:
             ("opencv-doc vtest.avi, first 300 frames (small pedestrians)", vtest(), 300)]
     wild += [(f"Pose2Sim {n} (lab)", v, None) for n, v in zip(names, demo.videos)]
     W = ["## In the wild: structure without ground truth", "",
-         "Each value in % of the system's own mean limb length (upper arms, forearms, thighs, shins). "
+         ("Each value in % of the system's own mean limb length (upper arms, forearms, thighs, shins). "
          "Symmetry: mean |right - left| limb length; bone std: std of each limb bone's length over frames; "
          "jitter: mean norm of the second difference of hip-rooted joints per frame (noise; smooth motion "
          "contributes little). structpose fits a left/right-symmetric skeleton (bidirectional: one set of "
          "lengths for the whole video), so its symmetry is 0 and bone std small **by construction**; "
-         "MediaPipe's world landmarks have no such constraint.", "",
+         "MediaPipe's world landmarks have no such constraint."), "",
          "| video | frames | person found % | system | limb mm | symmetry % | bone std % | jitter % |",
          "|---|---|---|---|---|---|---|---|"]
     for label, path, n in wild:
@@ -206,8 +206,8 @@ def main() -> None:
 
     # --- bad input ------------------------------------------------------------------------------------
     B = ["## Bad input", ""] + [f"- {x}" for x in bad_input_checks(demo, cams, names, vt)] + [
-        "- Calibration files with a missing camera, a non-numeric field or a singular rotation: one line each "
-        "(`tests/test_qualisys.py`).", ""]
+        ("- Calibration files with a missing camera, a non-numeric field or a singular rotation: one line each "
+        "(`tests/test_qualisys.py`)."), ""]
     print("\n".join(B))
 
     # --- figures --------------------------------------------------------------------------------------
@@ -223,9 +223,9 @@ def main() -> None:
               + ", ".join(f"{k} {v:.1f} s" for k, v in t_sys.items()) + ").")
     print(timing)
     notes = (Path(__file__).with_name("real_notes.md")).read_text()
-    text = "\n".join(["# Judged on real pixels", "", "Written by `python -m benchmarks real` "
+    text = "\n".join(["# Judged on real pixels", "", ("Written by `python -m benchmarks real` "
                       "(`benchmarks/bench_real.py`); the notes below the tables are written by hand after "
-                      "looking at the figures.", ""] + T + [check, ""] + L + W + B + [timing, "", notes])
+                      "looking at the figures."), ""] + T + [check, ""] + L + W + B + [timing, "", notes])
     from structpose.io.atomic import atomic_path
     with atomic_path(DOCS / "real_pixels.md") as tmp:
         tmp.write_text(text)

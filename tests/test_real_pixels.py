@@ -115,7 +115,7 @@ def test_reference_recovers_real_mocap_seen_by_calibrated_views(clip):
                  "l_elbow", "r_elbow", "l_wrist", "r_wrist"):
         lm[:, MEDIAPIPE33.index(name)] = clip[:, H36M17.index(name)]
     tracks = [_track(c.project(c.world_to_camera(lm)), np.where(np.isfinite(lm[..., 0]), 0.9, 0.0)) for c in cams]
-    ref, tri = rp.triangulated_reference(tracks, cams)
+    ref, _tri = rp.triangulated_reference(tracks, cams)
     np.testing.assert_allclose(rp.compared(ref), rp.compared(clip), atol=1e-6)
     mid = 0.5 * (clip[:, H36M17.index("l_hip")] + clip[:, H36M17.index("r_hip")])
     np.testing.assert_allclose(ref[:, 0], mid, atol=1e-6)                 # pelvis = the hips' midpoint

@@ -58,7 +58,7 @@ def dlt(xy: np.ndarray, weights: np.ndarray, cameras: Sequence[Camera]) -> np.nd
     """Weighted DLT, batched: ``xy`` (V, N, 2) normalised coordinates, ``weights`` (V, N) >= 0 ->
     ``(N, 3)`` world points.  Views with weight 0 do not count; a point needs two views with weight > 0
     (otherwise NaN)."""
-    V, N = weights.shape
+    _V, _N = weights.shape
     P = np.stack([np.concatenate([c.R, np.asarray(c.t, float)[:, None]], 1) for c in cameras])   # (V, 3, 4)
     x, y = np.nan_to_num(xy[..., 0]), np.nan_to_num(xy[..., 1])
     w = np.where(np.isfinite(xy).all(-1), weights, 0.0)

@@ -144,7 +144,7 @@ def structural(poses: np.ndarray, found: np.ndarray) -> dict[str, Any]:
     """
     p = np.asarray(poses, np.float64)
     ok = np.isfinite(p).all((1, 2))
-    out: dict[str, Any] = {"frames": int(len(p)), "person_pct": 100.0 * float(np.mean(found)),
+    out: dict[str, Any] = {"frames": len(p), "person_pct": 100.0 * float(np.mean(found)),
                            "pose_pct": 100.0 * float(ok.mean())}
     if ok.sum() < 3:
         return {**out, "limb_mm": np.nan, "symmetry": np.nan, "bone_std": np.nan, "jitter": np.nan}

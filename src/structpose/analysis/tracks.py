@@ -58,9 +58,8 @@ def _save(path: Path, track: Track) -> None:
     arrays = {f.name: getattr(track, f.name) for f in fields(track) if getattr(track, f.name) is not None}
     arrays["fps"] = np.float64(track.fps)
     arrays["image_size"] = np.asarray(track.image_size, np.int64)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def _load(path: Path) -> Track:
@@ -85,7 +84,7 @@ def detect_video(video: str | Path, mode: str = "video", cache_dir: str | Path |
         cap.release()              # type: ignore[attr-defined]
         return _load(path)
     from ..pipeline.detector import PoseDetector
-    from ..pipeline.lifting import focal_from_fov, DEFAULT_FOV_DEG
+    from ..pipeline.lifting import DEFAULT_FOV_DEG, focal_from_fov
     rows: dict[str, list] = {k: [] for k in ("keypoints", "scores", "landmarks33", "visibility33", "world33",
                                              "found", "sapnet")}
     size = (info["width"], info["height"])

@@ -103,7 +103,7 @@ def read_qualisys(path: str | Path) -> dict[str, Camera]:
         centre = np.array([_num(path, serial, tr, "transform", key) for key in "xyz"]) / 1000.0
         R = QUALISYS_TO_OPENCV @ _rotation(path, serial, M)
 
-        def q(key: str) -> float:
+        def q(key: str, serial: str = serial, intr: ET.Element | None = intr) -> float:
             return _num(path, serial, intr, "intrinsic", key)
 
         f = np.array([q("focalLengthU"), q("focalLengthV")]) / SUBPIXELS
@@ -117,7 +117,7 @@ def read_qualisys(path: str | Path) -> dict[str, Camera]:
             h = _num(path, serial, fov, "fov_video", "bottom") - _num(path, serial, fov, "fov_video", "top") + 1
         else:                                       # the sensor span, in sub-pixels
             w, h = q("sensorMaxU") / SUBPIXELS + 1, q("sensorMaxV") / SUBPIXELS + 1
-        cams[serial] = Camera(R=R, t=-R @ centre, f=f, c=c, image_size=(int(round(w)), int(round(h))), dist=dist)
+        cams[serial] = Camera(R=R, t=-R @ centre, f=f, c=c, image_size=(round(w), round(h)), dist=dist)
     if not cams:
         raise StructposeError(f"{path}: Qualisys calibration lists no active <camera>; expected one per view")
     return cams
