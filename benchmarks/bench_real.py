@@ -41,8 +41,7 @@ def bad_input_checks(demo, cameras, names, video_tracks) -> list[str]:
     import cv2
 
     from structpose.analysis.real_pixels import triangulated_reference
-    from structpose.analysis.tracks import detect_video
-    from structpose.data.realvideo import check_synchronised
+    from structpose.analysis.tracks import check_synchronised, detect_video
     from structpose.errors import StructposeError
     lines = []
     with tempfile.TemporaryDirectory() as d:
@@ -78,10 +77,10 @@ def main() -> None:
     import torch
 
     from structpose.analysis import real_pixels as rp
-    from structpose.analysis.tracks import detect_video
+    from structpose.analysis.tracks import check_synchronised, detect_video
     from structpose.data.formats.qualisys import read_qualisys
     from structpose.data.holosoma import data_dir
-    from structpose.data.realvideo import check_synchronised, pose2sim_demo, sports2d_demo, vtest
+    from structpose.data.realvideo import pose2sim_demo, pose2sim_multiperson, sports2d_demo, vtest
     from structpose.metrics import cross_view_consistency
     from structpose.skeleton import MEDIAPIPE33
 
@@ -129,6 +128,13 @@ def main() -> None:
     trusted = {n: 100 * float(np.isfinite(ref[:, j]).all(-1).mean()) for n, j in
                zip(("pelvis", "R hip", "R knee", "R ankle", "L hip", "L knee", "L ankle", "L shoulder", "L elbow",
                     "L wrist", "R shoulder", "R elbow", "R wrist"), [0] + list(rp.COMPARED))}
+    L += ["", ("Median reprojection error per joint (px, inlier views; the views a landmark was rejected in "
+               "are not counted):"), "", "| landmark | " + " | ".join(names) + " | kept as inlier, % (all views) |",
+          "|---|" + "---|" * len(names) + "---|"]
+    for j in lm:
+        L.append(f"| {MEDIAPIPE33.names[j]} | " + " | ".join(_fmt(np.nanmedian(inl_err[v][:, j])) for v in
+                                                             range(len(names)))
+                 + f" | {100 * tri.inliers[:, :, j].mean():.0f} |")
     L += ["", "Trusted (% of frames): " + ", ".join(f"{k} {v:.0f}" for k, v in trusted.items())
           + f". Frames with all 12 compared joints trusted: **{valid.sum()} of {n_frames}** (the evaluation frames).",
           "", "In millimetres: the median reprojection error is, at the person's distance ("
@@ -183,10 +189,11 @@ def main() -> None:
     wild = [("Sports2D demo.mp4 (outdoor, 2 people)", sports2d_demo(), None),
             ("opencv-doc vtest.avi, first 300 frames (small pedestrians)", vtest(), 300)]
     wild += [(f"Pose2Sim {n} (lab)", v, None) for n, v in zip(names, demo.videos)]
+    wild.append(("Pose2Sim Demo_MultiPerson cam01 (lab, 2 people)", pose2sim_multiperson("cam01"), None))
     W = ["## In the wild: structure without ground truth", "",
          ("Each value in % of the system's own mean limb length (upper arms, forearms, thighs, shins). "
          "Symmetry: mean |right - left| limb length; bone std: std of each limb bone's length over frames; "
-         "jitter: mean norm of the second difference of hip-rooted joints per frame (noise; smooth motion "
+         "jitter: mean norm of the second difference of the 12 compared joints, hip-rooted, per frame (noise; smooth motion "
          "contributes little). structpose fits a left/right-symmetric skeleton (bidirectional: one set of "
          "lengths for the whole video), so its symmetry is 0 and bone std small **by construction**; "
          "MediaPipe's world landmarks have no such constraint."), "",

@@ -9,9 +9,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from structpose.analysis import real_pixels as rp
-from structpose.analysis.tracks import Track, detect_video
+from structpose.analysis.tracks import Track, check_synchronised, detect_video
 from structpose.cameras import Camera, look_at
-from structpose.data.realvideo import check_synchronised
 from structpose.errors import StructposeError
 from structpose.metrics import cross_view_consistency
 from structpose.skeleton import H36M17, MEDIAPIPE33

@@ -117,3 +117,27 @@ def detect_video(video: str | Path, mode: str = "video", cache_dir: str | Path |
     if path is not None:
         _save(path, track)
     return track
+
+
+def check_synchronised(videos: tuple[Path, ...] | list[Path]) -> tuple[int, float]:
+    """Open every view; all must have the same frame count and frame rate (a multi-view recording
+    whose views differ cannot be paired frame by frame).  Returns ``(frames, fps)``."""
+    from ..pipeline.video import open_source
+    if len(videos) < 2:
+        raise StructposeError(f"{len(videos)} view(s) given; multi-view evaluation needs 2 or more synchronised videos")
+    infos = []
+    for v in videos:
+        cap, info = open_source(str(v))
+        cap.release()              # type: ignore[attr-defined]
+        infos.append(info)
+    counts = [i["frames"] for i in infos]
+    rates = [i["fps"] for i in infos]
+    if len(set(counts)) != 1:
+        listing = ", ".join(f"{Path(v).name}: {n}" for v, n in zip(videos, counts))
+        raise StructposeError(f"views have different lengths ({listing} frames); give synchronised videos "
+                              "of equal length")
+    if not np.allclose(rates, rates[0], rtol=1e-3):
+        listing = ", ".join(f"{Path(v).name}: {r:g}" for v, r in zip(videos, rates))
+        raise StructposeError(f"views have different frame rates ({listing} fps); give synchronised videos "
+                              "recorded at one frame rate")
+    return int(counts[0]), float(rates[0])

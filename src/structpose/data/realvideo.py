@@ -2,6 +2,7 @@
 
 * **Pose2Sim** 0.10.49 (BSD-3): ``Pose2Sim/Demo_SinglePerson`` — one person balancing on one leg in a
   lab, 4 calibrated cameras (Qualisys ``Calib.qca.txt``), 100 frames each at 60 fps, 1088x1920.
+  ``Demo_MultiPerson`` adds a second person (computer-generated, per DATA.md) to the same lab.
 * **Sports2D** 0.8.34 (BSD-3): ``Sports2D/Demo/demo.mp4`` — outdoors, 30 fps, 1768x994.
 * **opencv-doc** (Debian): ``vtest.avi`` — pedestrians, 768x576, 10 fps.
 
@@ -13,8 +14,6 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from ..errors import StructposeError
 from .holosoma import data_dir
@@ -66,6 +65,13 @@ def pose2sim_demo() -> MultiView:
     return MultiView(videos, calib, names)
 
 
+def pose2sim_multiperson(camera: str = "cam01") -> Path:
+    """One view of Pose2Sim's Demo_MultiPerson (the same lab with a second person added)."""
+    wheel = _wheel(POSE2SIM_WHEEL, "pose2sim==0.10.49")
+    return extract(wheel, f"Pose2Sim/Demo_MultiPerson/videos/{camera}.mp4",
+                   data_dir() / "real" / "pose2sim_multi" / f"{camera}.mp4")
+
+
 def sports2d_demo() -> Path:
     wheel = _wheel(SPORTS2D_WHEEL, "sports2d==0.8.34")
     return extract(wheel, "Sports2D/Demo/demo.mp4", data_dir() / "real" / "sports2d" / "demo.mp4")
@@ -75,27 +81,3 @@ def vtest() -> Path:
     if not VTEST.is_file():
         raise StructposeError(f"{VTEST} not found; install Debian's opencv-doc (`make setup`)")
     return VTEST
-
-
-def check_synchronised(videos: tuple[Path, ...] | list[Path]) -> tuple[int, float]:
-    """Open every view; all must have the same frame count and frame rate (a multi-view recording
-    whose views differ cannot be paired frame by frame).  Returns ``(frames, fps)``."""
-    from ..pipeline.video import open_source
-    if len(videos) < 2:
-        raise StructposeError(f"{len(videos)} view(s) given; multi-view evaluation needs 2 or more synchronised videos")
-    infos = []
-    for v in videos:
-        cap, info = open_source(str(v))
-        cap.release()              # type: ignore[attr-defined]
-        infos.append(info)
-    counts = [i["frames"] for i in infos]
-    rates = [i["fps"] for i in infos]
-    if len(set(counts)) != 1:
-        listing = ", ".join(f"{Path(v).name}: {n}" for v, n in zip(videos, counts))
-        raise StructposeError(f"views have different lengths ({listing} frames); give synchronised videos "
-                              "of equal length")
-    if not np.allclose(rates, rates[0], rtol=1e-3):
-        listing = ", ".join(f"{Path(v).name}: {r:g}" for v, r in zip(videos, rates))
-        raise StructposeError(f"views have different frame rates ({listing} fps); give synchronised videos "
-                              "recorded at one frame rate")
-    return int(counts[0]), float(rates[0])
