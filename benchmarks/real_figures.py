@@ -38,9 +38,9 @@ def overlay_figure(video: Path, track, camera, reference_world: np.ndarray, fram
                 cv2.circle(img, (int(uv[j, 0]), int(uv[j, 1])), 14, colour, 4)
         cv2.putText(img, f"{label} frame {t}", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 4)
         h, w = img.shape[:2]
-        tiles.append(cv2.resize(img, (int(w * 720 / h), 720)))
+        tiles.append(cv2.resize(img, (int(w * 560 / h), 560), interpolation=cv2.INTER_AREA))
     with atomic_path(out) as tmp:
-        cv2.imwrite(str(tmp), np.concatenate(tiles, 1))
+        cv2.imwrite(str(tmp), np.concatenate(tiles, 1), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return out
 
 
