@@ -92,7 +92,7 @@ def main() -> None:
     n_frames, fps = check_synchronised(demo.videos)
     calib = read_qualisys(demo.calibration)
     names = list(demo.names)
-    cams = [calib[n] for n in names]
+    cams = rp.cameras_for(calib, names)
     vt = [detect_video(v, "video", cache) for v in demo.videos]
     it = [detect_video(v, "image", cache) for v in demo.videos]
     t_detect = time.perf_counter() - t0

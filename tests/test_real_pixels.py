@@ -126,6 +126,13 @@ def test_reference_recovers_real_mocap_seen_by_calibrated_views(clip):
                                   cams[:2])
 
 
+def test_a_view_missing_from_the_calibration_is_one_line():
+    cams = dict(zip(("cam01", "cam02"), cameras(2)))
+    assert rp.cameras_for(cams, ["cam02", "cam01"]) == [cams["cam02"], cams["cam01"]]
+    with pytest.raises(StructposeError, match="no camera cam05; it lists cam01, cam02"):
+        rp.cameras_for(cams, ["cam01", "cam05"])
+
+
 def test_view_sizes_allow_only_an_encoder_crop():
     cams = cameras(2)
     ok = [_track(np.zeros((1, 33, 2)), np.ones((1, 33)), (1080, 1920)), _track(np.zeros((1, 33, 2)),

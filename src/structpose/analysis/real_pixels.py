@@ -164,6 +164,15 @@ def structural(poses: np.ndarray, found: np.ndarray) -> dict[str, Any]:
 
 # --- the triangulated reference ---------------------------------------------------------------
 
+def cameras_for(calibration: dict, names: list[str]) -> list:
+    """The calibrated camera of each view, by name; a view the calibration lacks is one line."""
+    missing = [n for n in names if n not in calibration]
+    if missing:
+        raise StructposeError(f"the calibration has no camera {', '.join(missing)}; it lists "
+                              f"{', '.join(calibration) or 'none'} (name each video after its camera)")
+    return [calibration[n] for n in names]
+
+
 def check_view_sizes(tracks: list[Track], cameras: list, names: list[str], tolerance_px: int = 16) -> list[str]:
     """Each video's frame must match its camera's calibrated image size, up to ``tolerance_px`` lost on the
     right / bottom (encoders pad to 16-pixel blocks and crop there: Pose2Sim's cam01/cam02 are 1080 wide for
