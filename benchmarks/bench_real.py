@@ -140,7 +140,7 @@ def main() -> None:
           "", "In millimetres: the median reprojection error is, at the person's distance ("
           + ", ".join(f"{d:.1f}" for d in depth) + " m from the cameras), a sideways miss of "
           + ", ".join(f"{r:.0f}" for r in ray_mm) + " mm per view ray; with 3-4 rays per joint the reference's "
-          "own error is of the order of 2-3 cm, against 80-140 mm for the systems below.", ""]
+          "own error is of the order of 2-3 cm, against 80-140 mm for the systems in the table above.", ""]
     print("\n".join(L))
 
     # --- per-view evaluation ----------------------------------------------------------------------
