@@ -26,6 +26,10 @@ $(STAMP): pyproject.toml Makefile
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	@# the export and viewer tests: headless Blender (with Debian's numpy for its glTF importer) and chromium
+	dpkg -s blender python3-numpy chromium chromium-driver >/dev/null 2>&1 || \
+	  (apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null || \
+	   sudo apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null)
 	touch $(STAMP)
 
 demo: setup
