@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Rebuild src/structpose/assets/three-viewer.min.js: only the three.js classes the viewer uses, plus
+# OrbitControls, tree-shaken and minified by esbuild into one IIFE that defines the global THREE.
+# Needs npm (build time only; the viewer page itself fetches nothing).  three.js is MIT
+# (src/structpose/assets/three.LICENSE).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+npm init -y >/dev/null
+npm install --no-audit --no-fund three@0.187.0 esbuild@0.28.2 >/dev/null
+cp "$here/three_entry.js" entry.js
+npx esbuild entry.js --bundle --minify --format=iife --global-name=THREE --legal-comments=none \
+  --outfile="$here/../src/structpose/assets/three-viewer.min.js"
+cp node_modules/three/LICENSE "$here/../src/structpose/assets/three.LICENSE"
