@@ -11,7 +11,7 @@ that the page is refused with a line saying so (choose a smaller ``--video-width
 Shown: the 3D skeleton (Y up: the pose file's world frame when it has ``poses_world``, else the
 camera frame turned Y up, see :func:`~structpose.io.bvh_export.yup_poses`), with orbit and zoom; the
 floor (y = 0 in the world frame; without one, a grid at the lowest foot, said on the page); the
-root's path on the floor; foot-contact markers (contact probability >= 0.5); a timeline to scrub
+root's path on the floor (the view follows the pelvis unless "follow" is unticked); foot-contact markers (contact probability >= 0.5); a timeline to scrub
 and play; and the video frame with the 2D keypoints over it.
 """
 from __future__ import annotations
@@ -104,8 +104,9 @@ def page_data(seq: PoseSequence) -> dict:
         floor_y = float(np.percentile(poses[ok][:, feet, 1], 5)) - 0.05
         note = "camera frame turned Y up (no world frame in the file): grid drawn at the lowest foot"
     path = poses[ok, 0]
-    centre = [float(v) for v in path.mean(0)]
-    extent = float(np.ptp(path[:, [0, 2]], axis=0).max() / 2 + 1.0)
+    centre = [float(v) for v in np.median(path, 0)]
+    lo, hi = np.percentile(path[:, [0, 2]], [5, 95], axis=0)          # robust to a few wild root depths
+    extent = float((hi - lo).max() / 2 + 1.0)
     d = {"num_frames": seq.num_frames, "fps": float(seq.fps), "frame": frame, "frame_note": note,
          "names": list(H36M17.names), "parents": list(H36M17.parents),
          "left": [a for a, _ in H36M17.left_right], "right": [b for _, b in H36M17.left_right],
@@ -147,7 +148,7 @@ canvas {{ display: block; }}
 <div id="main"><div id="pane3d"><canvas id="view3d"></canvas></div><div id="pane2d"><canvas id="view2d"></canvas></div>
 </div>
 <div id="bar"><button id="play">play</button><input id="slider" type="range" min="0" max="0" value="0">
-<span id="label"></span></div>
+<label><input id="follow" type="checkbox" checked> follow</label><span id="label"></span></div>
 <div id="status"></div>
 <!-- three.js 0.187.0, bundled subset. Licence:
 {licence}-->

@@ -163,7 +163,8 @@
 
   // ---------- timeline ----------
   const slider = document.getElementById("slider"), label = document.getElementById("label");
-  const playBtn = document.getElementById("play");
+  const playBtn = document.getElementById("play"), follow = document.getElementById("follow");
+  follow.addEventListener("change", () => setFrame(frame));
   slider.max = String(T - 1);
   let frame = 0, playing = false, t0 = 0, f0 = 0, token = 0;
 
@@ -173,6 +174,13 @@
     slider.value = String(i);
     label.textContent = `frame ${i} / ${T - 1}  ${(i / D.fps).toFixed(2)} s` + (D.valid[i] ? "" : "  (no person)");
     show3d(i);
+    if (follow.checked && pose(i)) {                  // keep the orbit centred on the pelvis, same view angle
+      const p = pose(i)[0];
+      a.set(p[0], p[1], p[2]).sub(controls.target);
+      controls.target.add(a);
+      camera.position.add(a);
+      controls.update();
+    }
     renderer.render(scene, camera);
     const mine = ++token;
     return image(i).then((im) => {
@@ -211,8 +219,8 @@
     return setFrame(m ? +m[1] : frame);
   }
 
-  camera.position.set(D.centre[0] + span * 0.9, floorY + 1.4 + span * 0.25, D.centre[2] + span * 1.3);
-  controls.target.set(D.centre[0], floorY + 0.9, D.centre[2]);
+  camera.position.set(D.centre[0] + 2.2, D.centre[1] + 1.0, D.centre[2] + 3.2);
+  controls.target.set(D.centre[0], D.centre[1], D.centre[2]);
   controls.update();
   resize();
   document.getElementById("status").textContent =

@@ -1,4 +1,4 @@
-"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh] [--mode ...]``."""
+"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh,glb] [--view VIEW.html]``."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,8 @@ def _run(args: argparse.Namespace) -> int:
         # checked now: in bidirectional mode the render is written only after the whole video
         raise StructposeError(f"--render {args.render}: give a video file name ending in .mp4 (or .m4v, .mov, "
                               ".avi, .mkv)")
+    if args.view and Path(args.view).suffix.lower() not in (".html", ".htm"):
+        raise StructposeError(f"--view {args.view}: the viewer is an HTML page; give a file name ending in .html")
     if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
         raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
     live = args.source.isdigit() or "://" in args.source
@@ -83,6 +85,9 @@ def _run(args: argparse.Namespace) -> int:
         w.close()
     if args.render:
         written.append(Path(args.render))
+    if args.view:
+        from ..viewer import write_viewer
+        written.append(write_viewer(args.view, seq, video=None if live else args.source, allow_longer_video=True))
     ms = tm.per_frame_ms()
     n_bad = int((~seq.valid).sum())
     print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
@@ -103,7 +108,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="VIDEO", help="video file, webcam index (0) or stream URL (rtsp://, http://)")
     p.add_argument("--out", required=True, help="pose file to write (.npz, atomically)")
     p.add_argument("--render", metavar="OUT.mp4", help="also write an mp4: overlay + 3D view")
-    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,vp3d")
+    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,glb,vp3d "
+                   "(bvh and glb carry root motion)")
+    p.add_argument("--view", metavar="VIEW.html", help="also write the interactive viewer page (with the video)")
     p.add_argument("--mode", default="online", help="online (streaming, default), bidirectional (half the "
                    "window in the future, second pass at the end) or none (lifter only)")
     p.add_argument("--no-fit", action="store_true", help="skip skeleton fitting (bone lengths vary per frame)")
