@@ -44,10 +44,10 @@ def test_page_is_self_contained_and_holds_the_poses_turned_y_up(tmp_path, posefi
     # nothing is fetched: no external script, stylesheet, image or module import
     assert not re.search(r"<(script|link|img|iframe)[^>]*\b(src|href)\s*=", html)
     assert "MIT License" in html                               # three.js licence travels with its code
-    data = json.loads(re.search(r'id="structpose-data">(.*?)</script>', html, re.S)[1])
+    data = json.loads(re.search(r'id="structpose-data">(.*?)</script>', html, re.DOTALL)[1])
     seq = PoseSequence(poses_3d=np.load(posefile)["poses_3d"], fps=25.0)
     assert np.abs(np.array(data["poses"]) - seq.poses_3d * np.array([1, -1, -1])).max() < 1e-5
-    frames = json.loads(re.search(r'id="structpose-video">(.*?)</script>', html, re.S)[1])["frames"]
+    frames = json.loads(re.search(r'id="structpose-video">(.*?)</script>', html, re.DOTALL)[1])["frames"]
     assert len(frames) == T
 
 

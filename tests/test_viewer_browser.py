@@ -91,7 +91,7 @@ def _project(cam, pts):
 
 
 def _mask(img, rect, rgb, tol=70):
-    x0, y0, w, h = (int(round(v)) for v in rect)
+    x0, y0, w, h = (int(np.rint(v)) for v in rect)
     m = np.zeros(img.shape[:2], bool)
     m[y0:y0 + h, x0:x0 + w] = (np.abs(img[y0:y0 + h, x0:x0 + w].astype(int) - rgb) < tol).all(-1)
     return m
@@ -116,7 +116,7 @@ def test_joint_dots_are_drawn_where_the_files_joints_project(page, i):
     ys, xs = np.nonzero(magenta)
     assert len(xs) > 17 * 10
     for u, v in px:                                   # every joint has its dot
-        assert magenta[int(round(v)) - 2:int(round(v)) + 3, int(round(u)) - 2:int(round(u)) + 3].any()
+        assert magenta[int(np.rint(v)) - 2:int(np.rint(v)) + 3, int(np.rint(u)) - 2:int(np.rint(u)) + 3].any()
     dist = np.linalg.norm(np.c_[xs, ys][:, None] - px[None], axis=-1).min(1)
     assert dist.max() < 10                            # and no dot anywhere else
     other = _project(cam, seq.poses_world[(i + 12) % T].astype(np.float64))   # another frame's skeleton
@@ -128,13 +128,13 @@ def test_video_pane_shows_frame_i_with_its_2d_keypoints(page, i):
     d, seq = page
     img = _go(d, i)
     cam = d.execute_script("return window.structpose.camera()")
-    x0, y0, w, h = cam["rect2d"]
+    x0, y0, w, _ = cam["rect2d"]
     corner = img[int(y0) + 3:int(y0) + 13, int(x0) + 3:int(x0) + 13].reshape(-1, 3).mean(0)
     assert np.abs(corner - (40 + 8 * i)).max() < 4                     # frame i's picture, not a neighbour's
     s = w / seq.image_size[0]
     cyan = _mask(img, cam["rect2d"], (0, 255, 255))
     for u, v in seq.poses_2d[i] * s + (x0, y0):
-        assert cyan[int(round(v)) - 1:int(round(v)) + 2, int(round(u)) - 1:int(round(u)) + 2].any()
+        assert cyan[int(np.rint(v)) - 1:int(np.rint(v)) + 2, int(np.rint(u)) - 1:int(np.rint(u)) + 2].any()
 
 
 def test_a_frame_without_a_person_draws_no_skeleton(page):

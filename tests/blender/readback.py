@@ -30,7 +30,7 @@ if "bool" not in vars(numpy):
 for kind, src, out, first, last, scale in jobs:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    scene.render.fps, scene.render.fps_base = int(round(float(fps))), 1.0
+    scene.render.fps, scene.render.fps_base = round(float(fps)), 1.0
     if kind == "bvh":
         bpy.ops.import_anim.bvh(filepath=src, global_scale=float(scale), frame_start=int(first), use_fps_scale=False,
                                 update_scene_fps=False, update_scene_duration=True, rotate_mode="NATIVE")
