@@ -8,51 +8,22 @@ included, no alignment of any kind.
 """
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from structpose.data import deepmimic
-from structpose.io.bvh_export import BVH_TO_H36M
+from structpose.io.blender_check import blender_joints
 from structpose.io.export import export
-from structpose.io.gltf_export import GLB_TO_H36M
 from structpose.io.posefile import PoseSequence
-from structpose.skeleton import H36M17
 
-HARNESS = Path(__file__).parent / "blender" / "readback.py"
 T, FPS = 24, 30
 
 
 def _walk() -> tuple[np.ndarray, np.ndarray]:
     clip = next(c for c in deepmimic.load_all() if c.name.endswith("/walk"))
     return clip.world[:T].astype(np.float32), clip.in_camera()[:T]
-
-
-def _blender_positions(jobs: list[tuple[str, Path, int]], tmp: Path) -> dict[str, np.ndarray]:
-    """{file name: (T, 17, 3) Y-up metres} read back through one headless Blender run."""
-    blender = shutil.which("blender")
-    assert blender, "Debian's blender is missing: run `make setup` (it installs blender)"
-    spec = [f"{k}:{f}:{tmp / (f.name + '.json')}:{first}:{first + T - 1}:{0.01 if k == 'bvh' else 1}" for k, f, first in jobs]
-    r = subprocess.run([blender, "-b", "--factory-startup", "--python", str(HARNESS), "--", str(FPS), *spec],
-                       capture_output=True, text=True, timeout=240, check=False)
-    assert r.returncode == 0, r.stderr[-2000:]
-    out = {}
-    for kind, f, first in jobs:
-        d = json.loads((tmp / (f.name + ".json")).read_text())
-        names = BVH_TO_H36M if kind == "bvh" else GLB_TO_H36M
-        got = np.full((T, 17, 3), np.nan)
-        for t in range(T):
-            bones = d["frames"][str(first + t)]
-            for n, h in names.items():
-                got[t, H36M17.index(h)] = bones[n][0]
-            if kind == "bvh":                        # BVH end site: the Head bone's tail is the head top
-                got[t, H36M17.index("head_top")] = bones["Head"][1]
-        out[f.name] = got[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])       # Blender Z up -> Y up
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +39,8 @@ def readback(tmp_path_factory):
     for tag, seq in (("world", PoseSequence(poses_3d=nanc, fps=FPS, valid=valid, poses_world=nanw)),
                      ("camera", PoseSequence(poses_3d=nanc, fps=FPS, valid=valid))):
         files += export(seq, tmp / f"{tag}.npz", ["bvh", "glb"])
-    # BVH: centimetres (the default), imported at scale 0.01 from Blender's frame 1; glTF: metres,
-    # its time 0 is Blender's frame 0
-    got = _blender_positions([(p.suffix[1:], p, 1 if p.suffix == ".bvh" else 0) for p in files], tmp)
+    assert shutil.which("blender"), "Debian's blender is missing: run `make setup` (it installs blender)"
+    got = dict(zip([p.name for p in files], blender_joints(files, T, FPS)))
     return world, cam, valid, got
 
 

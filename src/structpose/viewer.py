@@ -98,8 +98,11 @@ def page_data(seq: PoseSequence) -> dict:
     if not ok.any():
         raise StructposeError("the pose file has no frame with a pose (every frame is invalid); nothing to view")
     feet = [H36M17.index("r_ankle"), H36M17.index("l_ankle")]
-    if frame == "world":
+    status = str((seq.meta.get("world") or {}).get("status", "ok"))
+    if frame == "world" and status == "ok":
         floor_y, note = 0.0, "world frame: floor fitted at y = 0"
+    elif frame == "world":                      # the world step's documented fallback: camera turned Y up
+        floor_y, note = 0.0, f"world frame {status}; grid at the lowest foot"
     else:
         floor_y = float(np.percentile(poses[ok][:, feet, 1], 5)) - 0.05
         note = "camera frame turned Y up (no world frame in the file): grid drawn at the lowest foot"
