@@ -8,7 +8,6 @@ nowhere else); the video pane shows frame i's picture with cyan keypoints at the
 """
 from __future__ import annotations
 
-import shutil
 import time
 
 import cv2
@@ -20,12 +19,9 @@ from structpose.data import deepmimic
 from structpose.io.posefile import PoseSequence
 from structpose.viewer import write_viewer
 
+from browser_harness import chromium, wait_for
+
 T, FPS, INVALID = 24, 30.0, 15
-CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--force-device-scale-factor=1", "--window-size=1200,700",
-                # WebGL without a GPU: chromium's software rasteriser, allowed explicitly since chromium 1xx
-                "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 
 
 def _sequence():
@@ -47,8 +43,6 @@ def _sequence():
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     tmp = tmp_path_factory.mktemp("viewer")
     seq = _sequence()
     vw = cv2.VideoWriter(str(tmp / "in.avi"), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
@@ -56,22 +50,10 @@ def page(tmp_path_factory):
         vw.write(np.full((480, 640, 3), 40 + 8 * i, np.uint8))
     vw.release()
     html = write_viewer(tmp / "view.html", seq, video=tmp / "in.avi")
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "Debian's chromium / chromium-driver are missing: run `make setup`"
-    opts = webdriver.ChromeOptions()
-    for a in CHROME_FLAGS + [f"--user-data-dir={tmp / 'profile'}"]:
-        opts.add_argument(a)
-    opts.binary_location = chromium
-    d = webdriver.Chrome(service=Service(driver), options=opts)
-    try:
+    with chromium() as d:
         d.get(html.as_uri() + "#frame=3")
-        deadline = time.time() + 30
-        while not d.execute_script("return !!(window.structpose && window.structpose.ready)"):
-            assert time.time() < deadline, d.execute_script("return document.getElementById('status').textContent")
-            time.sleep(0.05)
+        wait_for(d, "window.structpose && window.structpose.ready")
         yield d, seq
-    finally:
-        d.quit()
 
 
 def _go(d, i):

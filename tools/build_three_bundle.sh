@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild src/structpose/assets/three-viewer.min.js: only the three.js classes the viewer uses, plus
 # OrbitControls, tree-shaken and minified by esbuild into one IIFE that defines the global THREE.
+# Also tests/assets/three-gltf-test.min.js: GLTFLoader + AnimationMixer for the GLB playback test.
 # Needs npm (build time only; the viewer page itself fetches nothing).  three.js is MIT
 # (src/structpose/assets/three.LICENSE).
 set -euo pipefail
@@ -13,4 +14,8 @@ npm install --no-audit --no-fund three@0.187.0 esbuild@0.28.2 >/dev/null
 cp "$here/three_entry.js" entry.js
 npx esbuild entry.js --bundle --minify --format=iife --global-name=THREE --legal-comments=none \
   --outfile="$here/../src/structpose/assets/three-viewer.min.js"
+cp "$here/three_gltf_test_entry.js" gltf_entry.js
+npx esbuild gltf_entry.js --bundle --minify --format=iife --global-name=THREE --legal-comments=none \
+  --outfile="$here/../tests/assets/three-gltf-test.min.js"
 cp node_modules/three/LICENSE "$here/../src/structpose/assets/three.LICENSE"
+cp node_modules/three/LICENSE "$here/../tests/assets/three.LICENSE"
