@@ -154,7 +154,7 @@ def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_he
                 # the drop to the floor is blended in
                 w = np.stack([out_w, np.minimum(out_w, _smoothstep((k - s + 1) / (ramp + 1)))], -1)
             else:
-                w = np.minimum(out_w, _smoothstep((k - (s - ramp)) / (ramp + 1)))[:, None].repeat(2, -1)
+                w = np.minimum(out_w, _smoothstep((k - (s - ramp - 1)) / (ramp + 1)))[:, None].repeat(2, -1)
             take = w[:, 0] > weight[k, 0]            # overlapping blends: the stronger pull wins
             weight[k[take]], target[k[take]] = w[take], pin
         m = (weight[:, 0] > 0) & np.isfinite(out[:, [hip, knee, ank]]).all((-1, -2))

@@ -53,7 +53,9 @@ MAX_FLOOR_RMS_M = 0.12
 MAX_HALF_GAP_M = 0.08        # floor points' mean height, first against second half
 ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees ...
 PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
-LOG_SD = 0.05                 # the chain's depth error (log), the floor fit's robust scale
+ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
+DEPTH_SD = 0.08               # ... and the chain's relative depth error (after smoothing)
+MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
 _J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
                                     "spine", "thorax", "neck_nose", "head_top")}
 
@@ -122,9 +124,12 @@ def up_prior(poses: np.ndarray) -> np.ndarray:
     return m / n if n > 0.3 and m[1] < 0 else np.array([0.0, -1.0, 0.0])
 
 
-def _plane_lsq(x: np.ndarray, n0: np.ndarray, d0: float, prior: np.ndarray) -> tuple:
-    """Robust fit of ``n . x + d = 0`` with residual ``log(-n.x / d)`` and the normal's prior (roll
-    ``ROLL_SD_DEG``, pitch ``PITCH_SD_DEG`` about ``prior``); returns (n, d, inlier mask)."""
+def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior: np.ndarray) -> tuple:
+    """Robust fit of the ankle plane ``n . x + d = 0`` to foot points ``x`` (N, 3) whose bodies' roots are
+    ``root`` (N, 3): a point's height residual is scaled by its own uncertainty, the lifter's ankle error
+    ``ANKLE_SD_M`` and the depth error ``DEPTH_SD`` moving the body along the root's ray (which changes its
+    height by ``DEPTH_SD * |n . root|``); the normal has a prior (roll ``ROLL_SD_DEG``, pitch
+    ``PITCH_SD_DEG`` about ``prior``).  Returns (n, d, inlier mask)."""
     from scipy.optimize import least_squares
     B = np.stack([np.array([1.0, 0.0, 0.0]), np.cross(prior, [1.0, 0.0, 0.0])])    # roll, pitch directions
     sd = np.radians([ROLL_SD_DEG, PITCH_SD_DEG])
@@ -135,19 +140,20 @@ def _plane_lsq(x: np.ndarray, n0: np.ndarray, d0: float, prior: np.ndarray) -> t
         return v / np.linalg.norm(v)
 
     def res(q: np.ndarray) -> np.ndarray:
-        h = np.maximum(-(x @ normal(q)), 1e-6)
-        return np.concatenate([np.log(h) - q[2], q[:2] / sd * LOG_SD])
+        n = normal(q)
+        sig = np.sqrt(ANKLE_SD_M ** 2 + (DEPTH_SD * (root @ n)) ** 2)
+        return np.concatenate([(x @ n + q[2]) / sig, q[:2] / sd])
 
-    sol = least_squares(res, np.r_[w0, np.log(max(d0, 1e-3))], loss="soft_l1", f_scale=LOG_SD, max_nfev=200)
-    n = normal(sol.x)
-    d = float(np.exp(sol.x[2]))
-    r = np.log(np.maximum(-(x @ n), 1e-6)) - np.log(d)
-    mad = 1.4826 * np.median(np.abs(r - np.median(r))) + 1e-3
-    return n, d, np.abs(r) < 3 * mad
+    sol = least_squares(res, np.r_[w0, d0], loss="soft_l1", f_scale=1.0, max_nfev=200)
+    n, d = normal(sol.x), float(sol.x[2])
+    r = res(sol.x)[:-2]
+    return n, d, np.abs(r) < 3.0
 
 
-def _support_points(poses: np.ndarray, up: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame: the lower ankle (along ``up``) and whether it moves slowly enough to stand."""
+def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the lower ankle (along ``up``) and whether it moves slowly enough to stand (``speed``
+    False: only whether it is finite)."""
     a = poses[:, list(ANKLES)]
     h = a @ up
     low = np.argmin(np.where(np.isfinite(h), h, np.inf), axis=1)
@@ -159,16 +165,22 @@ def _support_points(poses: np.ndarray, up: np.ndarray, fps: float) -> tuple[np.n
         sp[1:] = step
         sp[:-1] = np.minimum(sp[:-1], step)
         v = sp[np.arange(len(a)), low]
+    if not speed:
+        return pts, np.isfinite(pts).all(-1)
     ok = np.isfinite(pts).all(-1) & np.isfinite(v)
     if ok.sum() >= 4:
-        ok &= v <= max(0.6, np.percentile(v[ok], 50))
+        ok &= v <= min(MAX_STAND_MPS, max(0.6, np.percentile(v[ok], 50)))
     return pts, ok
 
 
-def fit_floor(poses: np.ndarray, fps: float) -> FloorFit:
-    """The ankle plane under scaled camera-frame ``poses`` (T, 17, 3); see the module text."""
+def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None) -> FloorFit:
+    """The ankle plane under scaled camera-frame ``poses`` (T, 17, 3); see the module text.  ``smoothed``:
+    the same poses on a smoothed root path, to choose the standing frames by foot speed (the raw depth
+    jitter makes every foot look fast); the plane is fitted to the raw points, whose noise it models."""
     up = up_prior(poses)
-    pts, ok = _support_points(poses, up, fps)
+    _, ok = _support_points(poses if smoothed is None else smoothed, up, fps)
+    pts, fin = _support_points(poses, up, fps, speed=False)
+    ok &= fin
     idx = np.flatnonzero(ok)
     none = FloorFit(up, float("nan"), float("nan"), int(len(idx)), support=np.full(len(poses), -1))
     if len(idx) < MIN_CONTACT_FRAMES:
@@ -180,8 +192,10 @@ def fit_floor(poses: np.ndarray, fps: float) -> FloorFit:
     if d0 <= 0.05:
         none.status = "fallback: the camera is at or below the feet (no floor seen from above)"
         return none
-    n, d, inl = _plane_lsq(x, up, d0, up)
-    n, d, inl = _plane_lsq(x[inl], n, d, up)
+    roots = poses[idx, 0]
+    n, d, inl = _plane_lsq(x, roots, up, d0, up)
+    if inl.sum() >= MIN_CONTACT_FRAMES:
+        n, d, _ = _plane_lsq(x[inl], roots[inl], n, d, up)
     resid = x @ n + d
     sel = np.abs(resid) < 3 * (1.4826 * np.median(np.abs(resid)) + 0.01)
     rms = float(np.sqrt(np.mean(resid[sel] ** 2)))
@@ -195,13 +209,15 @@ def fit_floor(poses: np.ndarray, fps: float) -> FloorFit:
         fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
                       f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
     elif sel.sum() >= 4 * MIN_CONTACT_FRAMES:
-        # a static camera sees one floor all along: the floor points of the two halves of the recording
-        # lie at the same mean height about the fitted plane
-        r = resid[sel]
-        h1, h2 = r[: len(r) // 2], r[len(r) // 2:]
-        gap = abs(h1.mean() - h2.mean())
-        se = np.sqrt(h1.var() / len(h1) + h2.var() / len(h2))
-        if gap > max(MAX_HALF_GAP_M, 4 * se):
+        # a static camera sees one floor all along: planes fitted to the first and to the second half of
+        # the floor points put those points at the same heights (compared where the data is, so a tilt
+        # that the points do not determine does not count)
+        xs, rs = x[sel], roots[sel]
+        h = len(xs) // 2
+        n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
+        n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
+        gap = float(np.median(np.abs((xs @ n1 + d1) - (xs @ n2 + d2))))
+        if gap > MAX_HALF_GAP_M:
             fit.status = (f"fallback: the camera moves (the floor under the feet shifts {100 * gap:.0f} cm "
                           "between the first and second half of the recording)")
     return fit
@@ -336,6 +352,19 @@ def _apply(M: np.ndarray, x: np.ndarray) -> np.ndarray:
     return x @ M[:3, :3].T + M[:3, 3]
 
 
+def _fallback(rel: np.ndarray, smooth: np.ndarray, first: int, ankle_h: float, scale: float, status: str,
+              meta: dict) -> WorldResult:
+    """The camera frame turned Y up (``x, -y, -z``: a level camera assumed), origin under the first root,
+    y = 0 at the lowest ankle minus the ankle height; smoothed root, no contacts, no pinning."""
+    pose_s = rel + smooth[:, None]
+    M = frame_from(np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, -1.0]), np.zeros(3))
+    w = _apply(M, pose_s)
+    low = np.nanmin(w[:, list(ANKLES), 1])
+    M[:3, 3] -= np.array([w[first, 0, 0], low - ankle_h, w[first, 0, 2]])
+    meta.update(status=status)
+    return WorldResult(_apply(M, pose_s).astype(np.float32), M.astype(np.float32), float(scale), status, meta=meta)
+
+
 def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M, mode: str = "bidirectional",
              pin: bool = True, model: RootModel | None = None) -> WorldResult:
     """Camera-frame poses ``(T, 17, 3)`` (NaN = no pose) -> :class:`WorldResult`; ``mode`` "online" is
@@ -356,22 +385,20 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     ankle_h = ANKLE_FRAC * height
     first = int(np.flatnonzero(valid)[0])
     smooth = solve_root(root, rel, fps, causal=causal, model=model)
-    fit = fit_floor(rel + smooth[:, None], fps) if valid.sum() > 1 else FloorFit(
+    fit = fit_floor(P, fps, rel + smooth[:, None]) if valid.sum() > 1 else FloorFit(
         up_prior(P), float("nan"), float("nan"), 0, status="fallback: a single frame (the floor needs contacts "
                                                            "over time)")
     meta: dict[str, Any] = {"height_m": height, "scale": float(scale), "floor_rms_m": None,
                             "contact_threshold": None, "mode": "online" if causal else "offline"}
     if fit.status != "ok":
-        up = np.array([0.0, -1.0, 0.0])
-        pose_s = rel + smooth[:, None]
-        M = frame_from(up, np.array([0.0, 0.0, -1.0]), np.zeros(3))       # camera turned Y up: (x, -y, -z)
-        w = _apply(M, pose_s)
-        low = np.nanmin(w[:, list(ANKLES), 1])
-        M[:3, 3] -= np.array([w[first, 0, 0], low - ankle_h, w[first, 0, 2]])
-        meta.update(status=fit.status)
-        return WorldResult(_apply(M, pose_s).astype(np.float32), M.astype(np.float32), float(scale), fit.status,
-                           meta=meta)
+        return _fallback(rel, smooth, first, ankle_h, scale, fit.status, meta)
     n, d = fit.normal, fit.d
+    try:
+        facing(P[first], n)
+    except StructposeError as e:
+        fit.status = f"fallback: {e}"
+    if fit.status != "ok":
+        return _fallback(rel, smooth, first, ankle_h, scale, fit.status, meta)
     # first pass: contacts on the smoothed path; second: the path held by those contacts
     M0 = frame_from(n, facing(rel[first] + smooth[first], n), np.zeros(3))
     M0[1, 3] = d + ankle_h                          # y = height above the ground (ankle plane - ankle height)
