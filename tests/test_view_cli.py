@@ -89,3 +89,33 @@ def test_export_anim_writes_bvh_and_glb(tmp_path, posefile, capsys):
     g = pygltflib.GLTF2().load(str(tmp_path / "a.glb"))
     assert len(g.skins[0].joints) == 25 and len(g.animations[0].channels) == 21    # 20 rotations + root translation
     assert (tmp_path / "a.bvh").read_text().count("Frames: 12") == 1
+
+
+def test_video_writes_the_viewer_and_animations_beside_the_pose_file(tmp_path, capsys):
+    from pathlib import Path
+
+    from structpose.io.bvh_export import yup_poses
+    from structpose.io.posefile import load_pose_file
+    from structpose.pipeline.video import write_still_video
+    photos = Path("/usr/share/doc/opencv-doc/examples/data")
+    video = write_still_video(tmp_path / "still.mp4", [photos / "basketball1.png", photos / "messi5.jpg"], 4,
+                              fps=25.0, blank_frames=2)
+    out, view = tmp_path / "run.npz", tmp_path / "run.html"
+    _fails(capsys, ["video", str(video), "--out", str(out), "--view", str(tmp_path / "run.png"), "--no-progress"],
+           "ending in .html")
+    assert not out.exists()                                             # refused before any work
+    assert main(["video", str(video), "--out", str(out), "--export", "bvh,glb", "--view", str(view),
+                 "--no-progress"]) == 0
+    seq = load_pose_file(out)
+    assert (tmp_path / "run.bvh").is_file() and (tmp_path / "run.glb").is_file()
+    html = view.read_text()
+    data = json.loads(re.search(r'id="structpose-data">(.*?)</script>', html, re.DOTALL)[1])
+    frames = json.loads(re.search(r'id="structpose-video">(.*?)</script>', html, re.DOTALL)[1])["frames"]
+    assert len(frames) == seq.num_frames == 10
+    yup, _ = yup_poses(seq)
+    for t in range(seq.num_frames):
+        if seq.valid[t]:
+            assert np.abs(np.array(data["poses"][t]) - yup[t]).max() < 1e-5
+        else:
+            assert data["poses"][t] is None
+    assert not seq.valid[-2:].any()                                     # the grey frames: no person, no skeleton

@@ -100,7 +100,11 @@ def page_data(seq: PoseSequence) -> dict:
     feet = [H36M17.index("r_ankle"), H36M17.index("l_ankle")]
     status = str((seq.meta.get("world") or {}).get("status", "ok"))
     if frame == "world" and status == "ok":
-        floor_y, note = 0.0, "world frame: floor fitted at y = 0"
+        w = seq.meta.get("world") or {}
+        rms, height = w.get("floor_rms_m"), w.get("height_m")
+        floor_y, note = 0.0, "world frame: floor fitted at y = 0" + (
+            f" ({100 * rms:.1f} cm RMS)" if isinstance(rms, (int, float)) else "") + (
+            f", person {height:.2f} m tall (prior)" if isinstance(height, (int, float)) else "")
     elif frame == "world":                      # the world step's documented fallback: camera turned Y up
         floor_y, note = 0.0, f"world frame {status}; grid at the lowest foot"
     else:

@@ -92,7 +92,11 @@ def _run(args: argparse.Namespace) -> int:
         written.append(Path(args.render))
     if args.view:
         from ..viewer import write_viewer
-        written.append(write_viewer(args.view, seq, video=None if live else args.source, allow_longer_video=True))
+        try:
+            written.append(write_viewer(args.view, seq, video=None if live else args.source, allow_longer_video=True))
+        except StructposeError as e:         # the long run's other outputs are written: say how to make the page
+            raise StructposeError(f"{e} ({', '.join(map(str, written))} written; make the page with `structpose "
+                                  f"view {out} --video {args.source} --out {args.view} --video-width N`)") from None
     ms = tm.per_frame_ms()
     n_bad = int((~seq.valid).sum())
     print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
