@@ -13,13 +13,12 @@ import time
 import cv2
 import numpy as np
 import pytest
+from browser_harness import chromium, wait_for
 
 from structpose.cameras import front_camera
 from structpose.data import deepmimic
 from structpose.io.posefile import PoseSequence
 from structpose.viewer import write_viewer
-
-from browser_harness import chromium, wait_for
 
 T, FPS, INVALID = 24, 30.0, 15
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser_harness import chromium, wait_for  # noqa: E402
+from browser_harness import chromium, wait_for
 
 
 def main(page: str, prefix: str, frames: list[int]) -> None:

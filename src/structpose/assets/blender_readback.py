@@ -15,7 +15,8 @@ import sys
 import bpy
 import numpy
 
-spec = json.load(open(sys.argv[sys.argv.index("--") + 1]))
+with open(sys.argv[sys.argv.index("--") + 1]) as _fh:
+    spec = json.load(_fh)
 _open = builtins.open
 
 
