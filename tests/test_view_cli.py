@@ -79,6 +79,9 @@ def test_other_bad_input_is_one_line(tmp_path, posefile, capsys):
     _fails(capsys, ["view", str(posefile), "--video", str(_video(tmp_path / "in.avi", T, 25.0)),
                     "--max-video-mb", "0.0001", "--out", str(tmp_path / "v.html")], "limit")
     _fails(capsys, ["export", "anim", str(posefile), "--out", str(tmp_path / "a.fbx")], ".bvh or .glb")
+    no_size = save_pose_file(tmp_path / "nosize.npz", PoseSequence(poses_3d=np.load(posefile)["poses_3d"], fps=25.0))
+    _fails(capsys, ["view", str(no_size), "--video", str(tmp_path / "in.avi"), "--out", str(tmp_path / "v.html")],
+           "no image_size")
     assert not list(tmp_path.glob("*.html"))
 
 

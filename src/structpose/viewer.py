@@ -126,16 +126,23 @@ def page_data(seq: PoseSequence) -> dict:
     return d
 
 
-def _script(text: str) -> str:
-    return text.replace("</", "<\\/")             # a JSON or JS text cannot close its <script> element
+def _json_script(value) -> str:
+    # "<\/" is "</" in JSON, and a JSON text holding "</script" would otherwise close its <script> element
+    return json.dumps(value, allow_nan=False).replace("</", "<\\/")
+
+
+def _js(name: str) -> str:
+    text = _asset(name)
+    if "</script" in text.lower():          # cannot happen with the shipped assets; a rebuilt bundle is checked here
+        raise RuntimeError(f"assets/{name} contains '</script' and cannot be inlined in the viewer page")
+    return text
 
 
 def render_page(seq: PoseSequence, jpeg_frames: list[bytes] | None = None, title: str = "structpose") -> str:
     """The viewer's HTML text for ``seq`` (and its video frames)."""
     data = page_data(seq)
-    if jpeg_frames is not None and seq.image_size is None:
-        raise StructposeError("the pose file has no image_size, so its 2D cannot be drawn over the video; "
-                              "give a pose file written by `structpose video` or `lift`")
+    if jpeg_frames is not None:
+        _check_video_fits(seq)
     video = {"frames": [base64.b64encode(f).decode("ascii") for f in jpeg_frames] if jpeg_frames else [],
              "note": "one JPEG per frame (quality 75)" if jpeg_frames else "none"}
     licence = _asset("three.LICENSE").replace("--", "- -")
@@ -159,12 +166,18 @@ canvas {{ display: block; }}
 <div id="status"></div>
 <!-- three.js 0.187.0, bundled subset. Licence:
 {licence}-->
-<script>{_script(_asset("three-viewer.min.js"))}</script>
-<script type="application/json" id="structpose-data">{_script(json.dumps(data, allow_nan=False))}</script>
-<script type="application/json" id="structpose-video">{_script(json.dumps(video))}</script>
-<script>{_script(_asset("viewer.js"))}</script>
+<script>{_js("three-viewer.min.js")}</script>
+<script type="application/json" id="structpose-data">{_json_script(data)}</script>
+<script type="application/json" id="structpose-video">{_json_script(video)}</script>
+<script>{_js("viewer.js")}</script>
 </body></html>
 """
+
+
+def _check_video_fits(seq: PoseSequence) -> None:
+    if seq.image_size is None:
+        raise StructposeError("the pose file has no image_size, so its 2D cannot be drawn over the video; "
+                              "give a pose file written by `structpose video` or `lift`")
 
 
 def _esc(s: str) -> str:
@@ -182,6 +195,7 @@ def write_viewer(path: str | Path, seq: PoseSequence, video: str | Path | None =
     jpegs = None
     if video is not None:
         page_data(seq)                           # refuse a file without any pose before decoding a video
+        _check_video_fits(seq)
         jpegs = read_video_frames(video, seq.num_frames, seq.fps, video_width, allow_longer_video)
         mb = sum(len(j) for j in jpegs) * 4 / 3 / 1e6
         if mb > max_video_mb:
