@@ -1,7 +1,7 @@
 """The interactive viewer: one self-contained HTML file per pose file, working offline.
 
 The page holds everything it shows: three.js (0.187.0, MIT; only the classes used plus
-OrbitControls, bundled by ``tools/build_three_bundle.sh`` into ``assets/three-viewer.min.js``), the
+OrbitControls, bundled by ``tools/build_js_assets.sh`` into ``assets/three-viewer.min.js``), the
 page's script (``assets/viewer.js``), the poses as JSON and, optionally, the source video as one
 JPEG per frame (base64; each frame scaled to at most ``video_width`` pixels wide, JPEG quality 75).
 Frames rather than an embedded mp4: every frame is exact and in sync with the skeleton when

@@ -92,10 +92,11 @@ def write_glb(path: str | Path, seq) -> np.ndarray:
     accessors: list[g.Accessor] = []
     offset = 0
 
-    def add(arr: np.ndarray, kind: str, ctype: int, minmax: bool = False) -> int:
+    def add(arr: np.ndarray, kind: str, ctype: int, minmax: bool = False, vertex: bool = False) -> int:
         nonlocal offset
         data = np.ascontiguousarray(arr).tobytes()
-        views.append(g.BufferView(buffer=0, byteOffset=offset, byteLength=len(data)))
+        views.append(g.BufferView(buffer=0, byteOffset=offset, byteLength=len(data),
+                                  target=g.ARRAY_BUFFER if vertex else None))
         pad = (-len(data)) % 4
         blobs.append(data + b"\0" * pad)
         offset += len(data) + pad
@@ -106,10 +107,10 @@ def write_glb(path: str | Path, seq) -> np.ndarray:
         return len(accessors) - 1
 
     F32, U16 = g.FLOAT, g.UNSIGNED_SHORT
-    a_pos = add(mesh_pos, g.VEC3, F32, minmax=True)
-    a_nrm = add(mesh_nrm, g.VEC3, F32)
-    a_jnt = add(np.stack([mesh_joint] + [np.zeros_like(mesh_joint)] * 3, -1), g.VEC4, U16)
-    a_wgt = add(np.tile(np.array([1, 0, 0, 0], np.float32), (len(mesh_joint), 1)), g.VEC4, F32)
+    a_pos = add(mesh_pos, g.VEC3, F32, minmax=True, vertex=True)
+    a_nrm = add(mesh_nrm, g.VEC3, F32, vertex=True)
+    a_jnt = add(np.stack([mesh_joint] + [np.zeros_like(mesh_joint)] * 3, -1), g.VEC4, U16, vertex=True)
+    a_wgt = add(np.tile(np.array([1, 0, 0, 0], np.float32), (len(mesh_joint), 1)), g.VEC4, F32, vertex=True)
     ibm = np.tile(np.eye(4, dtype=np.float32), (J, 1, 1))
     ibm[:, :3, 3] = -rest
     a_ibm = add(np.swapaxes(ibm, 1, 2).reshape(J, 16), g.MAT4, F32)     # glTF matrices are column-major
