@@ -49,8 +49,8 @@ DEFAULT_HEIGHT_M = 1.70
 HEIGHT_RANGE_M = (0.5, 2.5)
 ANKLE_FRAC = 0.04             # ankle joint above the floor, fraction of standing height (DeepMimic 0.036)
 MIN_CONTACT_FRAMES = 5
-MAX_FLOOR_RMS_M = 0.12
-MAX_HALF_GAP_M = 0.08        # floor points' mean height, first against second half
+MAX_FLOOR_RMS_M = 0.05
+MAX_HALF_GAP_M = 0.20        # floor points' mean height, first against second half
 ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees ...
 PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
 ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
@@ -146,8 +146,7 @@ def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior
 
     sol = least_squares(res, np.r_[w0, d0], loss="soft_l1", f_scale=1.0, max_nfev=200)
     n, d = normal(sol.x), float(sol.x[2])
-    r = res(sol.x)[:-2]
-    return n, d, np.abs(r) < 3.0
+    return n, d, _inliers(x, root, n, d)
 
 
 def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool = True
@@ -173,6 +172,12 @@ def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool =
     return pts, ok
 
 
+def _inliers(x: np.ndarray, roots: np.ndarray, n: np.ndarray, d: float) -> np.ndarray:
+    """Floor points within 3 of their own standard deviations (the fit's noise model) of the plane."""
+    sig = np.sqrt(ANKLE_SD_M ** 2 + (DEPTH_SD * (roots @ n)) ** 2)
+    return np.abs(x @ n + d) < 3 * sig
+
+
 def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None) -> FloorFit:
     """The ankle plane under scaled camera-frame ``poses`` (T, 17, 3); see the module text.  ``smoothed``:
     the same poses on a smoothed root path, to choose the standing frames by foot speed (the raw depth
@@ -196,19 +201,18 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
     n, d, inl = _plane_lsq(x, roots, up, d0, up)
     if inl.sum() >= MIN_CONTACT_FRAMES:
         n, d, _ = _plane_lsq(x[inl], roots[inl], n, d, up)
-    resid = x @ n + d
-    sel = np.abs(resid) < 3 * (1.4826 * np.median(np.abs(resid)) + 0.01)
-    rms = float(np.sqrt(np.mean(resid[sel] ** 2)))
+    sel = _inliers(x, roots, n, d)
+    # the fit's quality: how far the standing feet lie from the plane on the smoothed path (the raw
+    # points carry the chain's depth jitter, which the fit models but a user's RMS should not show)
+    sx = _support_points(poses if smoothed is None else smoothed, up, fps, speed=False)[0][idx]
+    rr = sx @ n + d
+    rms = float(np.sqrt(np.mean(rr[sel] ** 2))) if sel.any() else float("nan")
     support = np.full(len(poses), -1)
     hgt = poses[:, list(ANKLES)] @ n + d
     support[idx[sel]] = np.argmin(np.nan_to_num(hgt[idx[sel]], nan=np.inf), axis=1)
     fit = FloorFit(n, d, rms, int(sel.sum()), support=support)
-    if sel.sum() < MIN_CONTACT_FRAMES:
-        fit.status = f"fallback: no floor contact ({int(sel.sum())} frames on one plane)"
-    elif rms > MAX_FLOOR_RMS_M:
-        fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
-                      f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
-    elif sel.sum() >= 4 * MIN_CONTACT_FRAMES:
+    gap = 0.0
+    if sel.sum() >= 4 * MIN_CONTACT_FRAMES:
         # a static camera sees one floor all along: planes fitted to the first and to the second half of
         # the floor points put those points at the same heights (compared where the data is, so a tilt
         # that the points do not determine does not count)
@@ -217,9 +221,14 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
         n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
         gap = float(np.median(np.abs((xs @ n1 + d1) - (xs @ n2 + d2))))
-        if gap > MAX_HALF_GAP_M:
-            fit.status = (f"fallback: the camera moves (the floor under the feet shifts {100 * gap:.0f} cm "
-                          "between the first and second half of the recording)")
+    if sel.sum() < MIN_CONTACT_FRAMES:
+        fit.status = f"fallback: no floor contact ({int(sel.sum())} frames on one plane)"
+    elif gap > MAX_HALF_GAP_M:
+        fit.status = (f"fallback: the camera moves (the floor under the feet shifts {100 * gap:.0f} cm "
+                      "between the first and second half of the recording)")
+    elif rms > MAX_FLOOR_RMS_M:
+        fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
+                      f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
     return fit
 
 
