@@ -55,6 +55,7 @@ ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees
 PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
 ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
 DEPTH_SD = 0.08               # ... and the chain's relative depth error (after smoothing)
+REVISIT_M = 0.5              # floor points of the two halves this close count as the same spot
 MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
 _J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
                                     "spine", "thorax", "neck_nose", "head_top")}
@@ -193,14 +194,19 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
                        f"need {MIN_CONTACT_FRAMES})")
         return none
     x = pts[idx]
-    d0 = float(np.median(-(x @ up)))
-    if d0 <= 0.05:
+    # the floor is the lowest level the feet stand on: start under the 10th percentile of the standing
+    # points and keep those near the plane (feet on a box, a step or a climbing hold are above it)
+    d = float(-np.percentile(x @ up, 10))
+    if d <= 0.05:
         none.status = "fallback: the camera is at or below the feet (no floor seen from above)"
         return none
     roots = poses[idx, 0]
-    n, d, inl = _plane_lsq(x, roots, up, d0, up)
-    if inl.sum() >= MIN_CONTACT_FRAMES:
-        n, d, _ = _plane_lsq(x[inl], roots[inl], n, d, up)
+    n = up
+    for _ in range(3):
+        sel = _inliers(x, roots, n, d)
+        if sel.sum() < MIN_CONTACT_FRAMES:
+            break
+        n, d, _ = _plane_lsq(x[sel], roots[sel], n, d, up)
     sel = _inliers(x, roots, n, d)
     # the fit's quality: how far the standing feet lie from the plane on the smoothed path (the raw
     # points carry the chain's depth jitter, which the fit models but a user's RMS should not show)
@@ -214,13 +220,18 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
     gap = 0.0
     if sel.sum() >= 4 * MIN_CONTACT_FRAMES:
         # a static camera sees one floor all along: planes fitted to the first and to the second half of
-        # the floor points put those points at the same heights (compared where the data is, so a tilt
-        # that the points do not determine does not count)
+        # the floor points agree where the feet stood in both halves (elsewhere a tilt that one half's
+        # points do not determine would count; a camera that moves while the person never comes back
+        # to a spot is not told from a tilted floor)
         xs, rs = x[sel], roots[sel]
         h = len(xs) // 2
-        n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
-        n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
-        gap = float(np.median(np.abs((xs @ n1 + d1) - (xs @ n2 + d2))))
+        flat = xs - (xs @ n)[:, None] * n                    # positions on the floor
+        near = np.linalg.norm(flat[:h, None] - flat[None, h:], axis=-1).min(1) < REVISIT_M
+        if near.sum() >= MIN_CONTACT_FRAMES:               # only where the feet stood in both halves
+            n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
+            n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
+            xn = xs[:h][near]
+            gap = float(np.median(np.abs((xn @ n1 + d1) - (xn @ n2 + d2))))
     if sel.sum() < MIN_CONTACT_FRAMES:
         fit.status = f"fallback: no floor contact ({int(sel.sum())} frames on one plane)"
     elif gap > MAX_HALF_GAP_M:
