@@ -40,8 +40,8 @@ def _seen(world, R, t, depth_noise=0.0, seed=0):
 
 def test_a_known_floor_is_recovered(deepmimic_clips):
     """Real walking seen by a pitched, rolled camera: the fitted ankle plane's normal is the true up and
-    its offset the camera's height above the ankles; with 5 % depth noise per frame (the chain's error)
-    the path is smoothed first, as ``to_world`` does, and the ground plane is still within 3 deg / 5 %."""
+    its offset the camera's height above the ankles; with 3 % depth noise per frame (the chain's error on a
+    held-out walk: 2.7 % std of predicted / true root depth) the ground plane is still within 3 deg / 5 %."""
     world, fps = _walk(deepmimic_clips)
     R, t = _camera(world)
     up = R @ np.array([0.0, 1.0, 0.0])
@@ -52,7 +52,7 @@ def test_a_known_floor_is_recovered(deepmimic_clips):
     ankle_plane = np.percentile(world[:, [3, 6], 1], 5)
     assert fit.d == pytest.approx(eye[1] - ankle_plane, rel=0.02)
     for seed in range(3):
-        res = to_world(_seen(world, R, t, depth_noise=0.05, seed=seed), fps)
+        res = to_world(_seen(world, R, t, depth_noise=0.03, seed=seed), fps)
         assert res.status == "ok"
         assert np.degrees(np.arccos(res.floor[:3] @ up)) < 3.0
         assert res.floor[3] / res.scale == pytest.approx(eye[1], rel=0.05)      # the ground, camera units
@@ -132,11 +132,14 @@ def test_fallbacks_single_frame_no_contact_moving_camera(deepmimic_clips):
     slide += (np.arange(len(world)) * 3.0 / fps)[:, None, None] * np.array([1.0, 0, 0])
     res = to_world(_seen(slide, R, t), fps)
     assert res.status.startswith("fallback: no floor contact"), res.status
-    # a camera rising 1.5 m over the clip (a crane shot): the floor moves under the feet
-    T = len(world)
-    moving = np.stack([world[i] @ R.T + t - R @ np.array([0, 1.5 * i / T, 0]) for i in range(T)])
+    # a camera rising 1 m over the clip (a crane shot) while the person walks there and back (the walk,
+    # then the same frames backwards): the floor under the same spots moves
+    there_back = np.concatenate([world, world[::-1]])
+    T = len(there_back)
+    moving = np.stack([there_back[i] @ R.T + t - R @ np.array([0, 1.0 * i / T, 0]) for i in range(T)])
     res = to_world(moving, fps)
     assert res.status.startswith("fallback: the camera moves"), res.status
+    assert to_world(np.stack([p @ R.T + t for p in there_back]), fps).status == "ok"     # the same, static
     # the fallback frame is still Y up for a level camera and right-handed
     M = res.world_from_camera.astype(float)
     assert np.linalg.det(M[:3, :3]) == pytest.approx(1, abs=1e-6)

@@ -31,6 +31,7 @@ LEGS = ((H36M17.index("r_hip"), H36M17.index("r_knee"), H36M17.index("r_ankle"))
 ANKLES = (LEGS[0][2], LEGS[1][2])
 HEIGHT_M = (0.04, 0.12)
 SPEED_MPS = (0.25, 0.75)
+SPEED_MPS_ONLINE = (0.6, 1.2)     # online poses jitter more (no look-ahead): a still foot reads ~0.2-1 m/s
 ON, OFF = 0.5, 0.25
 
 
@@ -39,33 +40,37 @@ def _ramp(x: np.ndarray, full: float, zero: float) -> np.ndarray:
     return np.clip((zero - x) / (zero - full), 0.0, 1.0)
 
 
-def foot_speed(ankles: np.ndarray, fps: float, causal: bool) -> np.ndarray:
-    """``(T, F, 3)`` world positions -> ``(T, F)`` horizontal speed in m/s (x, z only).
+def foot_speed(ankles: np.ndarray, fps: float, causal: bool, span_s: float = 0.1) -> np.ndarray:
+    """``(T, F, 3)`` world positions -> ``(T, F)`` horizontal speed in m/s (x, z only), over a baseline of
+    ``span_s`` seconds (a lifter's per-frame jitter would make a still foot look fast frame to frame).
 
-    ``causal``: backward difference (frame 0: unknown, inf); otherwise central differences (the
-    one-sided difference at either end)."""
+    ``causal``: backward difference over the last ``span_s`` (shorter at the start; frame 0: unknown,
+    inf); otherwise centred on the frame (one-sided at the ends)."""
     xz = ankles[..., [0, 2]].astype(np.float64)
     T = len(xz)
-    v = np.zeros(xz.shape[:2])
     if T < 2:
-        return v
-    step = np.linalg.norm(np.diff(xz, axis=0), axis=-1) * fps        # (T-1, F): speed between t and t+1
+        return np.full(xz.shape[:2], np.inf if causal else 0.0)
+    k = max(1, int(round(span_s * fps)))
+    idx = np.arange(T)
     if causal:
-        v[0], v[1:] = np.inf, step               # nothing before the first frame: its speed is unknown
+        lo, hi = np.maximum(idx - k, 0), idx
     else:
-        v[0], v[-1] = step[0], step[-1]
-        v[1:-1] = 0.5 * (step[:-1] + step[1:])
-    return v
+        h = max(1, k // 2)
+        lo, hi = np.maximum(idx - h, 0), np.minimum(idx + h, T - 1)
+    dt = (hi - lo) / fps
+    v = np.linalg.norm(xz[hi] - xz[lo], axis=-1) / np.where(dt > 0, dt, np.nan)[:, None]
+    return np.where(np.isfinite(v), v, np.inf)
 
 
 def contact_probability(poses_world: np.ndarray, fps: float, ankle_height: float, causal: bool = False,
                         height_m: tuple[float, float] = HEIGHT_M,
-                        speed_mps: tuple[float, float] = SPEED_MPS) -> np.ndarray:
+                        speed_mps: tuple[float, float] | None = None) -> np.ndarray:
     """``(T, 17, 3)`` world poses (Y up, floor y = 0, metres) -> ``(T, 2)`` contact probability in [0, 1]
     for (right, left) foot; NaN where the pose is NaN."""
     check_shape(poses_world, ["T", 17, 3], "world poses")
     a = np.asarray(poses_world, np.float64)[:, list(ANKLES)]
     lift = a[..., 1] - ankle_height
+    speed_mps = speed_mps or (SPEED_MPS_ONLINE if causal else SPEED_MPS)
     p = _ramp(lift, *height_m) * _ramp(foot_speed(a, fps, causal), *speed_mps)
     if not causal and len(p) >= 3:
         padded = np.concatenate([p[:1], p, p[-1:]])
@@ -142,21 +147,27 @@ def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_he
         target = np.full((T, 3), np.nan)
         for s, e in _segments(contacts[:, f]):
             a = out[s:e, ank]
-            pin = a[0].copy() if causal else np.nanmean(a, axis=0)
-            if not np.isfinite(pin).all():
-                continue
-            pin[1] = ankle_height
             lo = s if causal else max(0, s - ramp)
             k = np.arange(lo, min(T, e + ramp))
+            if causal:
+                # online: the running mean of the ankle since the onset, frozen after ``ramp`` frames
+                # (one frame's jitter would otherwise stay in the pin for the whole contact)
+                n = np.minimum(k - s + 1, min(ramp, e - s))
+                pin = (np.cumsum(a, axis=0) / np.arange(1, len(a) + 1)[:, None])[n - 1]
+            else:
+                pin = np.broadcast_to(np.nanmean(a, axis=0), (len(k), 3)).copy()
+            if not np.isfinite(pin).all():
+                continue
+            pin[:, 1] = ankle_height
             out_w = _smoothstep((e + ramp - k) / (ramp + 1))          # 1 until the contact ends
             if causal:
-                # online the pin is where the ankle is at the onset: no horizontal jump to blend;
+                # online the pin starts where the ankle is at the onset: no horizontal jump to blend;
                 # the drop to the floor is blended in
                 w = np.stack([out_w, np.minimum(out_w, _smoothstep((k - s + 1) / (ramp + 1)))], -1)
             else:
                 w = np.minimum(out_w, _smoothstep((k - (s - ramp - 1)) / (ramp + 1)))[:, None].repeat(2, -1)
             take = w[:, 0] > weight[k, 0]            # overlapping blends: the stronger pull wins
-            weight[k[take]], target[k[take]] = w[take], pin
+            weight[k[take]], target[k[take]] = w[take], pin[take]
         m = (weight[:, 0] > 0) & np.isfinite(out[:, [hip, knee, ank]]).all((-1, -2))
         if not m.any():
             continue

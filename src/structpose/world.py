@@ -49,12 +49,13 @@ DEFAULT_HEIGHT_M = 1.70
 HEIGHT_RANGE_M = (0.5, 2.5)
 ANKLE_FRAC = 0.04             # ankle joint above the floor, fraction of standing height (DeepMimic 0.036)
 MIN_CONTACT_FRAMES = 5
-MAX_FLOOR_RMS_M = 0.12
-MAX_HALF_GAP_M = 0.08        # floor points' mean height, first against second half
+MAX_FLOOR_RMS_M = 0.05
+MAX_HALF_GAP_M = 0.20        # floor points' mean height, first against second half
 ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees ...
 PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
 ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
 DEPTH_SD = 0.08               # ... and the chain's relative depth error (after smoothing)
+REVISIT_M = 0.5              # floor points of the two halves this close count as the same spot
 MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
 _J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
                                     "spine", "thorax", "neck_nose", "head_top")}
@@ -124,30 +125,38 @@ def up_prior(poses: np.ndarray) -> np.ndarray:
     return m / n if n > 0.3 and m[1] < 0 else np.array([0.0, -1.0, 0.0])
 
 
-def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior: np.ndarray) -> tuple:
+def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior: np.ndarray,
+               iterations: int = 15) -> tuple:
     """Robust fit of the ankle plane ``n . x + d = 0`` to foot points ``x`` (N, 3) whose bodies' roots are
     ``root`` (N, 3): a point's height residual is scaled by its own uncertainty, the lifter's ankle error
     ``ANKLE_SD_M`` and the depth error ``DEPTH_SD`` moving the body along the root's ray (which changes its
     height by ``DEPTH_SD * |n . root|``); the normal has a prior (roll ``ROLL_SD_DEG``, pitch
-    ``PITCH_SD_DEG`` about ``prior``).  Returns (n, d, inlier mask)."""
-    from scipy.optimize import least_squares
+    ``PITCH_SD_DEG`` about ``prior``).  Iteratively reweighted Gauss-Newton with soft-L1 weights
+    (``1 / sqrt(1 + r^2)``, on the prior's terms too) on (roll, pitch, d).  Returns (n, d, inlier mask)."""
     B = np.stack([np.array([1.0, 0.0, 0.0]), np.cross(prior, [1.0, 0.0, 0.0])])    # roll, pitch directions
     sd = np.radians([ROLL_SD_DEG, PITCH_SD_DEG])
-    w0 = B @ (n0 - prior)
-
-    def normal(q: np.ndarray) -> np.ndarray:
-        v = prior + q[:2] @ B
-        return v / np.linalg.norm(v)
 
     def res(q: np.ndarray) -> np.ndarray:
-        n = normal(q)
+        v = prior + q[:2] @ B
+        n = v / np.linalg.norm(v)
+        # the residual's scale depends on n (through n . root): it is part of the model, so it is
+        # differentiated too (a fixed scale per iteration converges elsewhere: 7 deg off on a test walk)
         sig = np.sqrt(ANKLE_SD_M ** 2 + (DEPTH_SD * (root @ n)) ** 2)
         return np.concatenate([(x @ n + q[2]) / sig, q[:2] / sd])
 
-    sol = least_squares(res, np.r_[w0, d0], loss="soft_l1", f_scale=1.0, max_nfev=200)
-    n, d = normal(sol.x), float(sol.x[2])
-    r = res(sol.x)[:-2]
-    return n, d, np.abs(r) < 3.0
+    q = np.r_[B @ (n0 - prior), d0]
+    eps = 1e-6
+    for _ in range(iterations):
+        r = res(q)
+        J = np.stack([(res(q + eps * e) - r) / eps for e in np.eye(3)], 1)
+        w = 1.0 / np.sqrt(1.0 + r * r)                          # soft-L1, the prior's terms included
+        step = np.linalg.solve((J * w[:, None]).T @ J + 1e-12 * np.eye(3), (J * w[:, None]).T @ r)
+        q = q - step
+        if np.abs(step).max() < 1e-7:
+            break
+    v = prior + q[:2] @ B
+    n, d = v / np.linalg.norm(v), float(q[2])
+    return n, d, _inliers(x, root, n, d)
 
 
 def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool = True
@@ -173,6 +182,12 @@ def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool =
     return pts, ok
 
 
+def _inliers(x: np.ndarray, roots: np.ndarray, n: np.ndarray, d: float) -> np.ndarray:
+    """Floor points within 3 of their own standard deviations (the fit's noise model) of the plane."""
+    sig = np.sqrt(ANKLE_SD_M ** 2 + (DEPTH_SD * (roots @ n)) ** 2)
+    return np.abs(x @ n + d) < 3 * sig
+
+
 def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None) -> FloorFit:
     """The ankle plane under scaled camera-frame ``poses`` (T, 17, 3); see the module text.  ``smoothed``:
     the same poses on a smoothed root path, to choose the standing frames by foot speed (the raw depth
@@ -188,38 +203,52 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
                        f"need {MIN_CONTACT_FRAMES})")
         return none
     x = pts[idx]
-    d0 = float(np.median(-(x @ up)))
-    if d0 <= 0.05:
+    # the floor is the lowest level the feet stand on: start under the 10th percentile of the standing
+    # points and keep those near the plane (feet on a box, a step or a climbing hold are above it)
+    d = float(-np.percentile(x @ up, 10))
+    if d <= 0.05:
         none.status = "fallback: the camera is at or below the feet (no floor seen from above)"
         return none
     roots = poses[idx, 0]
-    n, d, inl = _plane_lsq(x, roots, up, d0, up)
-    if inl.sum() >= MIN_CONTACT_FRAMES:
-        n, d, _ = _plane_lsq(x[inl], roots[inl], n, d, up)
-    resid = x @ n + d
-    sel = np.abs(resid) < 3 * (1.4826 * np.median(np.abs(resid)) + 0.01)
-    rms = float(np.sqrt(np.mean(resid[sel] ** 2)))
+    n = up
+    for _ in range(3):
+        sel = _inliers(x, roots, n, d)
+        if sel.sum() < MIN_CONTACT_FRAMES:
+            break
+        n, d, _ = _plane_lsq(x[sel], roots[sel], n, d, up)
+    sel = _inliers(x, roots, n, d)
+    # the fit's quality: how far the standing feet lie from the plane on the smoothed path (the raw
+    # points carry the chain's depth jitter, which the fit models but a user's RMS should not show)
+    sx = _support_points(poses if smoothed is None else smoothed, up, fps, speed=False)[0][idx]
+    rr = sx @ n + d
+    rms = float(np.sqrt(np.mean(rr[sel] ** 2))) if sel.any() else float("nan")
     support = np.full(len(poses), -1)
     hgt = poses[:, list(ANKLES)] @ n + d
     support[idx[sel]] = np.argmin(np.nan_to_num(hgt[idx[sel]], nan=np.inf), axis=1)
     fit = FloorFit(n, d, rms, int(sel.sum()), support=support)
+    gap = 0.0
+    if sel.sum() >= 4 * MIN_CONTACT_FRAMES:
+        # a static camera sees one floor all along: planes fitted to the first and to the second half of
+        # the floor points agree where the feet stood in both halves (elsewhere a tilt that one half's
+        # points do not determine would count; a camera that moves while the person never comes back
+        # to a spot is not told from a tilted floor)
+        xs, rs = x[sel], roots[sel]
+        h = len(xs) // 2
+        flat = xs - (xs @ n)[:, None] * n                    # positions on the floor
+        near = np.linalg.norm(flat[:h, None] - flat[None, h:], axis=-1).min(1) < REVISIT_M
+        if near.sum() >= MIN_CONTACT_FRAMES:               # only where the feet stood in both halves
+            n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
+            n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
+            xn = xs[:h][near]
+            gap = float(np.median(np.abs((xn @ n1 + d1) - (xn @ n2 + d2))))
     if sel.sum() < MIN_CONTACT_FRAMES:
         fit.status = f"fallback: no floor contact ({int(sel.sum())} frames on one plane)"
+    elif gap > MAX_HALF_GAP_M:
+        fit.status = (f"fallback: the camera moves (the floor under the feet shifts {100 * gap:.0f} cm "
+                      "between the first and second half of the recording)")
     elif rms > MAX_FLOOR_RMS_M:
         fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
                       f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
-    elif sel.sum() >= 4 * MIN_CONTACT_FRAMES:
-        # a static camera sees one floor all along: planes fitted to the first and to the second half of
-        # the floor points put those points at the same heights (compared where the data is, so a tilt
-        # that the points do not determine does not count)
-        xs, rs = x[sel], roots[sel]
-        h = len(xs) // 2
-        n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
-        n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
-        gap = float(np.median(np.abs((xs @ n1 + d1) - (xs @ n2 + d2))))
-        if gap > MAX_HALF_GAP_M:
-            fit.status = (f"fallback: the camera moves (the floor under the feet shifts {100 * gap:.0f} cm "
-                          "between the first and second half of the recording)")
     return fit
 
 
