@@ -11,6 +11,7 @@ import sys
 
 from ..errors import StructposeError
 from ._options import add_fov, add_lifter, add_min_score, add_mode
+from .world_args import add_world_args, world_line
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -27,17 +28,21 @@ def _run(args: argparse.Namespace) -> int:
     from ..pipeline.lifting import PoseLifter, lift_file
     from ._threads import single_threaded
     single_threaded()
+    from ..world import check_height
     formats = parse_formats(args.export) if args.export else []
+    height = None if args.no_world else check_height(args.height)
     size = _size(args.image_size)
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
     results = lift_file(args.keypoints, args.out, fmt=args.format, sequence=args.sequence, mode=args.mode,
                         fit=not args.no_fit, fps=args.fps, image_size=size, lifter=lifter, tpnet=args.tpnet,
-                        formats=formats)
+                        formats=formats, height=height)
     for r in results:
         seq = r.sequence
         print(f"{r.name or args.keypoints}: {seq.num_frames} frames at {seq.fps:g} fps, "
               f"{int((~seq.valid).sum())} without a liftable pose"
               + (" (fps not in the file: assumed 30; set --fps)" if r.fps_assumed else ""), file=sys.stderr)
+        if height is not None:
+            print(world_line(seq), file=sys.stderr)
     print("wrote " + ", ".join(str(p) for r in results for p in r.written))
     return 0
 
@@ -58,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-size", default=None, help="WIDTHxHEIGHT when the file has none")
     add_fov(p)
     add_min_score(p)
-    p.add_argument("--export", metavar="FMTS", help="also write json,csv,bvh,vp3d beside --out")
+    p.add_argument("--export", metavar="FMTS", help="also write json,csv,bvh,glb,vp3d beside --out")
+    add_world_args(p)
     add_lifter(p)
     p.add_argument("--tpnet", default=None, help="TP-Net weights (default: shipped for the mode)")
     p.set_defaults(func=_run)

@@ -1,10 +1,11 @@
-"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh] [--mode ...]``."""
+"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh,glb] [--view VIEW.html]``."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from ._options import add_fov, add_lifter, add_min_score, add_mode
+from .world_args import add_world_args, world_line
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -13,17 +14,23 @@ def _run(args: argparse.Namespace) -> int:
     from ..pipeline.video_job import video_to_files
     from ._threads import single_threaded
     single_threaded()        # tiny per-frame matmuls: threads cost more than they give
+    from ..world import check_height
     formats = parse_formats(args.export) if args.export else []
+    height = None if args.no_world else check_height(args.height)
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
     seq, tm, written = video_to_files(args.source, args.out, render=args.render, formats=formats, mode=args.mode,
                                       fit=not args.no_fit, lifter=lifter, max_frames=args.max_frames,
-                                      progress=not args.no_progress, tpnet=args.tpnet)
+                                      progress=not args.no_progress, tpnet=args.tpnet, height=height,
+                                      view=args.view)
     ms = tm.per_frame_ms()
     n_bad = int((~seq.valid).sum())
     print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
           f"{n_bad} without a person; per frame: detect {ms['detect']:.1f} ms, lift {ms['lift']:.2f} ms, "
-          f"temporal+fit {ms['temporal']:.2f} ms, waiting for decode {ms['decode_wait']:.1f} ms",
+          f"temporal+fit {ms['temporal']:.2f} ms, world {1000 * tm.extra.get('world', 0.0) / max(tm.frames, 1):.2f} ms, "
+          f"waiting for decode {ms['decode_wait']:.1f} ms",
           file=sys.stderr)
+    if height is not None:
+        print(world_line(seq), file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in written))
     if n_bad == seq.num_frames:
         print("warning: no person was found in any frame; the pose file holds only invalid frames", file=sys.stderr)
@@ -38,9 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="VIDEO", help="video file, webcam index (0) or stream URL (rtsp://, http://)")
     p.add_argument("--out", required=True, help="pose file to write (.npz, atomically)")
     p.add_argument("--render", metavar="OUT.mp4", help="also write an mp4: overlay + 3D view")
-    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,vp3d")
-    add_mode(p, "online", "online (streaming, default), bidirectional (half the window in the future, second "
-                          "pass at the end) or none (lifter only)")
+    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,glb,vp3d "
+                   "(bvh and glb carry root motion)")
+    p.add_argument("--view", metavar="VIEW.html", help="also write the interactive viewer page (with the video)")
+    add_mode(p, None, "bidirectional (default for files: half the TP-Net window in the future, one bone-length "
+                      "set for the clip), online (causal; default for a webcam or stream) or none (lifter only)")
+    add_world_args(p)
     p.add_argument("--no-fit", action="store_true", help="skip skeleton fitting (bone lengths vary per frame)")
     add_fov(p)
     add_min_score(p)

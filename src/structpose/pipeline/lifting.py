@@ -134,7 +134,8 @@ class PoseLifter:
 
 def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tuple[int, int] | None,
                   mode: str = "bidirectional", fit: bool = True, lifter: PoseLifter | None = None,
-                  tpnet: str | Path | None = None, meta: dict | None = None) -> PoseSequence:
+                  tpnet: str | Path | None = None, meta: dict | None = None,
+                  height: float | None = None) -> PoseSequence:
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
     ``mode``: "online" / "bidirectional" (TP-Net) or "none" (lifter only), then ``fit``: the fitting
@@ -143,6 +144,7 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     ``image_size`` None: the principal point is put at the centre of the keypoints' extent and the
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
+    ``height`` (metres): also place the poses in a world frame (:mod:`structpose.pipeline.world_step`).
     """
     from .refiner import refine_and_fit
     lifter = lifter or PoseLifter()
@@ -169,9 +171,13 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     out[~ok] = np.nan
     meta.update({"mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
                  "focal_px": lifter.focal(image_size), "min_score": lifter.min_score})
-    return PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
-                        image_size=None if meta.get("image_size_guessed") else image_size,
-                        valid=ok & np.isfinite(out).all((1, 2)), meta=meta)
+    seq = PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
+                       image_size=None if meta.get("image_size_guessed") else image_size,
+                       valid=ok & np.isfinite(out).all((1, 2)), meta=meta)
+    if height is not None:
+        from .world_step import attach_world
+        attach_world(seq, height, mode)
+    return seq
 
 
 @dataclass
@@ -188,10 +194,12 @@ class LiftResult:
 def lift_file(keypoints: str | Path, out: str | Path, fmt: str | None = None, sequence: str | None = None,
               mode: str = "bidirectional", fit: bool = True, fps: float | None = None,
               image_size: tuple[int, int] | None = None, lifter: PoseLifter | None = None,
-              tpnet: str | Path | None = None, formats: Sequence[str] = ()) -> list[LiftResult]:
+              tpnet: str | Path | None = None, formats: Sequence[str] = (), height: float | None = None
+              ) -> list[LiftResult]:
     """The lift command: a 2D keypoint file (any format of
     :func:`structpose.data.formats.load_keypoints_2d`) -> one pose file per sequence (``out``, or
-    ``OUT-NAME.npz`` when the file holds several) plus ``formats`` beside each."""
+    ``OUT-NAME.npz`` when the file holds several) plus ``formats`` beside each.  ``height``: also the
+    world frame (see :func:`lift_sequence`)."""
     import re
 
     from ..data.formats import load_keypoints_2d
@@ -213,7 +221,7 @@ def lift_file(keypoints: str | Path, out: str | Path, fmt: str | None = None, se
         rate = fps or s.fps or 30.0
         meta = {"source": str(keypoints), "sequence": s.name, "fps_assumed": not (fps or s.fps)}
         seq = lift_sequence(s.xy, s.scores, rate, image_size or s.image_size, mode=mode, fit=fit, lifter=lifter,
-                            tpnet=tpnet, meta=meta)
+                            tpnet=tpnet, meta=meta, height=height)
         target = out if len(seqs) == 1 else out.with_name(
             f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
         written = write_outputs(seq, target, formats, name=s.name or "video")
