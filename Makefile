@@ -23,9 +23,17 @@ $(STAMP): pyproject.toml Makefile
 	mkdir -p $(DATA)
 	test -f $(DATA)/holosoma_retargeting-0.1.0-py3-none-any.whl || \
 	  $(PIP) download -q --no-deps holosoma-retargeting==0.1.0 -d $(DATA)
+	@# real videos for `python -m benchmarks real` (Pose2Sim's 4 calibrated views, Sports2D's demo), read from the wheels
+	test -f $(DATA)/pose2sim-0.10.49-py3-none-any.whl || $(PIP) download -q --no-deps pose2sim==0.10.49 -d $(DATA)
+	test -f $(DATA)/sports2d-0.8.34-py3-none-any.whl || $(PIP) download -q --no-deps sports2d==0.8.34 -d $(DATA)
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	@# the export and viewer tests: headless Blender (with Debian's numpy for its glTF importer) and chromium
+	dpkg -s blender python3-numpy chromium chromium-driver >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null) || \
+	   sudo apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null)
 	@# realistic renders (extra `render`): Anny body model and pyrender on OSMesa, all --no-deps (anny would
 	@# pull warp-lang, pyrender pins PyOpenGL 3.1.0); then build Anny's model cache once (~2 min, ~0.8 GB)
 	dpkg -s libosmesa6 >/dev/null 2>&1 || \
@@ -38,7 +46,11 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(BIN)/structpose demo --out demo_out
 
+# the layer contracts (import-linter, pyproject.toml), lint and types first, then the tests
 test: setup
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest tests
 
 bench: setup

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import StructposeError
+
 
 class Residual(nn.Module):
     """Bottleneck residual module: BN-ReLU-1x1(C/2) -> BN-ReLU-3x3(C/2) -> BN-ReLU-1x1(C), plus skip."""
@@ -70,7 +72,7 @@ class StackedHourglass(nn.Module):
                  residuals: int = 1) -> None:
         super().__init__()
         if channels % 4 or channels < 16:
-            raise ValueError(f"hourglass channels must be a multiple of 4 and >= 16, got {channels}")
+            raise StructposeError(f"hourglass channels must be a multiple of 4 and >= 16, got {channels}")
         self.num_stacks = num_stacks
         stem_c = max(channels // 4, 16)
         self.stem = nn.Sequential(

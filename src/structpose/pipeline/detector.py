@@ -31,14 +31,18 @@ _SOURCES = [np.flatnonzero(np.nan_to_num(row) != 0) for row in _W]
 @dataclass
 class Detection:
     """One frame's 2D pose: ``keypoints`` (17, 2) pixels H36M-17 (NaN if no person), ``scores`` (17,)
-    in [0, 1] (0 if no person), ``found`` whether a person was detected.  ``world``: MediaPipe's own 3D
-    (``pose_world_landmarks``) as (17, 3) H36M-17 metres, origin between the hips, axes like the camera's
-    (x right, y down, z away from the camera); NaN if no person."""
+    in [0, 1] (0 if no person), ``found`` whether a person was detected.
+
+    MediaPipe's raw output rides along for evaluation (None if no person): ``landmarks33`` (33, 2)
+    pixels, ``visibility33`` (33,), ``world33`` (33, 3) its own 3D world landmarks (metres, origin
+    between the hips, axes as the camera's: x right, y down, z away from the camera)."""
 
     keypoints: np.ndarray
     scores: np.ndarray
     found: bool
-    world: np.ndarray | None = None
+    landmarks33: np.ndarray | None = None
+    visibility33: np.ndarray | None = None
+    world33: np.ndarray | None = None
 
 
 def landmarks_to_h36m(landmarks: np.ndarray, visibility: np.ndarray, image_size: tuple[int, int]
@@ -121,17 +125,15 @@ class PoseDetector:
         self._calls += 1
         h, w = img.shape[:2]
         if res.pose_landmarks is None:
-            return Detection(np.full((17, 2), np.nan, np.float32), np.zeros(17, np.float32), False,
-                             np.full((17, 3), np.nan, np.float32))
+            return Detection(np.full((17, 2), np.nan, np.float32), np.zeros(17, np.float32), False)
         lm = res.pose_landmarks.landmark
         xy = np.array([(p.x, p.y) for p in lm], np.float64)
         vis = np.array([p.visibility for p in lm], np.float64)
         kp, sc = landmarks_to_h36m(xy, vis, (w, h))
-        world = np.full((17, 3), np.nan, np.float32)
+        world = None
         if res.pose_world_landmarks is not None:
-            xyz = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks.landmark], np.float64)
-            world = convert(xyz, "mediapipe33", "h36m17").astype(np.float32)
-        return Detection(kp, sc, True, world)
+            world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks.landmark], np.float32)
+        return Detection(kp, sc, True, (xy * np.array([w, h])).astype(np.float32), vis.astype(np.float32), world)
 
     def close(self) -> None:
         self._pose.close()

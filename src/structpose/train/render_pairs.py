@@ -47,6 +47,7 @@ from ..data.sources import load_clips
 from ..data.splits import split_clips
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
+from ..skeleton import convert
 
 KEYS = ("det_2d", "det_scores", "det_world", "det_found", "uv", "joints_cam", "joints_world", "source_world",
         "in_image", "unoccluded", "focal", "centre", "image_size", "cam_R", "cam_t", "shape", "sequence",
@@ -100,7 +101,8 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
                     d = det(bgr)
                     cols["det_2d"].append(d.keypoints)
                     cols["det_scores"].append(d.scores)
-                    cols["det_world"].append(d.world)
+                    cols["det_world"].append(np.full((17, 3), np.nan, np.float32) if d.world33 is None
+                                             else convert(d.world33, "mediapipe33", "h36m17").astype(np.float32))
                     cols["det_found"].append(d.found)
                     if saved < images_count and images_dir is not None:
                         cv2.imwrite(str(Path(images_dir) / f"render_{s:05d}_{k:03d}.png"), bgr)
