@@ -5,16 +5,15 @@ Renders: ``$STRUCTPOSE_DATA/renders/test_{stills,video}.npz`` from ``structpose 
 small, if absent).  Real: Pose2Sim's single-person 4-camera trial (``pip download --no-deps pose2sim==0.10.49``
 into the data folder; BSD-3): a lab, one person, 1088x1920 portrait videos.  Their reference 2D is a
 *leave-one-view-out triangulation*: MediaPipe's 2D from the three other calibrated views, triangulated
-(DLT on undistorted points) and projected into the held-out view, so the view scored never contributes to
-its own reference.  That reference carries the other views' errors (reduced by triangulation), so the real
-figures bound MediaPipe's error from above.  Calibration conventions: the Qualisys file stores intrinsics
-in 1/64 pixel and an OpenGL-style world-to-camera rotation, as the `real` branch measured.
+(``structpose.triangulate``: robust DLT, views that disagree rejected, refined) and projected into the
+held-out view, so the view scored never contributes to its own reference.  That reference carries the
+other views' errors (reduced by triangulation), so the real figures bound MediaPipe's error from above.
+Cameras: ``structpose.data.formats.qualisys``.
 """
 from __future__ import annotations
 
 import os
 import re
-import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import cv2
 import numpy as np
 
 from structpose.analysis.detector_errors import detector_errors
-from structpose.cameras import Camera
+from structpose.data.formats.qualisys import read_qualisys
+from structpose.triangulate import triangulate
 
 DATA = Path(os.environ.get("STRUCTPOSE_DATA") or Path.home() / ".cache" / "structpose").expanduser()
 WHEEL = DATA / "pose2sim-0.10.49-py3-none-any.whl"
@@ -30,43 +30,6 @@ WHEEL = DATA / "pose2sim-0.10.49-py3-none-any.whl"
 # different people in different views and no triangulation holds (checked by eye): not used.
 TRIALS = {"SinglePerson": "Pose2Sim/Demo_SinglePerson"}
 CALIB = {"SinglePerson": "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"}
-
-
-def qualisys_cameras(xml_text: str) -> list[Camera]:
-    cams = []
-    for el in ET.fromstring(xml_text).iter("camera"):
-        tr, it = el.find("transform"), el.find("intrinsic")
-        M = np.array([float(tr.get(f"r{i}{j}")) for i in (1, 2, 3) for j in (1, 2, 3)]).reshape(3, 3)
-        u, _, vt = np.linalg.svd(M)
-        R = np.diag([1.0, -1.0, -1.0]) @ (u @ vt)
-        centre = np.array([float(tr.get(k)) for k in "xyz"]) / 1000.0
-        q = lambda k, it=it: float(it.get(k))
-        cams.append(Camera(R, -R @ centre, np.array([q("focalLengthU"), q("focalLengthV")]) / 64.0,
-                           np.array([q("centerPointU"), q("centerPointV")]) / 64.0, (1088, 1920),
-                           np.array([q("radialDistortion1"), q("radialDistortion2"), q("tangentalDistortion1"),
-                                     q("tangentalDistortion2"), q("radialDistortion3")])))
-    return cams
-
-
-def triangulate(cams: list[Camera], uv: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """DLT per joint: ``uv`` (V, 17, 2) pixels, ``ok`` (V, 17) -> (17, 3) world points (NaN if < 2 views)."""
-    out = np.full((uv.shape[1], 3), np.nan)
-    norm = []
-    for c, p in zip(cams, uv):
-        K = np.array([[c.f[0], 0, c.c[0]], [0, c.f[1], c.c[1]], [0, 0, 1.0]])
-        pts = np.nan_to_num(p).reshape(-1, 1, 2).astype(np.float64)
-        norm.append(cv2.undistortPoints(pts, K, c.dist).reshape(-1, 2))
-    for j in range(uv.shape[1]):
-        rows = []
-        for v, c in enumerate(cams):
-            if ok[v, j]:
-                P = np.hstack([c.R, c.t[:, None]])
-                x, y = norm[v][j]
-                rows += [x * P[2] - P[0], y * P[2] - P[1]]
-        if len(rows) >= 4:
-            X = np.linalg.svd(np.array(rows))[2][-1]
-            out[j] = X[:3] / X[3]
-    return out
 
 
 def real_pose2sim() -> dict[str, np.ndarray] | None:
@@ -79,7 +42,9 @@ def real_pose2sim() -> dict[str, np.ndarray] | None:
     tmp.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(WHEEL) as zf:
         for trial, root in TRIALS.items():
-            cams = qualisys_cameras(zf.read(CALIB[trial]).decode())
+            calib = tmp / f"{trial.replace('/', '_')}_Calib.qca.txt"
+            calib.write_bytes(zf.read(CALIB[trial]))
+            cams = list(read_qualisys(calib).values())
             names = sorted(n for n in zf.namelist() if re.fullmatch(re.escape(root) + r"/videos/cam0\d\.mp4", n))
             dets, scores = [], []
             for name in names:
@@ -104,17 +69,15 @@ def real_pose2sim() -> dict[str, np.ndarray] | None:
             scores = np.stack([s[:T] for s in scores])
             for v in range(len(cams)):
                 others = [o for o in range(len(cams)) if o != v]
-                for t in range(T):
-                    ok = (scores[others, t] > 0.5) & np.isfinite(dets[others, t, :, 0])
-                    X = triangulate([cams[o] for o in others], dets[others, t], ok)
-                    ref = cams[v].project(cams[v].world_to_camera(X))
-                    w, h = cams[v].image_size
-                    valid = np.isfinite(ref[:, 0]) & (ref[:, 0] >= 0) & (ref[:, 0] < w) & (ref[:, 1] >= 0) & \
-                        (ref[:, 1] < h)
-                    det_all.append(dets[v, t])
-                    found_all.append(bool(np.isfinite(dets[v, t, 0, 0])))
-                    ref_all.append(np.nan_to_num(ref))
-                    valid_all.append(valid)
+                tri = triangulate(dets[others], scores[others], [cams[o] for o in others])
+                ref = cams[v].project(cams[v].world_to_camera(tri.points))          # (T, 17, 2)
+                w, h = cams[v].image_size
+                valid = np.isfinite(ref).all(-1) & (ref[..., 0] >= 0) & (ref[..., 0] < w) & \
+                    (ref[..., 1] >= 0) & (ref[..., 1] < h)
+                det_all += list(dets[v])
+                found_all += list(np.isfinite(dets[v, :, 0, 0]))
+                ref_all += list(np.nan_to_num(ref))
+                valid_all += list(valid)
     return {"det": np.array(det_all), "found": np.array(found_all), "ref": np.array(ref_all),
             "valid": np.array(valid_all)}
 

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cameras import Z_UP_TO_Y_UP
 from ..errors import StructposeError
 from ..skeleton import H36M17
 
@@ -59,7 +60,7 @@ SHAPE_RANGES = {"gender": (0.0, 1.0), "age": (0.5, 1.0), "muscle": (0.15, 0.85),
                 "height": (0.1, 0.9), "proportions": (0.0, 0.7)}
 
 #: Y-up clip world -> Anny's native frame (Z up, faces -Y, +X on the body's left): x, -z, y
-CLIP_TO_ANNY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+CLIP_TO_ANNY = Z_UP_TO_Y_UP.T
 
 _J = H36M17.index
 _COCO_USED = {"neck_nose": "nose", "l_shoulder": "left_shoulder", "r_shoulder": "right_shoulder",
