@@ -252,6 +252,8 @@ def speed(n: int = 300) -> list[str]:
     poses = np.stack([lifter(uv[i], sc, cam.image_size)[0] for i in range(n)])
     ref, skel = OnlineRefiner(fps=30), RunningSkeleton(300)
     rows = [("lift, 1 frame at a time (NumPy lifter)", per_frame(lift)),
+            ("lift, whole clip in one batch (offline modes)",
+             per_frame(lambda: lifter(uv, np.ones(uv.shape[:2], np.float32), cam.image_size))),
             ("TP-Net online push", per_frame(lambda: [ref.push(p) for p in poses])),
             ("skeleton fit, running median (online)", per_frame(lambda: [skel(p) for p in poses])),
             ("TP-Net bidirectional, whole clip", per_frame(lambda: refine_sequence(poses, 30, "bidirectional"))),
@@ -266,9 +268,11 @@ def speed(n: int = 300) -> list[str]:
     lift()
     prof.disable()
     buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(8)
-    out.append("\nlift, where the time goes (cProfile, tottime):\n" + "\n".join(
-        ln for ln in buf.getvalue().splitlines() if ln.strip() and "{" not in ln[:5])[-2000:])
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(10)
+    body = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
+    start = next(i for i, ln in enumerate(body) if ln.lstrip().startswith("ncalls"))
+    out.append("\nlift, 1 frame at a time: where the time goes (cProfile, top 10 by own time)")
+    out += ["    " + ln for ln in body[start:start + 11]]
     return out
 
 
