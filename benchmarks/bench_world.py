@@ -89,7 +89,7 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
     from structpose.pipeline.lifting import PoseLifter, lift_sequence
     from structpose.world import to_world
     rows: dict = {m: {"skate_before": [], "skate_after": [], "mpjpe_before": [], "mpjpe_after": [],
-                      "normal_deg": [], "path_mm": [], "path_ok_mm": [], "path_raw_mm": [], "fallback": 0, "n": 0, "t_world": 0.0,
+                      "normal_deg": [], "path_mm": [], "path_ok_mm": [], "found": [], "path_raw_mm": [], "fallback": 0, "n": 0, "t_world": 0.0,
                       "frames": 0, "per_clip": {}} for m in modes}
     for name, clip, cam, uv, mask, gt in _cases(split):
         up = cam.R @ np.array([0.0, 1.0, 0.0])
@@ -113,6 +113,7 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
             sb, sa = skate_cm(pred, up, tc), skate_cm(back, up, tc)
             r["skate_before"].append(sb)
             r["skate_after"].append(sa)
+            r["found"].append(w.status == "ok")
             r["n"] += 1
             tp = _true_path(np.asarray(clip.world, np.float64))
             path = w.poses_world[:, 0].astype(np.float64)
@@ -134,15 +135,20 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
 
 
 def summary(rows: dict) -> list[str]:
-    lines = ["| mode | foot skate before | after | change | MPJPE before | after | floor normal error | "
+    lines = ["| mode | foot skate before | after | change | skate where the floor was found | MPJPE before | after | "
+             "floor normal error | "
              "path error, floor found | all | raw root path | fallbacks | world step |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode, r in rows.items():
         sb, sa = np.concatenate(r["skate_before"]), np.concatenate(r["skate_after"])
         mb, ma = np.concatenate(r["mpjpe_before"]), np.concatenate(r["mpjpe_after"])
         nd = np.array(r["normal_deg"])
+        f = np.array(r["found"])
+        fb = np.concatenate([x for x, k in zip(r["skate_before"], f) if k] or [np.zeros(0)])
+        fa = np.concatenate([x for x, k in zip(r["skate_after"], f) if k] or [np.zeros(0)])
         lines.append(
             f"| {mode} | {sb.mean():.2f} cm/frame | {sa.mean():.2f} | {100 * (sa.mean() / sb.mean() - 1):+.0f} % | "
+            f"{fb.mean():.2f} -> {fa.mean():.2f} ({100 * (fa.mean() / fb.mean() - 1):+.0f} %) | "
             f"{1000 * mb.mean():.1f} mm | {1000 * ma.mean():.1f} | "
             f"{np.median(nd):.1f} deg median ({nd.mean():.1f} mean, {len(nd)} fits) | "
             f"{np.median(r['path_ok_mm']):.0f} mm median ({np.mean(r['path_ok_mm']):.0f} mean) | "

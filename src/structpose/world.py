@@ -414,7 +414,10 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     ankle_h = ANKLE_FRAC * height
     first = int(np.flatnonzero(valid)[0])
     smooth = solve_root(root, rel, fps, causal=causal, model=model)
-    fit = fit_floor(P, fps, rel + smooth[:, None]) if valid.sum() > 1 else FloorFit(
+    # the floor is a property of the whole recording (also online, see the module text): chosen on the
+    # offline-smoothed path
+    whole = smooth if not causal else solve_root(root, rel, fps, model=model)
+    fit = fit_floor(P, fps, rel + whole[:, None]) if valid.sum() > 1 else FloorFit(
         up_prior(P), float("nan"), float("nan"), 0, status="fallback: a single frame (the floor needs contacts "
                                                            "over time)")
     meta: dict[str, Any] = {"height_m": height, "scale": float(scale), "floor_rms_m": None,
