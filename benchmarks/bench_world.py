@@ -157,22 +157,12 @@ def summary(rows: dict) -> list[str]:
     return lines
 
 
-REAL = "real"          # under the data folder: pose2sim/cam0N.mp4 + Calib.qca.txt, sports2d/demo.mp4
-
-
-def _qualisys_up(calib_path, serial: str) -> tuple[np.ndarray, float]:
-    """True up (world +Z) in the OpenCV frame of a Qualisys camera, and its height in metres.
-
-    The calibration's rotation rows are the camera's axes in the lab (Z up, mm); a Qualisys camera looks
-    along its -z with y up, so OpenCV's (x, y, z) = (x, -y, -z) of it."""
-    import xml.etree.ElementTree as ET
-    for cam in ET.parse(calib_path).getroot().iter("camera"):
-        if cam.get("serial") == serial:
-            t = cam.find("transform")
-            R = np.array([[float(t.get(f"r{i}{j}")) for j in (1, 2, 3)] for i in (1, 2, 3)])
-            up = np.array([R[0, 2], -R[1, 2], -R[2, 2]])
-            return up / np.linalg.norm(up), float(t.get("z")) / 1000
-    raise KeyError(serial)
+def _lab_up(calib_path, serial: str) -> tuple[np.ndarray, float]:
+    """True up (the lab's +Z) in the OpenCV frame of a calibrated camera, and the camera's height (m),
+    from the Qualisys calibration (``data.formats.qualisys``)."""
+    from structpose.data.formats.qualisys import read_qualisys
+    cam = read_qualisys(calib_path)[serial]
+    return cam.R @ np.array([0.0, 0.0, 1.0]), float(cam.center[2])
 
 
 def _contact_skate(poses_world: np.ndarray, on: np.ndarray) -> float:
@@ -193,9 +183,15 @@ def real_videos() -> list[str]:
     from structpose.contacts import hysteresis
     from structpose.io.posefile import load_pose_file
     from structpose.world import to_world
-    root = Path(os.environ.get("STRUCTPOSE_DATA", Path.home() / ".cache" / "structpose")) / REAL
-    videos = [root / "pose2sim" / f"cam0{i}.mp4" for i in range(1, 5)] + [root / "sports2d" / "demo.mp4"]
-    videos = [v for v in videos if v.is_file()]
+    from structpose.data import realvideo
+    from structpose.errors import StructposeError
+    videos = []
+    for get in (lambda: list(realvideo.pose2sim_demo().videos), lambda: [realvideo.sports2d_demo()]):
+        try:
+            videos += get()
+        except StructposeError as e:          # the wheel is not in the data folder
+            print(f"  skipped: {e}")
+    root = "the data folder"
     lines = ["| video | frames | end to end (incl. start-up) | world status | floor RMS | floor normal error "
              "(lab calibration) | camera height (est. / lab) | skate of detected contacts, before / after pinning |",
              "|---|---|---|---|---|---|---|---|"]
@@ -218,7 +214,7 @@ def real_videos() -> list[str]:
         if w["status"] == "ok":
             calib = v.parent / "Calib.qca.txt"
             if calib.is_file():
-                up, h = _qualisys_up(calib, v.stem)
+                up, h = _lab_up(calib, v.stem)
                 err = f"{np.degrees(np.arccos(np.clip(seq.floor[:3] @ up, -1, 1))):.1f} deg"
                 hgt = f"{w['camera_height_m']:.2f} / {h:.2f} m"
             on = hysteresis(seq.contacts)
