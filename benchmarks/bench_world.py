@@ -135,9 +135,8 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
 
 
 def summary(rows: dict) -> list[str]:
-    lines = ["| mode | foot skate before | after | change | skate where the floor was found | MPJPE before | after | "
-             "floor normal error | "
-             "path error, floor found | all | raw root path | fallbacks | world step |",
+    lines = [("| mode | foot skate before | after | change | skate where the floor was found | MPJPE before | after | "
+              "floor normal error | path error, floor found | all | raw root path | fallbacks | world step |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode, r in rows.items():
         sb, sa = np.concatenate(r["skate_before"]), np.concatenate(r["skate_after"])
@@ -181,10 +180,10 @@ def real_videos() -> list[str]:
     from pathlib import Path
 
     from structpose.contacts import hysteresis
-    from structpose.io.posefile import load_pose_file
-    from structpose.world import to_world
     from structpose.data import realvideo
     from structpose.errors import StructposeError
+    from structpose.io.posefile import load_pose_file
+    from structpose.world import to_world
     videos = []
     for get in (lambda: list(realvideo.pose2sim_demo().videos), lambda: [realvideo.sports2d_demo()]):
         try:
@@ -192,8 +191,8 @@ def real_videos() -> list[str]:
         except StructposeError as e:          # the wheel is not in the data folder
             print(f"  skipped: {e}")
     root = "the data folder"
-    lines = ["| video | frames | end to end (incl. start-up) | world status | floor RMS | floor normal error "
-             "(lab calibration) | camera height (est. / lab) | skate of detected contacts, before / after pinning |",
+    lines = [("| video | frames | end to end (incl. start-up) | world status | floor RMS | floor normal error "
+              "(lab calibration) | camera height (est. / lab) | skate of detected contacts, before / after pinning |"),
              "|---|---|---|---|---|---|---|---|"]
     if not videos:
         return [f"(no real video under {root}: skipped)"]
@@ -202,7 +201,7 @@ def real_videos() -> list[str]:
         out = tmp / (v.parent.name + "_" + v.stem + ".npz")
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "structpose", "video", str(v), "--out", str(out), "--no-progress"],
-                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                           capture_output=True, text=True, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
         wall = time.perf_counter() - t0
         if r.returncode != 0:
             lines.append(f"| {v.parent.name}/{v.name} | failed: {r.stderr.strip().splitlines()[-1]} |")
@@ -233,13 +232,12 @@ def speed(n: int = 300) -> list[str]:
     import io
     import pstats
 
-    from structpose.data.sources import load_clips
     from structpose.pipeline._threads import single_threaded
     from structpose.pipeline.lifting import PoseLifter, RunningSkeleton, fit_symmetric
     from structpose.pipeline.refiner import OnlineRefiner, refine_sequence
     from structpose.world import to_world
     single_threaded()
-    name, clip, cam, uv, mask, gt = _cases("test")[9]            # walker_turn_right1, camera 0
+    _, _, cam, uv, _, _ = _cases("test")[9]            # walker_turn_right1, camera 0
     uv = np.concatenate([uv] * (n // len(uv) + 1))[:n]
     sc = np.ones(17, np.float32)
     lifter = PoseLifter(focal_px=float(cam.f[0]))

@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     # frames missing in the input that now hold a bridged pose: say so (they become valid)
     bridged = np.flatnonzero(valid & ~np.isfinite(poses).all((1, 2)))
     meta = dict(seq.meta)
+    meta.pop("world", None)          # the world keys are not carried over: the refined poses differ
     meta["refine"] = {"mode": args.mode, "model": str(args.model or "shipped"),
                       "fit_skeleton": "lengths file" if args.bone_lengths else bool(args.fit_skeleton),
                       "max_gap_s": args.max_gap, "input_fps": seq.fps, "bridged_frames": bridged.tolist()}
