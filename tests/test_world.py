@@ -162,3 +162,19 @@ def test_to_world_refuses_bad_input():
         to_world(np.full((4, 17, 3), np.nan), 30.0)
     with pytest.raises(StructposeError, match="height"):
         to_world(np.zeros((4, 17, 3)), 30.0, height=0.0)
+
+
+def test_missing_frames_stay_missing_and_split_the_path(deepmimic_clips):
+    world, fps = _walk(deepmimic_clips)
+    R, t = _camera(world)
+    cam = _seen(world, R, t, depth_noise=0.02)
+    cam[:3] = np.nan                       # nobody yet
+    cam[100:110] = np.nan                  # a gap
+    for mode in ("bidirectional", "online"):
+        res = to_world(cam, fps, mode=mode)
+        assert res.status == "ok"
+        bad = ~np.isfinite(cam).all((1, 2))
+        assert np.isnan(res.poses_world[bad]).all() and np.isfinite(res.poses_world[~bad]).all()
+        assert np.isnan(res.contacts[bad]).all()
+        # the first valid frame is the origin, facing +Z
+        assert np.abs(res.poses_world[3, 0, [0, 2]]).max() < 1e-5
