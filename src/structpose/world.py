@@ -10,13 +10,15 @@ frame** projected on the floor, X = Y x Z, the origin under the first valid fram
    chosen so that the skeleton's standing height (ankle -> knee -> hip, pelvis -> spine -> thorax ->
    neck -> head top, plus the ankle's height above the floor, ``ANKLE_FRAC`` of the height) equals
    ``height`` (the ``--height`` prior, default :data:`DEFAULT_HEIGHT_M`).
-2. **Floor** (:func:`fit_floor`).  The chain's root depth carries a multiplicative error along the
-   viewing ray, so the floor is fitted in that error's terms: a foot point ``x`` on the ankle plane
-   ``n.x + d = 0`` (``d`` = the camera's height above the ankles) has ``-n.x / d = 1``, and the residual
-   is ``log(-n.x / d)`` (robust soft-L1 loss), with the normal tied to the torso's mean up direction
-   by a prior (a standing person leaves the normal's tilt along their foot line undetermined).  The
-   points are the lower ankle of each frame where it moves slowly; the selection is redone once around
-   the first fit.  Ground = ankle plane lowered by the ankle height.
+2. **Floor** (:func:`fit_floor`).  Candidates: each frame's lower ankle where it moves slowly (speed read
+   on a smoothed root path).  The floor is the *lowest* level the feet stand on: the fit starts under the
+   10th percentile of the candidates and keeps the points near the plane (feet on a box or a climbing
+   hold are not floor points).  A point's residual is its height above the ankle plane ``n.x + d = 0``
+   over its own standard deviation: the lifter's ankle error and the chain's relative depth error, which
+   slides the body along its root's viewing ray and so moves it ``DEPTH_SD * |n . root|`` in height.
+   Reweighted Gauss-Newton (soft-L1) on (roll, pitch, d) with a prior on the normal: a level camera
+   (``ROLL_SD_DEG``) pitched as the upright torso says (``PITCH_SD_DEG``); a person standing in one spot
+   leaves the tilt undetermined otherwise.  Ground = ankle plane lowered by the ankle height.
 3. **Root path** (:func:`solve_root`).  A linear least-squares problem over the root positions: the
    chain's per-frame root (tight across the viewing ray, loose along it), a foot in contact lies on the
    floor and does not slide horizontally between frames, and a constant-acceleration prior.  Offline
@@ -25,9 +27,10 @@ frame** projected on the floor, X = Y x Z, the origin under the first valid fram
 4. **Contacts and planted feet**: :mod:`structpose.contacts` on the world poses.
 
 Fallbacks (``status`` starts with ``"fallback:"``, the poses stay usable): fewer than
-:data:`MIN_CONTACT_FRAMES` floor contacts, contacts that do not lie on one plane (RMS above
-:data:`MAX_FLOOR_RMS_M`: climbing, stairs, a cut), a floor that differs between the first and second
-half of the contacts (the camera moved), a camera at or below the ankles.  The world frame is then the
+:data:`MIN_CONTACT_FRAMES` floor contacts, standing feet that do not lie on one plane (RMS on the smoothed
+path above :data:`MAX_FLOOR_RMS_M`: climbing, floor work, a lift too noisy to trust), planes of the first
+and second half of the contacts that disagree by :data:`MAX_HALF_GAP_M` where the feet stood in both (the
+camera moved), a camera at or below the ankles, a single frame.  The world frame is then the
 camera frame turned Y up (``x, -y, -z``: a level camera assumed), the origin under the first root,
 y = 0 at the lowest ankle minus the ankle height; the root is smoothed, no contacts, no pinning.
 A level dolly or a pan about the vertical leaves the floor unchanged in the camera frame and is not
@@ -50,12 +53,12 @@ HEIGHT_RANGE_M = (0.5, 2.5)
 ANKLE_FRAC = 0.04             # ankle joint above the floor, fraction of standing height (DeepMimic 0.036)
 MIN_CONTACT_FRAMES = 5
 MAX_FLOOR_RMS_M = 0.05
-MAX_HALF_GAP_M = 0.20        # floor points' mean height, first against second half
+MAX_HALF_GAP_M = 0.20         # first- and second-half floors, apart where the feet stood in both
 ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees ...
 PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
 ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
 DEPTH_SD = 0.08               # ... and the chain's relative depth error (after smoothing)
-REVISIT_M = 0.5              # floor points of the two halves this close count as the same spot
+REVISIT_M = 0.5               # floor points of the two halves this close count as the same spot
 MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
 _J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
                                     "spine", "thorax", "neck_nose", "head_top")}
