@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-size", default=None, help="WIDTHxHEIGHT when the file has none")
     p.add_argument("--fov", type=float, default=55.0, help="assumed horizontal field of view, degrees")
     p.add_argument("--min-score", type=float, default=0.3, help="joints scored below this are masked")
-    p.add_argument("--export", metavar="FMTS", help="also write json,csv,bvh,vp3d beside --out")
+    p.add_argument("--export", metavar="FMTS", help="also write json,csv,bvh,glb,vp3d beside --out")
     add_world_args(p)
     p.add_argument("--lifter", default=None, help="lifter weights (default: shipped)")
     p.add_argument("--tpnet", default=None, help="TP-Net weights (default: shipped for the mode)")

@@ -1,4 +1,4 @@
-"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh] [--mode ...]``."""
+"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh,glb] [--view VIEW.html]``."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +31,8 @@ def _run(args: argparse.Namespace) -> int:
         # checked now: in bidirectional mode the render is written only after the whole video
         raise StructposeError(f"--render {args.render}: give a video file name ending in .mp4 (or .m4v, .mov, "
                               ".avi, .mkv)")
+    if args.view and Path(args.view).suffix.lower() not in (".html", ".htm"):
+        raise StructposeError(f"--view {args.view}: the viewer is an HTML page; give a file name ending in .html")
     if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
         raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
     if args.max_frames is not None and args.max_frames < 1:
@@ -88,6 +90,13 @@ def _run(args: argparse.Namespace) -> int:
         w.close()
     if args.render:
         written.append(Path(args.render))
+    if args.view:
+        from ..viewer import write_viewer
+        try:
+            written.append(write_viewer(args.view, seq, video=None if live else args.source, allow_longer_video=True))
+        except StructposeError as e:         # the long run's other outputs are written: say how to make the page
+            raise StructposeError(f"{e} ({', '.join(map(str, written))} written; make the page with `structpose "
+                                  f"view {out} --video {args.source} --out {args.view} --video-width N`)") from None
     ms = tm.per_frame_ms()
     n_bad = int((~seq.valid).sum())
     print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
@@ -111,7 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="VIDEO", help="video file, webcam index (0) or stream URL (rtsp://, http://)")
     p.add_argument("--out", required=True, help="pose file to write (.npz, atomically)")
     p.add_argument("--render", metavar="OUT.mp4", help="also write an mp4: overlay + 3D view")
-    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,vp3d")
+    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,glb,vp3d "
+                   "(bvh and glb carry root motion)")
+    p.add_argument("--view", metavar="VIEW.html", help="also write the interactive viewer page (with the video)")
     p.add_argument("--mode", default=None, help="bidirectional (default for files: half the TP-Net window in "
                    "the future, one bone-length set for the clip), online (causal; default for a webcam or "
                    "stream) or none (lifter only)")
