@@ -19,7 +19,7 @@ frame** projected on the floor, X = Y x Z, the origin under the first valid fram
    Reweighted Gauss-Newton (soft-L1) on (roll, pitch, d) with a prior on the normal: a level camera
    (``ROLL_SD_DEG``) pitched as the upright torso says (``PITCH_SD_DEG``); a person standing in one spot
    leaves the tilt undetermined otherwise.  Ground = ankle plane lowered by the ankle height.
-3. **Root path** (:func:`solve_root`).  A linear least-squares problem over the root positions: the
+3. **Root path** (:func:`structpose.rootpath.solve_root`).  A linear least-squares problem over the root positions: the
    chain's per-frame root (tight across the viewing ray, loose along it), a foot in contact lies on the
    floor and does not slide horizontally between frames, and a constant-acceleration prior.  Offline
    the whole sequence is solved at once (block-banded normal equations); online each frame solves the
@@ -46,6 +46,7 @@ import numpy as np
 
 from .contacts import ANKLES, ON, contact_probability, hysteresis, pin_feet
 from .errors import StructposeError, check_shape
+from .rootpath import RootModel, solve_root
 from .skeleton import H36M17
 
 DEFAULT_HEIGHT_M = 1.70
@@ -253,109 +254,6 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
                       f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
     return fit
-
-
-# --- the root's path ------------------------------------------------------------------------------
-
-@dataclass
-class RootModel:
-    """Standard deviations of the root-path terms (metres unless stated)."""
-
-    across_ray: float = 0.03        # the chain's root, across the viewing ray
-    along_ray: float = 0.12         # ... along it, as a fraction of the depth
-    floor: float = 0.06             # a foot in contact, off the floor (the lifter's ankle error)
-    slide: float = 0.005            # a foot in contact, horizontal slide per frame
-    accel: float = 4.0              # root acceleration, m/s^2
-    window_s: float = 1.0           # online: the causal window
-
-
-def _normal_equations(root: np.ndarray, rel: np.ndarray, contact: np.ndarray | None,
-                      plane: tuple[np.ndarray, float] | None, fps: float, m: RootModel):
-    """Block-banded normal equations (diag, first and second off-diagonal 3x3 blocks; rhs)."""
-    T = len(root)
-    z = np.linalg.norm(root, axis=-1)
-    u = root / np.maximum(z, 1e-9)[:, None]
-    uu = u[:, :, None] * u[:, None, :]
-    eye = np.eye(3)
-    D = (eye - uu) / m.across_ray ** 2 + uu / (m.along_ray * np.maximum(z, 0.1))[:, None, None] ** 2
-    b = np.einsum("tij,tj->ti", D, root)
-    U1 = np.zeros((max(T - 1, 0), 3, 3))
-    U2 = np.zeros((max(T - 2, 0), 3, 3))
-    if contact is not None and plane is not None:
-        n, d = plane
-        nn = np.outer(n, n)
-        P = eye - nn
-        for f, ank in enumerate(ANKLES):
-            w = np.nan_to_num(contact[:, f])
-            r = rel[:, ank]
-            wf = w / m.floor ** 2
-            D += wf[:, None, None] * nn
-            b += wf[:, None] * (-(d + r @ n))[:, None] * n
-            if T > 1:
-                ws = np.minimum(w[1:], w[:-1]) / m.slide ** 2
-                D[1:] += ws[:, None, None] * P
-                D[:-1] += ws[:, None, None] * P
-                U1 -= ws[:, None, None] * P
-                g = (r[1:] - r[:-1]) @ P                              # P symmetric
-                b[1:] -= ws[:, None] * g
-                b[:-1] += ws[:, None] * g
-    if T > 2:
-        lam = 1.0 / (m.accel / fps ** 2) ** 2
-        D[:-2] += lam * eye
-        D[1:-1] += 4 * lam * eye
-        D[2:] += lam * eye
-        U1[:-1] -= 2 * lam * eye
-        U1[1:] -= 2 * lam * eye
-        U2 += lam * eye
-    return D, U1, U2, b
-
-
-def _solve_banded(D, U1, U2, b) -> np.ndarray:
-    from scipy.linalg import solveh_banded
-    T = len(D)
-    n = 3 * T
-    ab = np.zeros((9, n))
-    i, j = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
-    t = np.arange(T)[:, None, None]
-    for k, B in ((0, D), (1, U1), (2, U2)):
-        if len(B) == 0:
-            continue
-        tt = t[: len(B)]
-        r = 3 * (tt + k) + i                       # lower block (t + k, t) = B[t]^T
-        c = 3 * tt + j
-        v = np.swapaxes(B, 1, 2)
-        r, c = np.broadcast_to(r, v.shape), np.broadcast_to(c, v.shape)
-        keep = r >= c
-        ab[(r - c)[keep], c[keep]] = v[keep]
-    ab[0] += 1e-9
-    return solveh_banded(ab, b.reshape(-1), lower=True).reshape(T, 3)
-
-
-def _segments(ok: np.ndarray) -> list[tuple[int, int]]:
-    d = np.diff(np.r_[0, ok.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
-def solve_root(root: np.ndarray, rel: np.ndarray, fps: float, contact: np.ndarray | None = None,
-               plane: tuple[np.ndarray, float] | None = None, causal: bool = False,
-               model: RootModel | None = None) -> np.ndarray:
-    """Root positions ``(T, 3)`` (scaled camera frame) from the chain's roots ``(T, 3)``, root-relative
-    poses ``(T, 17, 3)``, contact weights ``(T, 2)`` and the ankle plane ``(n, d)``; NaN frames stay
-    NaN and split the sequence.  ``causal``: each frame from the last ``window_s`` seconds only."""
-    m = model or RootModel()
-    out = np.full(root.shape, np.nan)
-    ok = np.isfinite(root).all(-1) & np.isfinite(rel).all((-1, -2))
-    for s, e in _segments(ok):
-        if not causal:
-            out[s:e] = _solve_banded(*_normal_equations(root[s:e], rel[s:e], None if contact is None
-                                                        else contact[s:e], plane, fps, m))
-            continue
-        W = max(3, round(m.window_s * fps))
-        for t in range(s, e):
-            a = max(s, t - W + 1)
-            out[t] = _solve_banded(*_normal_equations(root[a:t + 1], rel[a:t + 1], None if contact is None
-                                                      else contact[a:t + 1], plane, fps, m))[-1]
-    return out
 
 
 # --- the frame ------------------------------------------------------------------------------------
