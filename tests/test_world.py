@@ -179,3 +179,17 @@ def test_missing_frames_stay_missing_and_split_the_path(deepmimic_clips):
         assert np.isnan(res.contacts[bad]).all()
         # the first valid frame is the origin, facing +Z
         assert np.abs(res.poses_world[3, 0, [0, 2]]).max() < 1e-5
+
+
+def test_the_normal_is_uncertain_where_the_feet_do_not_span_the_floor(deepmimic_clips):
+    """Walking over several metres pins the floor's tilt; standing in one spot (the first pose held, with
+    small jitter) leaves it to the prior, and the reported standard deviation says so."""
+    world, fps = _walk(deepmimic_clips)
+    R, t = _camera(world)
+    walk = fit_floor(_seen(world, R, t), fps)
+    still = np.repeat(world[:1], 60, 0) + np.random.default_rng(4).normal(scale=0.003, size=(60, 17, 3))
+    stand = fit_floor(_seen(still, R, t), fps)
+    assert walk.status == "ok" and stand.status == "ok"
+    # (the sd is what the chain's noise model expects, 8 % depth error, even on this clean input)
+    assert walk.normal_sd_deg < 5.0
+    assert stand.normal_sd_deg > 3 * walk.normal_sd_deg and stand.normal_sd_deg > 10.0

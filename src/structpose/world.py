@@ -75,6 +75,7 @@ class FloorFit:
     points: int
     status: str = "ok"
     support: np.ndarray | None = None       # (T,) index 0/1 of the foot used, -1 where none
+    normal_sd_deg: float = float("nan")     # the normal's uncertainty (fit covariance), degrees
 
 
 @dataclass
@@ -136,7 +137,8 @@ def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior
     ``ANKLE_SD_M`` and the depth error ``DEPTH_SD`` moving the body along the root's ray (which changes its
     height by ``DEPTH_SD * |n . root|``); the normal has a prior (roll ``ROLL_SD_DEG``, pitch
     ``PITCH_SD_DEG`` about ``prior``).  Iteratively reweighted Gauss-Newton with soft-L1 weights
-    (``1 / sqrt(1 + r^2)``, on the prior's terms too) on (roll, pitch, d).  Returns (n, d, inlier mask)."""
+    (``1 / sqrt(1 + r^2)``, on the prior's terms too) on (roll, pitch, d).  Returns (n, d, inlier mask,
+    the normal's standard deviation in degrees from the fit's covariance: large where the prior decides)."""
     B = np.stack([np.array([1.0, 0.0, 0.0]), np.cross(prior, [1.0, 0.0, 0.0])])    # roll, pitch directions
     sd = np.radians([ROLL_SD_DEG, PITCH_SD_DEG])
 
@@ -160,7 +162,11 @@ def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior
             break
     v = prior + q[:2] @ B
     n, d = v / np.linalg.norm(v), float(q[2])
-    return n, d, _inliers(x, root, n, d)
+    r = res(q)
+    J = np.stack([(res(q + eps * e) - r) / eps for e in np.eye(3)], 1)
+    cov = np.linalg.inv((J / np.sqrt(1.0 + r * r)[:, None]).T @ J + 1e-12 * np.eye(3))
+    sd_deg = float(np.degrees(np.sqrt(np.linalg.eigvalsh(cov[:2, :2]).max())))
+    return n, d, _inliers(x, root, n, d), sd_deg
 
 
 def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool = True
@@ -214,12 +220,12 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         none.status = "fallback: the camera is at or below the feet (no floor seen from above)"
         return none
     roots = poses[idx, 0]
-    n = up
+    n, sd_deg = up, float("nan")
     for _ in range(3):
         sel = _inliers(x, roots, n, d)
         if sel.sum() < MIN_CONTACT_FRAMES:
             break
-        n, d, _ = _plane_lsq(x[sel], roots[sel], n, d, up)
+        n, d, _, sd_deg = _plane_lsq(x[sel], roots[sel], n, d, up)
     sel = _inliers(x, roots, n, d)
     # the fit's quality: how far the standing feet lie from the plane on the smoothed path (the raw
     # points carry the chain's depth jitter, which the fit models but a user's RMS should not show)
@@ -229,7 +235,7 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
     support = np.full(len(poses), -1)
     hgt = poses[:, list(ANKLES)] @ n + d
     support[idx[sel]] = np.argmin(np.nan_to_num(hgt[idx[sel]], nan=np.inf), axis=1)
-    fit = FloorFit(n, d, rms, int(sel.sum()), support=support)
+    fit = FloorFit(n, d, rms, int(sel.sum()), support=support, normal_sd_deg=sd_deg)
     gap = 0.0
     if sel.sum() >= 4 * MIN_CONTACT_FRAMES:
         # a static camera sees one floor all along: planes fitted to the first and to the second half of
@@ -241,8 +247,8 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         flat = xs - (xs @ n)[:, None] * n                    # positions on the floor
         near = np.linalg.norm(flat[:h, None] - flat[None, h:], axis=-1).min(1) < REVISIT_M
         if near.sum() >= MIN_CONTACT_FRAMES:               # only where the feet stood in both halves
-            n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
-            n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
+            n1, d1, *_ = _plane_lsq(xs[:h], rs[:h], n, d, up)
+            n2, d2, *_ = _plane_lsq(xs[h:], rs[h:], n, d, up)
             xn = xs[:h][near]
             gap = float(np.median(np.abs((xn @ n1 + d1) - (xn @ n2 + d2))))
     if sel.sum() < MIN_CONTACT_FRAMES:
@@ -347,6 +353,7 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     if pin:
         w = pin_feet(w, on, fps, ankle_h, causal=causal).astype(np.float64)
     meta.update(status="ok", floor_rms_m=fit.rms_m, contact_threshold=ON, floor_points=fit.points,
+                floor_normal_sd_deg=fit.normal_sd_deg,
                 camera_height_m=float(d + ankle_h),
                 camera_tilt_down_deg=float(np.degrees(np.arcsin(np.clip(-n[2], -1, 1)))),
                 camera_roll_deg=float(np.degrees(np.arctan2(n[0], -n[1]))),
