@@ -58,9 +58,10 @@ def _cases(split: str = "test"):
     import torch
 
     from structpose.cameras import project_clip, sample_virtual_camera
+    from structpose.data.detector_noise import detector_noise
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
-    from structpose.train.lifter import LifterTrainConfig, detector_noise
+    from structpose.train.lifter import LifterTrainConfig
     rng = np.random.default_rng(SEED)
     g = torch.Generator().manual_seed(SEED)
     cfg = LifterTrainConfig()
@@ -232,8 +233,9 @@ def speed(n: int = 300) -> list[str]:
     import io
     import pstats
 
-    from structpose.pipeline._threads import single_threaded
-    from structpose.pipeline.lifting import PoseLifter, RunningSkeleton, fit_symmetric
+    from structpose.cli._threads import single_threaded
+    from structpose.fitting import RunningSkeleton, fit_sequence
+    from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import OnlineRefiner, refine_sequence
     from structpose.world import to_world
     single_threaded()
@@ -257,7 +259,7 @@ def speed(n: int = 300) -> list[str]:
             ("TP-Net online push", per_frame(lambda: [ref.push(p) for p in poses])),
             ("skeleton fit, running median (online)", per_frame(lambda: [skel(p) for p in poses])),
             ("TP-Net bidirectional, whole clip", per_frame(lambda: refine_sequence(poses, 30, "bidirectional"))),
-            ("skeleton fit, clip median (offline)", per_frame(lambda: fit_symmetric(poses))),
+            ("skeleton fit, clip median (offline)", per_frame(lambda: fit_sequence(poses))),
             ("world frame offline (floor, path, contacts, pinning)", per_frame(lambda: to_world(poses, 30))),
             ("world frame online (causal path, contacts, pinning)",
              per_frame(lambda: to_world(poses, 30, mode="online")))]
