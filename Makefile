@@ -26,6 +26,13 @@ $(STAMP): pyproject.toml Makefile
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	@# CMU boxing and CMU 01_01 as BVH (the AMC/BVH cross-check) from Debian's assimp-testmodels
+	dpkg -s assimp-testmodels >/dev/null 2>&1 || \
+	  (apt-get install -y -q assimp-testmodels >/dev/null || sudo apt-get install -y -q assimp-testmodels >/dev/null)
+	@# real motion at scale (Bandai Namco, CMU ASF/AMC, DeepMimic's full set): git clone when missing.
+	@# Offline this says what to do and setup goes on: only training at scale needs them, never the tests.
+	STRUCTPOSE_DATA=$(DATA) $(BIN)/structpose data fetch all || \
+	  echo "motion sources not fetched (see the line above); only training at scale needs them"
 	touch $(STAMP)
 
 demo: setup

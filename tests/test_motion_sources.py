@@ -235,3 +235,16 @@ def test_proportion_augmentation_scales_whole_groups():
         assert ratio[:, cols[0]].min() >= 1 - r - 1e-6 and ratio[:, cols[0]].max() <= 1 + r + 1e-6
         assert ratio[:, cols[0]].std() > r / 3                               # and it varies per sample
     assert np.allclose(ratio[:, J("r_shoulder") - 1], ratio[:, J("l_shoulder") - 1])   # left = right
+
+
+def test_cli_converts_a_bandai_file_and_refuses_a_truncated_one(tmp_path, capsys):
+    good, bad = tmp_path / "b.bvh", tmp_path / "cut.bvh"
+    good.write_text(_bandai_bvh())
+    bad.write_text(_bandai_bvh()[:-200])
+    assert main(["data", "convert", str(good), "--out", str(tmp_path / "b.npz")]) == 0
+    with np.load(tmp_path / "b.npz") as z:
+        assert z["poses_3d"].shape == (6, 17, 3) and np.isfinite(z["poses_3d"]).all()
+    capsys.readouterr()
+    assert main(["data", "convert", str(bad), "--out", str(tmp_path / "cut.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "truncated" in err[0] and not (tmp_path / "cut.npz").exists()
