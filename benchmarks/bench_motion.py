@@ -52,11 +52,11 @@ def sequences(family: str, seed: int = 11):
     out = []
     for k, (raw, harm) in enumerate(test_clips(family)):
         g = torch.Generator().manual_seed(seed * 1000 + k)
-        w = torch.as_tensor(np.asarray(raw.world, np.float32))
+        w = torch.as_tensor(np.array(raw.world, np.float32))
         cam, uv, _ = _fixed_view(w, cfg, g)
         # the same camera for the harmonised ground truth: re-run with the same generator state
         g2 = torch.Generator().manual_seed(seed * 1000 + k)
-        cam_h, _, _ = _fixed_view(torch.as_tensor(np.asarray(harm.world, np.float32)), cfg, g2)
+        cam_h, _, _ = _fixed_view(torch.as_tensor(np.array(harm.world, np.float32)), cfg, g2)
         noisy, mask = detector_noise(uv, cfg, g)
         noisy[mask == 0] = float("nan")
         out.append((raw.name, cam.numpy(), cam_h.numpy(), noisy.numpy() + 500.0))

@@ -88,10 +88,15 @@ def training_sets(by_family: dict[str, list[Clip]], cfg: MotionLifterConfig
     return train, val
 
 
+def draw_balanced(pools: list[torch.Tensor], n: int, g: torch.Generator) -> torch.Tensor:
+    """``n`` frames, the same number (to one) from every pool whatever its size, uniform within it."""
+    per = [n // len(pools) + (1 if i < n % len(pools) else 0) for i in range(len(pools))]
+    return torch.cat([p[torch.randint(0, p.shape[0], (k,), generator=g)] for p, k in zip(pools, per)])
+
+
 def _batch(pools: list[torch.Tensor], n: int, cfg: MotionLifterConfig, cam_cfg: LifterTrainConfig,
            g: torch.Generator, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-    per = [n // len(pools) + (1 if i < n % len(pools) else 0) for i in range(len(pools))]
-    frames = torch.cat([p[torch.randint(0, p.shape[0], (k,), generator=g)] for p, k in zip(pools, per)])
+    frames = draw_balanced(pools, n, g)
     if cfg.proportions > 0:
         from ..data.harmonise import augment_proportions
         frames = torch.as_tensor(augment_proportions(frames.numpy(), rng, cfg.proportions))
