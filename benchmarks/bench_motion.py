@@ -8,8 +8,9 @@ seed per clip) with today's detector-like 2D noise.  Ground truth: the clip as i
 ("raw") and harmonised to the one H36M-17 convention (structpose.data.harmonise), which is what
 the new recipe is taught; MPJPE (root-relative, not rescaled), PA-MPJPE and MPJVE in mm.
 
-Models: today's shipped lifter (src/structpose/weights/lifter.pt: DeepMimic + holosoma train clips)
-and the new recipe trained without the held-out family (weights in
+Models: today's shipped lifter (src/structpose/weights/lifter.pt: DeepMimic + holosoma train clips),
+the new recipe on today's two sources only (today_sources.pt: what the recipe alone does), and the
+new recipe trained without the held-out family (weights in
 RUN_DIR/loso_<family>.pt).  Run: ``STRUCTPOSE_MOTION_RUNS=RUN_DIR python -m benchmarks motion``
 (default RUN_DIR: <data folder>/runs/motion); without weights there, only today's lifter is measured.
 """
@@ -97,8 +98,8 @@ def main() -> None:
         row = {"today (shipped lifter)": evaluate(None, seqs)}
         for tag, file in (("new, without this family", f"loso_{fam}.pt"), ("new, all (saw its train clips)", "all.pt"),
                           ("new, commercial (saw its train clips)", "all_commercial.pt"),
-                          ("new 1024 wide, without", f"loso_{fam}_h1024.pt"),
-                          ("new, without this family and bandai", f"loso_{fam}_no_bandai.pt")):
+                          ("new recipe, today's sources only", "today_sources.pt"),
+                          ("new 1024 wide, without this family", f"loso_{fam}_h1024.pt")):
             if (run_dir / file).exists():
                 row[tag] = evaluate(run_dir / file, seqs)
         table[fam] = row
