@@ -61,7 +61,13 @@ def convert_all() -> list[tuple]:
 
 def amc_vs_bvh() -> dict[str, float] | None:
     from structpose.data import motion_sources as ms
-    from structpose.data.asf_amc import amc_forward_kinematics, asf_for, load_amc_with_info, parse_amc, read_asf
+    from structpose.data.asf_amc import (
+        amc_forward_kinematics,
+        asf_for,
+        load_amc_with_info,
+        parse_amc,
+        read_asf,
+    )
     from structpose.data.bvh import load_bvh_with_info
     amc = ms.motion_dir("cmu") / "data/CMU/asfamc/subjects/01/01_01.amc"
     bvh = ASSIMP / "01_01.bvh"
@@ -87,6 +93,7 @@ def amc_vs_bvh() -> dict[str, float] | None:
 
 def pypi_bvh(n_bandai: int = 20) -> tuple[int, int, float]:
     import bvh as pypi
+
     from structpose.data import motion_sources as ms
     from structpose.data.bvh import read_bvh
     files = [p for _, p in ms.source_files("bandai")]

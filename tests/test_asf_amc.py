@@ -154,7 +154,7 @@ def test_amc_agrees_with_the_same_motion_as_bvh(cmu_pair):
 def test_units_and_tilted_axes(cmu_pair, tmp_path):
     """``length 0.45`` means a file unit is 1/0.45 inch; with every angle zero the bones lie along
     their directions whatever the axis tilt, so the rest pose comes back as written."""
-    path, mot = cmu_pair
+    _path, mot = cmu_pair
     zero = {k: np.zeros_like(v) for k, v in mot.items()}
     (tmp_path / "07_02.amc").write_text(amc_text(zero))
     clip, info = load_amc_with_info(tmp_path / "07_02.amc")

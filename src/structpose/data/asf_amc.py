@@ -136,7 +136,7 @@ def parse_asf(text: str, where: str = "ASF") -> AsfSkeleton:
             elif key in ("position", "orientation"):
                 root[key] = _floats(toks[1:], 3, f"root {key}", where, n)
         elif section == ":bonedata":
-            if limits_left and (key.startswith("(") or key.startswith("limits")):
+            if limits_left and key.startswith(("(", "limits")):
                 limits_left -= sum(t.count("(") for t in toks)
                 continue
             limits_left = 0
@@ -204,24 +204,24 @@ def parse_asf(text: str, where: str = "ASF") -> AsfSkeleton:
     order: list[str] = []
     stack = ["root"]
     while stack:
-        b = stack.pop()
-        order.append(b)
-        stack.extend(reversed(children.get(b, [])))
-    loose = [b for b in by_name if b not in order]
+        bone = stack.pop()
+        order.append(bone)
+        stack.extend(reversed(children.get(bone, [])))
+    loose = [n for n in by_name if n not in order]
     if loose:
-        cyc = [b for b in loose if b in parent_of]
+        cyc = [n for n in loose if n in parent_of]
         what = "is in a cycle" if cyc else "is not attached to the root"
         raise _fail(where, f"bone {loose[0]!r} {what} in the hierarchy; expected a tree from root")
     names, parents, offsets, axes, dofs = ["root"], [-1], [np.zeros(3)], [], [root["order"]]
     axes.append(_euler(root["axis"], root["orientation"], degrees))
-    for b in order[1:]:
-        d = by_name[b]
-        names.append(b)
-        parents.append(names.index(parent_of[b]))
+    for bone in order[1:]:
+        d = by_name[bone]
+        names.append(bone)
+        parents.append(names.index(parent_of[bone]))
         direction = d["direction"]
         nrm = float(np.linalg.norm(direction))
         if d["length"] > 0 and nrm < 1e-9:
-            raise _fail(where, f"bone {b!r} has a zero direction", d["line"])
+            raise _fail(where, f"bone {bone!r} has a zero direction", d["line"])
         offsets.append(direction / max(nrm, 1e-12) * d["length"])
         axes.append(_euler(d.get("axis_order", "XYZ"), d.get("axis", np.zeros(3)), degrees))
         dofs.append(d["dof"])
@@ -249,7 +249,7 @@ def parse_amc(text: str, skel: AsfSkeleton, where: str = "AMC") -> np.ndarray:
         if cur is not None:
             missing = expect - seen
             if missing:
-                raise _fail(where, f"frame {len(frames) + 1} has no values for {sorted(missing)[0]!r} "
+                raise _fail(where, f"frame {len(frames) + 1} has no values for {min(missing)!r} "
                             "(truncated?)", line)
             frames.append(cur)
 

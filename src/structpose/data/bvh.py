@@ -476,7 +476,7 @@ def bvh_to_h36m(data: BvhData, units: str = "auto", up_axis: str = "auto",
     else:
         up, up_from = _forced_up(up_axis, where), "given"
     R_up = _axis_rotation(up)
-    unit = detect_units(size, where) if units == "auto" else units
+    unit = detect_units(float(size), where) if units == "auto" else units
     if unit not in UNITS:
         raise StructposeError(f"{where}: units {units!r} unknown; expected auto or one of {', '.join(UNITS)}")
     out = (out @ R_up.T) * UNITS[unit]

@@ -226,11 +226,10 @@ def load_source(name: str, log: Callable[[str], None] | None = None) -> list[Cli
             log(f"{name}: converted {i + 1} / {len(files)} files")
     from ..io.atomic import atomic_path
     cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(cache) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, key=np.array(key), world=np.concatenate([c.world for c in clips]),
-                     lengths=np.array([c.num_frames for c in clips]), names=np.array([c.name for c in clips]),
-                     fps=np.array([c.fps for c in clips], float))
+    with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, key=np.array(key), world=np.concatenate([c.world for c in clips]),
+                 lengths=np.array([c.num_frames for c in clips]), names=np.array([c.name for c in clips]),
+                 fps=np.array([c.fps for c in clips], float))
     return clips
 
 
@@ -271,7 +270,7 @@ def fetch(name: str, log: Callable[[str], None] = print) -> Path:
     log(f"{name}: cloning {s.repo} ({', '.join(s.sparse)}) ...")
     for cmd in steps:
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600,
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False,
                                env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
         except subprocess.TimeoutExpired:
             shutil.rmtree(tmp, ignore_errors=True)

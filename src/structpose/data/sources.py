@@ -30,8 +30,12 @@ _LOADERS: dict[str, Callable[[], list[Clip]]] = {
     "holosoma": holosoma.load_all,
 }
 # fetched real capture (structpose.data.motion_sources; `structpose data fetch NAME`)
+def _fetched_loader(name: str) -> Callable[[], list[Clip]]:
+    return lambda: motion_sources.load_source(name)
+
+
 for _name, _src in motion_sources.SOURCES.items():
-    _LOADERS[_name] = lambda _name=_name: motion_sources.load_source(_name)
+    _LOADERS[_name] = _fetched_loader(_name)
     _INSTALL[_name] = motion_sources.fetch_hint(_name)
     _ORIGIN[_name] = _src.origin
 KNOWN_SOURCES = tuple(_LOADERS)

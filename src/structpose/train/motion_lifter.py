@@ -146,7 +146,7 @@ def train(cfg: MotionLifterConfig, out: str | Path, log: Callable[[str], None] =
         licences[clip_licence(n)] = licences.get(clip_licence(n), 0) + 1
     summary = {"config": asdict(cfg), "wall_seconds": round(time.time() - t0, 1),
                "hardware": "1 torch thread on a shared 2-core CPU",
-               "sources": {f: {"clips": len(c), "frames": int(len(p))} for (f, c), p in zip(train_sets.items(), pools)},
+               "sources": {f: {"clips": len(c), "frames": len(p)} for (f, c), p in zip(train_sets.items(), pools)},
                "licences": licences, "commercial_only": cfg.commercial_only}
     save_lifter(out, model, extra={"train": summary})
     from ..io.atomic import atomic_path
