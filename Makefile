@@ -23,9 +23,17 @@ $(STAMP): pyproject.toml Makefile
 	mkdir -p $(DATA)
 	test -f $(DATA)/holosoma_retargeting-0.1.0-py3-none-any.whl || \
 	  $(PIP) download -q --no-deps holosoma-retargeting==0.1.0 -d $(DATA)
+	@# real videos for `python -m benchmarks real` (Pose2Sim's 4 calibrated views, Sports2D's demo), read from the wheels
+	test -f $(DATA)/pose2sim-0.10.49-py3-none-any.whl || $(PIP) download -q --no-deps pose2sim==0.10.49 -d $(DATA)
+	test -f $(DATA)/sports2d-0.8.34-py3-none-any.whl || $(PIP) download -q --no-deps sports2d==0.8.34 -d $(DATA)
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	@# the export and viewer tests: headless Blender (with Debian's numpy for its glTF importer) and chromium
+	dpkg -s blender python3-numpy chromium chromium-driver >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null) || \
+	   sudo apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null)
 	@# CMU boxing and CMU 01_01 as BVH (the AMC/BVH cross-check) from Debian's assimp-testmodels
 	dpkg -s assimp-testmodels >/dev/null 2>&1 || \
 	  (apt-get install -y -q assimp-testmodels >/dev/null || sudo apt-get install -y -q assimp-testmodels >/dev/null)
