@@ -7,7 +7,9 @@
    and the conversion drops ASF's ``thorax`` bone (its Neck sits at the end of ``upperback``, where
    the shoulders hang too).  Legs are compared as read; the upper body after moving the AMC's
    upper-body joints by the thorax bone's world vector, with the spine on the same point.
-3. The BVH parser against the ``bvh`` PyPI package (offsets, channels, every channel value) on a
+3. Forward kinematics against Blender's BVH importer (Debian's blender, headless, the harness of
+   structpose.io.blender_check) on real files: every joint at 10 frames.
+4. The BVH parser against the ``bvh`` PyPI package (offsets, channels, every channel value) on a
    sample of Bandai files, Boxing_Toes.bvh and 01_01.bvh.
 
 Sources not fetched are reported as such (``structpose data fetch NAME``).
@@ -91,6 +93,38 @@ def amc_vs_bvh() -> dict[str, float] | None:
             "spine_mean_mm": 1000 * spine.mean()}
 
 
+def blender_fk(frames: int = 10) -> list[tuple[str, int, float]]:
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+    from importlib import resources
+
+    from structpose.data import motion_sources as ms
+    from structpose.data.bvh import bvh_forward_kinematics, read_bvh
+    if shutil.which("blender") is None:
+        return []
+    files = [p for n, p in ms.source_files("bandai") if n.endswith(("kick_normal_001", "dataset-2_run_active_001"))]
+    files += [p for p in (ASSIMP / "Boxing_Toes.bvh", ASSIMP / "01_01.bvh") if p.exists()]
+    harness = resources.files("structpose").joinpath("assets", "blender_readback.py")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = [{"kind": "bvh", "file": str(f), "out": f"{tmp}/{i}.json", "first": 1, "last": frames, "scale": 1.0}
+                for i, f in enumerate(files)]
+        Path(tmp, "jobs.json").write_text(json.dumps({"fps": 30, "jobs": jobs}))
+        subprocess.run(["blender", "-b", "--factory-startup", "--python", str(harness), "--", f"{tmp}/jobs.json"],
+                       capture_output=True, timeout=1800, check=True)
+        for f, j in zip(files, jobs):
+            got = json.loads(Path(j["out"]).read_text())["frames"]
+            data = read_bvh(f)
+            ours = bvh_forward_kinematics(data)
+            errs = [np.linalg.norm(np.array([ours[t, data.names.index(n)][0], -ours[t, data.names.index(n)][2],
+                                             ours[t, data.names.index(n)][1]]) - h)
+                    for t in range(frames) for n, (h, _tail) in got[str(t + 1)].items()]
+            rows.append((f.name, len(errs), float(np.max(errs))))
+    return rows
+
+
 def pypi_bvh(n_bandai: int = 20) -> tuple[int, int, float]:
     import bvh as pypi
 
@@ -131,6 +165,9 @@ def main() -> None:
               f"mean length {r['thorax_bone_mm']:.1f} mm)")
         print(f"  upper body moved by that bone: mean {r['upper_compensated_mean_mm']:.3f} mm, max "
               f"{r['upper_compensated_max_mm']:.3f} mm; spine (lowerback end = BVH Spine) {r['spine_mean_mm']:.3f} mm")
+    for name, n, worst in blender_fk():
+        print(f"\nforward kinematics vs Blender's BVH importer, {name}: {n} joint positions, largest difference "
+              f"{worst:.2e} file units")
     n, agree, worst = pypi_bvh()
     print(f"\nBVH parser vs the `bvh` package: {agree} / {n} files agree on offsets and channels; "
           f"largest channel value difference {worst:.2e}")

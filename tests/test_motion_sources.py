@@ -29,7 +29,7 @@ def data(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-def _bandai_bvh(frames: int = 6) -> str:
+def _bandai_bvh(frames: int = 6, wiggle: float = 0.0) -> str:
     """Bandai's rig: rest pose along X, 6 channels per joint, zero-offset end sites, cm, Y up."""
     rng = np.random.default_rng(0)
     # (name, parent, offset) -- Bandai's own offsets (dataset-1), the rest pose lying along X
@@ -76,6 +76,7 @@ def _bandai_bvh(frames: int = 6) -> str:
             rot = [90.0, 0, 0] if n == "Hips" else [0.0, 0, 0]   # Z X Y: +90 about Z takes X to Y
             if n == "UpperLeg_L":
                 rot = [180.0, 0, 0]              # the left leg's bones lie along +X: turn them down too
+            rot = list(np.add(rot, rng.uniform(-wiggle, wiggle, 3)))
             row += o + rot
         lines.append(" ".join(f"{v:.4f}" for v in row))
     return "\n".join(lines) + "\n"
@@ -248,3 +249,31 @@ def test_cli_converts_a_bandai_file_and_refuses_a_truncated_one(tmp_path, capsys
     assert main(["data", "convert", str(bad), "--out", str(tmp_path / "cut.npz")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "truncated" in err[0] and not (tmp_path / "cut.npz").exists()
+
+
+def test_bvh_forward_kinematics_matches_blenders_importer(tmp_path):
+    """Blender's own BVH importer (Debian's, headless; `make setup` installs it) animates every joint of
+    a Bandai-like rig -- 6 channels on every joint, rest pose along X, random rotations -- where
+    bvh_forward_kinematics puts it (Blender's Z up: (x, y, z) -> (x, -z, y))."""
+    import subprocess
+    from importlib import resources
+
+    from structpose.data.bvh import bvh_forward_kinematics, read_bvh
+    assert shutil.which("blender"), "Debian's blender is missing: run `make setup` (it installs blender)"
+    bvh = tmp_path / "wiggle.bvh"
+    bvh.write_text(_bandai_bvh(frames=5, wiggle=40.0))
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps({"fps": 30, "jobs": [{"kind": "bvh", "file": str(bvh), "out": str(tmp_path / "o.json"),
+                                                     "first": 1, "last": 5, "scale": 1.0}]}))
+    harness = resources.files("structpose").joinpath("assets", "blender_readback.py")
+    subprocess.run(["blender", "-b", "--factory-startup", "--python", str(harness), "--", str(jobs)],
+                   capture_output=True, timeout=600, check=True)
+    got = json.loads((tmp_path / "o.json").read_text())["frames"]
+    data = read_bvh(bvh)
+    ours = bvh_forward_kinematics(data)
+    worst = 0.0
+    for t in range(5):
+        for name, (head, _tail) in got[str(t + 1)].items():
+            p = ours[t, data.names.index(name)]
+            worst = max(worst, float(np.linalg.norm(np.array([p[0], -p[2], p[1]]) - head)))
+    assert len(got["1"]) == sum(not e for e in data.is_end_site) and worst < 1e-3      # cm
