@@ -125,7 +125,7 @@ def blender_fk(frames: int = 10) -> list[tuple[str, int, float]]:
     return rows
 
 
-def pypi_bvh(n_bandai: int = 20) -> tuple[int, int, float]:
+def pypi_bvh(n_bandai: int = 5) -> tuple[int, int, float]:
     import bvh as pypi
 
     from structpose.data import motion_sources as ms
