@@ -46,3 +46,18 @@ def test_weights_record_their_sources_and_licences(tmp_path):
     model = load_lifter(out)
     pose = model.lift(np.random.default_rng(0).normal(size=(2, 17, 2)).astype(np.float32))
     assert pose.shape == (2, 17, 3) and np.isfinite(pose).all()
+
+
+def test_shipped_variants_record_sources_and_the_commercial_one_is_commercial():
+    from structpose.data.motion_sources import commercial_ok
+    from structpose.models.lifter import NAMED_WEIGHTS, WEIGHTS_PATH
+    for name in ("motion", "motion-commercial"):
+        ck = torch.load(WEIGHTS_PATH.parent / NAMED_WEIGHTS[name], weights_only=True)
+        tr = ck["extra"]["train"]
+        assert tr["licences"] and tr["sources"] and tr["commercial_only"] == (name == "motion-commercial")
+        assert load_lifter(name).config.hidden == ck["config"]["hidden"]
+    comm = torch.load(WEIGHTS_PATH.parent / NAMED_WEIGHTS["motion-commercial"], weights_only=True)["extra"]["train"]
+    assert "bandai" not in comm["sources"]
+    assert all(lic in ("MIT", "holosoma-retargeting wheel (Apache-2.0)") or "commercial use" in lic
+               for lic in comm["licences"])
+    assert commercial_ok("cmu/01_01") and not commercial_ok("bandai/x")
