@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 
 class StructposeError(ValueError):
     """Bad input, told in one line: what is wrong and what would be accepted.
@@ -29,11 +27,3 @@ def check_shape(x: Any, dims: list[str | int], what: str = "input") -> None:
     if not ok:
         want = "(" + ", ".join(str(d) for d in dims) + ")"
         raise StructposeError(f"{what} has shape {shape}; expected {want}")
-
-
-def check_finite(x: Any, what: str = "input") -> None:
-    arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).sum())
-        raise StructposeError(f"{what} contains {bad} NaN/inf values; give finite numbers "
-                              "(mark missing joints with a score of 0 instead)")

@@ -78,10 +78,10 @@ def _structpose_video(mode: str) -> Callable[[ViewInput], np.ndarray]:
 
 def _per_photo_fit(poses: np.ndarray) -> np.ndarray:
     """``structpose image``'s last step: each photo's own bone lengths, made left/right symmetric."""
-    from ..pipeline.lifting import fit_symmetric
+    from ..fitting import fit_sequence
     out = np.array(poses, np.float64)
     for t in np.flatnonzero(np.isfinite(out).all((1, 2))):
-        out[t] = fit_symmetric(out[t][None])[0]
+        out[t] = fit_sequence(out[t][None])[0]
     return out
 
 
@@ -100,7 +100,7 @@ def _sapnet(view: ViewInput) -> np.ndarray:
 
 
 register_system("mediapipe_world", "MediaPipe world landmarks", _mediapipe_world)
-register_system("video_online", "structpose video (online, default)", _structpose_video("online"))
+register_system("video_online", "structpose video --mode online", _structpose_video("online"))
 register_system("video_bidirectional", "structpose video --mode bidirectional", _structpose_video("bidirectional"))
 register_system("video_none", "structpose video --mode none (lifter + fit)", _structpose_video("none"))
 register_system("image", "structpose image (per frame)", _structpose_image)

@@ -17,6 +17,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.steps_scale != 1.0:
         for st in cfg.stages:
             st.steps = max(1, round(st.steps * args.steps_scale))
+    import torch
+    torch.set_num_threads(max(1, cfg.threads))            # the command owns the process's threads
     summary = train(cfg, args.out, log=lambda s: print(s, flush=True))
     print(f"wrote {args.out} (+ .yaml config, .json log) in {summary['wall_seconds']:.0f} s")
     return 0

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
     from ..errors import StructposeError
-    from ..train.sapnet import train
+    from ..train.sapnet import SAPNetTrainConfig, train
     cfg = load_config(args.config)
     if args.steps is not None:
         if args.steps < 1:
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(args.init).is_file():
             raise StructposeError(f"--init {args.init}: no such weights file")
         cfg["init"] = args.init
+    torch.set_num_threads(SAPNetTrainConfig.from_dict(cfg["train"]).threads)   # checked before any work
     out = Path(args.out_dir or cfg.get("out_dir") or f"runs/{Path(args.config).stem}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):

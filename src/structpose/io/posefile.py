@@ -37,7 +37,6 @@ from ..errors import StructposeError
 from ..skeleton import H36M17
 from .atomic import atomic_path
 
-
 WORLD_KEYS = ("poses_world", "contacts", "floor", "world_from_camera")
 
 
@@ -148,8 +147,11 @@ def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
     return path
 
 
-def load_pose_file(path: str | Path) -> PoseSequence:
-    """Read and validate a pose file; any problem is one :class:`StructposeError` line."""
+def load_pose_file(path: str | Path, fps: float | None = None) -> PoseSequence:
+    """Read and validate a pose file; any problem is one :class:`StructposeError` line.
+
+    ``fps``: the frame rate to use instead of the file's (required when the file has none).
+    """
     path = Path(path)
     if not path.is_file():
         raise StructposeError(f"{path}: no such file; expected a structpose pose file (.npz)")
@@ -158,17 +160,23 @@ def load_pose_file(path: str | Path) -> PoseSequence:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, KeyError) as e:
         raise StructposeError(f"{path}: not a readable .npz pose file ({type(e).__name__})") from None
-    missing = [k for k in ("poses_3d", "fps") if k not in data]
+    missing = [k for k in ("poses_3d", "fps") if k not in data and not (k == "fps" and fps is not None)]
     if missing:
         raise StructposeError(f"{path}: pose file lacks {', '.join(missing)}; keys present: "
-                              f"{', '.join(sorted(data)) or 'none'} (need poses_3d (T,17,3) and fps)")
+                              f"{', '.join(sorted(data)) or 'none'} (need poses_3d (T,17,3) and fps"
+                              f"{'; `structpose refine --fps` supplies a missing frame rate' if missing == ['fps'] else ''})")
     try:
-        fps = float(data["fps"])
+        fps = float(data["fps"] if fps is None else fps)
         meta = json.loads(str(data["meta"])) if "meta" in data else {}
         poses = np.asarray(data["poses_3d"], dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise StructposeError(f"{path}: pose file has a mistyped field ({e})") from None
-    image_size = tuple(int(v) for v in data["image_size"]) if "image_size" in data else None
+    image_size = None
+    if "image_size" in data:
+        size = np.ravel(data["image_size"])
+        if size.shape != (2,):
+            raise StructposeError(f"{path}: image_size has {size.size} values; expected (width, height)")
+        image_size = (int(size[0]), int(size[1]))
     try:
         return PoseSequence(
             poses_3d=poses, fps=fps, layout=str(data.get("layout", "h36m17")),
