@@ -22,15 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import StructposeError
     from ..train.tpnet import TPNetTrainConfig, train
     cfg = TPNetTrainConfig.from_yaml(args.config)
     for key in ("steps", "out_dir", "export", "max_minutes"):
         v = getattr(args, key)
         if v is not None:
             setattr(cfg, key, v)
-    if cfg.steps < 1:
-        raise StructposeError(f"steps={cfg.steps}; expected >= 1")
+    cfg.validate(f"{args.config} (with command-line overrides)")
     s = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(f"done: {s['steps']} steps in {s['wall_s'] / 60:.1f} min, best val MPJPE {s['best_val_mpjpe_mm']:.1f} mm"
           f" -> {s['out_dir']}" + (f", exported {s['exported']}" if s.get("exported") else ""))

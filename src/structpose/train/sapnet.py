@@ -33,6 +33,7 @@ import torch.distributed as dist
 
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
+from ..io.guards import load_torch
 from ..losses import depth_l2_loss, heatmap_mse_loss, structure_aware_loss
 from ..models.sapnet import SAPNet, bone_length_sum, get_config, load_weights
 from .sapnet_data import build_datasets, canonical_lengths_normalised, evaluate
@@ -176,7 +177,9 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     step = 0
     ckpt = out / "last.pt"
     if resume and ckpt.is_file():
-        blob = torch.load(ckpt, map_location=dev, weights_only=False)
+        blob = load_torch(ckpt, "checkpoint", "drop --resume or use another --out")
+        if not isinstance(blob, dict) or blob.get("kind") != "sapnet-train":
+            raise StructposeError(f"{ckpt} is not a SAP-Net training checkpoint; drop --resume or use another --out")
         if blob.get("config") != asdict(mcfg):
             raise StructposeError(f"{ckpt} was written by SAP-Net {blob.get('config')}, not {asdict(mcfg)}; "
                                   "use another --out or drop --resume")
