@@ -88,7 +88,7 @@ def mapping(value: Any, key: str, where: str) -> dict:
     return value
 
 
-def read_yaml_mapping(path: str | Path, example: str) -> dict:
+def read_yaml_mapping(path: str | Path, example: str, shape: str = "a mapping of settings") -> dict:
     """A YAML file holding a non-empty mapping; missing / folder / unreadable / empty / not a mapping -> one line."""
     p = Path(path)
     if p.is_dir():
@@ -105,7 +105,7 @@ def read_yaml_mapping(path: str | Path, example: str) -> dict:
         raise StructposeError(f"config {p} is empty; an empty file would start a full default run, so give the "
                               f"settings explicitly (see {example})")
     if not isinstance(doc, dict):
-        raise StructposeError(f"config {p} holds a {type(doc).__name__}; expected a mapping of settings "
+        raise StructposeError(f"config {p} holds a {type(doc).__name__}; expected {shape} "
                               f"(key: value lines, see {example})")
     return doc
 

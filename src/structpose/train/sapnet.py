@@ -52,6 +52,50 @@ def model_config(cfg: dict) -> Any:
     return get_config(base)
 
 
+TOP_KEYS = ("stage", "model", "init", "reinit_depth", "out_dir", "data", "train")
+TRAIN_KEYS = ("steps", "batch_size", "lr", "optimizer", "weights", "lambda_unit", "checkpoint_every", "log_every",
+              "amp", "threads", "seed", "tensorboard")
+
+
+def validate_config(cfg: Any, where: str = "config") -> dict:
+    """Type and range of every key of a SAP-Net training config (one line naming the key)."""
+    from . import checks as C
+    C.mapping(cfg, "the file", where)
+    bad = sorted(set(cfg) - set(TOP_KEYS))
+    if bad:
+        raise StructposeError(f"{where}: unknown keys {bad}; known: {', '.join(TOP_KEYS)}")
+    t = C.mapping(cfg.get("train", {}), "train", where)
+    bad = sorted(set(t) - set(TRAIN_KEYS))
+    if bad:
+        raise StructposeError(f"{where}: unknown train keys {bad}; known: {', '.join(TRAIN_KEYS)}")
+    if "stage" in cfg and cfg["stage"] is not None:
+        C.integer(cfg["stage"], "stage", where, 1, 4)
+    C.mapping(cfg.get("model", {}), "model", where)
+    C.mapping(cfg.get("data", {}), "data", where)
+    C.text(cfg.get("init"), "init", where, optional=True)
+    C.text(cfg.get("out_dir"), "out_dir", where, optional=True)
+    C.boolean(cfg.get("reinit_depth", False), "reinit_depth", where)
+    C.integer(t.get("steps", 1000), "train.steps", where, 1)
+    bs = C.integer(t.get("batch_size", 6), "train.batch_size", where, 2)
+    if bs % 2:
+        raise StructposeError(f"{where}: train.batch_size is {bs}; expected an even number (half 2D, half 3D)")
+    C.number(t.get("lr", 2.5e-4), "train.lr", where, 0, 10, lo_open=True)
+    C.text(t.get("optimizer", "rmsprop"), "train.optimizer", where, choices=("rmsprop", "adam", "sgd"))
+    C.text(t.get("lambda_unit", "crop"), "train.lambda_unit", where, choices=("crop", "heatmap_px"))
+    C.text(t.get("amp", "auto"), "train.amp", where, choices=("auto", "off", "bf16", "fp16"))
+    C.integer(t.get("checkpoint_every", 100), "train.checkpoint_every", where, 1)
+    C.integer(t.get("log_every", 10), "train.log_every", where, 1)
+    C.integer(t.get("threads", 1), "train.threads", where, 1, 1024)
+    C.integer(t.get("seed", 0), "train.seed", where, 0)
+    C.boolean(t.get("tensorboard", False), "train.tensorboard", where)
+    w = C.mapping(t.get("weights", {"heatmap": 1.0}), "train.weights", where)
+    for k, v in w.items():
+        if k not in LOSS_KEYS:
+            raise StructposeError(f"{where}: unknown loss weight train.weights.{k}; known: {', '.join(LOSS_KEYS)}")
+        C.number(v, f"train.weights.{k}", where, 0, 1e6)
+    return cfg
+
+
 def _global_indices(n: int, step: int, per_step: int, seed: int, salt: int) -> np.ndarray:
     """Dataset indices of one global step: walk per-epoch permutations (deterministic in ``seed``)."""
     steps_per_epoch = max(n // per_step, 1)
@@ -135,6 +179,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     ``config.json``, ``log.csv``, ``last.pt`` (every ``checkpoint_every`` steps), ``weights.pt``,
     ``eval.json`` (held-out renders), ``summary.json``, TensorBoard events if enabled."""
     out = Path(out)
+    validate_config(cfg)
     t_cfg = cfg.get("train", {})
     rank, world = _rank()
     dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
@@ -143,6 +188,18 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     if seed < 0:
         raise StructposeError(f"train.seed (or --seed) is {seed}; expected an integer >= 0")
     mcfg = model_config(cfg)
+    ckpt = out / "last.pt"
+    # files the user names are read (safely) and checked before minutes of data preparation
+    blob = load_torch(ckpt, "checkpoint", "drop --resume or use another --out") if resume and ckpt.is_file() \
+        else None
+    if blob is not None:
+        if not isinstance(blob, dict) or blob.get("kind") != "sapnet-train":
+            raise StructposeError(f"{ckpt} is not a SAP-Net training checkpoint; drop --resume or use another --out")
+        if blob.get("config") != asdict(mcfg):
+            raise StructposeError(f"{ckpt} was written by SAP-Net {blob.get('config')}, not {asdict(mcfg)}; "
+                                  "use another --out or drop --resume")
+    if cfg.get("init"):
+        load_weights(cfg["init"], expect=mcfg)
     data = build_datasets(cfg, mcfg.input_size, seed, rank)
     if dist.is_initialized():
         dist.barrier()   # rank 0 rendered/cached the data; the others have loaded the same arrays
@@ -175,14 +232,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     bone_sum = float(data["bone_sum"])
 
     step = 0
-    ckpt = out / "last.pt"
-    if resume and ckpt.is_file():
-        blob = load_torch(ckpt, "checkpoint", "drop --resume or use another --out")
-        if not isinstance(blob, dict) or blob.get("kind") != "sapnet-train":
-            raise StructposeError(f"{ckpt} is not a SAP-Net training checkpoint; drop --resume or use another --out")
-        if blob.get("config") != asdict(mcfg):
-            raise StructposeError(f"{ckpt} was written by SAP-Net {blob.get('config')}, not {asdict(mcfg)}; "
-                                  "use another --out or drop --resume")
+    if blob is not None:
         net.load_state_dict(blob["model"])
         opt.load_state_dict(blob["optimizer"])
         scaler.load_state_dict(blob["scaler"])
