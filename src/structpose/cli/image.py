@@ -33,6 +33,10 @@ def _run(args: argparse.Namespace) -> int:
     stems = [p.stem for p, _ in images]
     if len(set(stems)) != len(stems):
         raise StructposeError("two photos share a file name stem; their outputs would collide in --out")
+    from ..io.guards import refuse_overwrite
+    inputs = [("IMG", p) for p, _ in images] + [("--lifter", args.lifter)]
+    for s in stems:
+        refuse_overwrite([("--out", out / f"{s}{tail}") for tail in (".npz", "_overlay.png", "_3d.png")], inputs)
     out.mkdir(parents=True, exist_ok=True)
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
     found_any = False

@@ -38,6 +38,10 @@ def _run(args: argparse.Namespace) -> int:
     size_arg = _size(args.image_size)
     if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
         raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
+    from ..io.export import export_paths
+    from ..io.guards import refuse_overwrite
+    inputs = {"KEYPOINTS": args.keypoints, "--lifter": args.lifter, "--tpnet": args.tpnet}
+    refuse_overwrite({"--out": out, **export_paths(out, [f for f in formats if f != "npz"])}, inputs)
     seqs = load_keypoints_2d(args.keypoints, args.format)
     if args.sequence:
         names = [s.name for s in seqs]
@@ -54,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
                             tpnet=args.tpnet, meta=meta)
         target = out if len(seqs) == 1 else out.with_name(
             f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
+        refuse_overwrite({"--out": target, **export_paths(target, [f for f in formats if f != "npz"])}, inputs)
         save_pose_file(target, seq)
         written.append(target)
         if formats:

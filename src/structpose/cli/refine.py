@@ -104,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
     from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline.refiner import refine_sequence
     from ..skeleton import H36M17
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"--out": args.out}, {"INPUT": args.input, "--bone-lengths": args.bone_lengths,
+                                           "--model": args.model})
     seq = _load(args)
     poses = seq.poses_3d.astype(np.float64)
     poses[~seq.valid] = np.nan

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         from ..io.guards import check_input_file
         cfg["init"] = str(check_input_file(args.init, "--init", "give a SAP-Net weights file"))
     out = Path(args.out_dir or cfg.get("out_dir") or f"runs/{Path(args.config).stem}")
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"the run's config copy": out / "config.json", "--export": args.export},
+                     {"--config": args.config, "init weights": cfg.get("init")})
+    refuse_overwrite({"--export": args.export}, {f"out_dir file {n}": out / n for n in ("last.pt", "weights.pt")})
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):
         raise StructposeError(f"--device {device!r}; choose cpu or cuda")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ._groups import group
 
@@ -29,6 +30,12 @@ def run(args: argparse.Namespace) -> int:
         if v is not None:
             setattr(cfg, key, v)
     cfg.validate(f"{args.config} (with command-line overrides)")
+    from ..io.guards import refuse_overwrite
+    run_dir = Path(cfg.out_dir)
+    refuse_overwrite({"the run's config copy": run_dir / "config.yaml", "--export": cfg.export},
+                     {"--config": args.config})
+    refuse_overwrite({"--export": cfg.export}, {f"out_dir file {n}": run_dir / n
+                                                for n in ("checkpoint.pt", "best.pt", "summary.json")})
     s = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(f"done: {s['steps']} steps in {s['wall_s'] / 60:.1f} min, best val MPJPE {s['best_val_mpjpe_mm']:.1f} mm"
           f" -> {s['out_dir']}" + (f", exported {s['exported']}" if s.get("exported") else ""))

@@ -30,13 +30,14 @@ def _run(args: argparse.Namespace) -> int:
     live = args.source.isdigit() or "://" in args.source
     if args.max_frames is not None and args.max_frames < 1:
         raise StructposeError(f"--max-frames {args.max_frames}; expected a number of frames >= 1")
-    if not live and Path(args.source).is_file():
+    if not live:
         # the render (and the pose file) are renamed into place at the end: one of them naming the
         # input would silently replace the user's video
-        src = Path(args.source).resolve()
-        for opt, path in (("--out", out), ("--render", args.render)):
-            if path and Path(path).resolve() == src:
-                raise StructposeError(f"{opt} {path} is the input video; choose another output path")
+        from ..io.export import export_paths
+        from ..io.guards import refuse_overwrite
+        refuse_overwrite({"--out": out, "--render": args.render,
+                          **export_paths(out, [f for f in formats if f != "npz"])},
+                         {"VIDEO": args.source, "--lifter": args.lifter, "--tpnet": args.tpnet})
     if args.render and args.mode != "online" and live:
         raise StructposeError("--render with a live source needs --mode online (a live stream cannot be re-read "
                               "for the bidirectional second pass)")
