@@ -47,6 +47,8 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
     from ..skeleton import H36M17
     path = Path(path)
     nb = len(H36M17.bones)
+    if path.is_dir():
+        raise StructposeError(f"--bone-lengths {path} is a folder; expected a .json, .npy, .txt or pose file")
     if not path.is_file():
         raise StructposeError(f"{path}: no such bone-length file")
     try:

@@ -249,6 +249,8 @@ def read_bvh(path: str | Path) -> BvhData:
         text = path.read_text(encoding="utf-8-sig", errors="strict")   # -sig: tolerate a BOM
     except FileNotFoundError:
         raise StructposeError(f"{path}: no such file; expected a .bvh motion file") from None
+    except IsADirectoryError:
+        raise StructposeError(f"{path} is a folder; expected a .bvh motion file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise StructposeError(f"{path}: cannot read as a BVH text file ({type(e).__name__})") from None
     return parse_bvh(text, str(path))

@@ -75,6 +75,8 @@ def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as BGR uint8 ``(H, W, 3)`` (OpenCV's order); missing or undecodable files ->
     one clear line."""
     p = Path(path)
+    if p.is_dir():
+        raise StructposeError(f"{p} is a folder; expected an image file (PNG, JPEG, ...)")
     if not p.is_file():
         raise StructposeError(f"{p}: no such image file")
     img = cv2.imread(str(p), cv2.IMREAD_COLOR)

@@ -98,6 +98,8 @@ def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
 def load_pose_file(path: str | Path) -> PoseSequence:
     """Read and validate a pose file; any problem is one :class:`StructposeError` line."""
     path = Path(path)
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a structpose pose file (.npz)")
     if not path.is_file():
         raise StructposeError(f"{path}: no such file; expected a structpose pose file (.npz)")
     try:

@@ -152,6 +152,8 @@ def save_model(model: nn.Module, path: str | Path, half: bool = True, extra: dic
 def load_model(path: str | Path) -> nn.Module:
     """Load a model written by :func:`save_model` or a training checkpoint (float32, eval mode)."""
     path = Path(path)
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a .pt model file written by `structpose train tpnet`")
     if not path.is_file():
         raise StructposeError(f"{path}: no such model file; expected a .pt written by `structpose train tpnet`")
     try:

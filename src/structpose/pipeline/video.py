@@ -57,6 +57,8 @@ def open_source(source: str | int) -> tuple[object, dict]:
         cap, live, name = cv2.VideoCapture(source), True, source
     else:
         p = Path(source)
+        if p.is_dir():
+            raise StructposeError(f"{p} is a folder; give a video file, a webcam index such as 0, or a URL")
         if not p.is_file():
             raise StructposeError(f"{p}: no such video file (give a file, a webcam index such as 0, or a URL)")
         if p.stat().st_size == 0:
