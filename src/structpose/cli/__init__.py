@@ -30,7 +30,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that ``finally`` blocks remove temporary files (``kill`` by default
+    ends the process without running them, leaving a hidden ``.NAME.xxxx`` file beside each output)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    from .._native import quiet_native_logs
+    quiet_native_logs()
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -46,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:               # `structpose ... | head`: the reader left, not an error
         sys.stderr.close()
         return 0
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

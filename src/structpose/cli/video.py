@@ -63,6 +63,10 @@ def _run(args: argparse.Namespace) -> int:
         raise
     if writer is not None:
         writer.close()
+    announced = opened[1].get("frames")
+    if announced and args.max_frames is None and seq.num_frames + max(2, 0.02 * announced) < announced:
+        print(f"warning: {args.source}: its header announces {announced} frames but only {seq.num_frames} could "
+              "be decoded (truncated or damaged file?); the pose file holds those", file=sys.stderr)
     save_pose_file(out, seq)
     written = [out]
     if formats:
