@@ -33,8 +33,9 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise StructposeError(f"--out {out}: the pose file must end in .npz")
-    if args.fps is not None and not args.fps > 0:
-        raise StructposeError(f"--fps {args.fps}; expected a positive frame rate")
+    if args.fps is not None:
+        from ..errors import check_fps
+        check_fps(args.fps, "--fps")
     size_arg = _size(args.image_size)
     if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
         raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")

@@ -64,6 +64,10 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
                 if missing:
                     raise StructposeError(f"{path}: bone lengths lack child joints {', '.join(missing)}")
                 raw = [raw[H36M17.names[c]] for _, c in H36M17.bones]
+            if not isinstance(raw, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    for v in raw):
+                raise StructposeError(f"{path}: bone lengths must be numbers (a list of {nb}, or "
+                                      "{child_joint: metres}); found other JSON values")
             L = np.asarray(raw, np.float64)
         elif path.suffix == ".npy":
             L = np.load(path, allow_pickle=False).astype(np.float64)
@@ -77,6 +81,8 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
     if L.shape != (nb,) or not np.isfinite(L).all() or (L <= 0).any():
         raise StructposeError(f"{path}: expected {nb} positive bone lengths in metres (H36M-17 bones, child joints "
                               f"{', '.join(H36M17.names[1:])}); got {L.size} values")
+    if L.min() < 0.01:
+        raise StructposeError(f"{path}: a bone of {L.min():.3g} m; every bone must be at least 0.01 m (1 cm)")
     if L.max() > 3.0:
         raise StructposeError(f"{path}: a bone of {L.max():.1f} m; bone lengths must be in metres, not millimetres")
     return L
@@ -96,9 +102,8 @@ def _load(args: argparse.Namespace):
         seq = PoseSequence(poses_3d=data["poses_3d"], fps=args.fps, layout=str(data.get("layout", "h36m17")),
                            poses_2d=data.get("poses_2d"), scores=data.get("scores"), valid=data.get("valid"))
     if args.fps is not None:
-        if not (np.isfinite(args.fps) and args.fps > 0):
-            raise StructposeError(f"--fps {args.fps}; expected a positive frame rate")
-        seq.fps = float(args.fps)
+        from ..errors import check_fps
+        seq.fps = check_fps(args.fps, "--fps")
     return seq
 
 
@@ -109,19 +114,24 @@ def run(args: argparse.Namespace) -> int:
     from ..io.guards import refuse_overwrite
     refuse_overwrite({"--out": args.out}, {"INPUT": args.input, "--bone-lengths": args.bone_lengths,
                                            "--model": args.model})
+    from ..errors import check_metres, warn
+    if args.fps is not None:
+        from ..errors import check_fps
+        check_fps(args.fps, "--fps")
+    if not (np.isfinite(args.max_gap) and 0 <= args.max_gap <= 3600):
+        raise StructposeError(f"--max-gap {args.max_gap}; expected seconds, 0..3600 (0: bridge nothing)")
     seq = _load(args)
     poses = seq.poses_3d.astype(np.float64)
     poses[~seq.valid] = np.nan
-    fin = np.isfinite(poses).all(-1)
-    if fin.any():
-        bones = np.linalg.norm(poses[:, 1:] - poses[:, list(H36M17.parents[1:])], axis=-1)
-        med = float(np.nanmedian(bones))
-        if med > 5.0:
-            raise StructposeError(f"{args.input}: median bone length {med:.0f}; poses_3d must be in metres "
-                                  "(divide millimetres by 1000)")
+    check_metres(poses, str(args.input))
+    # a valid frame whose joints all sit at one point (e.g. all zeros) is no skeleton: treat it as missing
+    bones = np.linalg.norm(poses[:, 1:] - poses[:, list(H36M17.parents[1:])], axis=-1)
+    flat = np.isfinite(bones).all(-1) & (np.nan_to_num(bones).max(-1) < 1e-3)
+    if flat.any():
+        warn(f"{args.input}: {int(flat.sum())} frame(s) marked valid hold no skeleton (every bone < 1 mm, e.g. "
+             "all zeros); refined as missing frames")
+        poses[flat] = np.nan
     fit = load_bone_lengths(args.bone_lengths) if args.bone_lengths else (True if args.fit_skeleton else None)
-    if args.max_gap < 0:
-        raise StructposeError(f"--max-gap {args.max_gap}; expected seconds >= 0")
     out = refine_sequence(poses, seq.fps, mode=args.mode, fit=fit, model=args.model, max_gap_s=args.max_gap)
     valid = np.isfinite(out).all((1, 2))
     # frames missing in the input that now hold a bridged pose: say so (they become valid)

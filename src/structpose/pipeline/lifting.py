@@ -214,9 +214,28 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     """
     from ..io.posefile import PoseSequence
     from .refiner import refine_sequence
+    from ..errors import check_fps, warn
     lifter = lifter or PoseLifter()
     meta = dict(meta or {})
+    check_fps(fps, "frame rate")
     xy = np.asarray(xy, np.float32)
+    scores = np.asarray(scores, np.float32)
+    fin = np.isfinite(xy)
+    if fin.any() and float(np.abs(xy[fin]).max()) > 1e6:
+        raise StructposeError(f"a keypoint lies {float(np.abs(xy[fin]).max()):.3g} px from the image origin; pixel "
+                              "coordinates beyond +-1e6 are refused")
+    if image_size is not None:
+        if len(image_size) != 2 or not all(0 < int(v) <= 1_000_000 for v in image_size):
+            raise StructposeError(f"image size {tuple(image_size)}; expected (width, height), two positive integers")
+        W, H = int(image_size[0]), int(image_size[1])
+        # more than one image width/height outside the frame: no detector puts a joint there
+        far = ((xy[..., 0] < -W) | (xy[..., 0] > 2 * W) | (xy[..., 1] < -H) | (xy[..., 1] > 2 * H)) & fin.all(-1)
+        if far.any():
+            warn(f"{int(far.sum())} keypoint(s) lie more than one image size outside the {W}x{H} image; treated as "
+                 "missing joints")
+            xy, scores = xy.copy(), scores.copy()
+            xy[far], scores[far] = np.nan, 0.0
+            meta["keypoints_far_outside_image"] = int(far.sum())
     if image_size is None:
         fin = xy[np.isfinite(xy).all(-1)]
         if len(fin) == 0:
