@@ -125,3 +125,22 @@ def test_data_show_refuses_negative_frames(tmp_path, capsys, walk):
         main(["data", "show", str(p), "--out", str(tmp_path / "s.png"), "--frames=-1"])
     assert e.value.code == 2 and ">= 0" in capsys.readouterr().err
     assert not (tmp_path / "s.png").exists()
+
+
+def test_mixed_coco_image_sizes_are_warned_not_guessed_silently(tmp_path, capsys, walk):
+    from structpose.data.formats import load_keypoints_2d
+    from structpose.skeleton import COCO17, H36M17, convert
+    uv = convert(800 * walk[:2, :, :2] / walk[:2, :, 2:] + 320, H36M17.name, COCO17.name)
+    images = [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 480},
+              {"id": 2, "file_name": "b.jpg", "width": 1920, "height": 1080}]
+    vis = np.where(np.isfinite(uv).all(-1), 2.0, 0.0)[..., None]       # eyes/ears have no H36M source
+    uv = np.nan_to_num(uv)
+    anns = [{"id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0, "area": 1000.0, "num_keypoints": 17,
+             "bbox": [0, 0, 100, 100],
+             "keypoints": np.concatenate([uv[i], vis[i]], 1).reshape(-1).tolist()} for i in range(2)]
+    p = tmp_path / "person_keypoints.json"
+    p.write_text(json.dumps({"images": images, "annotations": anns,
+                             "categories": [{"id": 1, "name": "person", "keypoints": list(COCO17.names)}]}))
+    (k,) = load_keypoints_2d(p, "coco")
+    err = capsys.readouterr().err
+    assert k.image_size is None and "2 different sizes" in err and "640x480" in err
