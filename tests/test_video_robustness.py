@@ -71,3 +71,17 @@ def test_sigterm_during_render_leaves_no_temporary_file(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert not list(tmp_path.glob(".*")) and not render.exists() and not (tmp_path / "o.npz").exists()
+
+
+def test_sigkill_never_leaves_a_file_at_the_final_paths(tmp_path):
+    """SIGKILL cannot be caught: a hidden temporary file may remain, but nothing at --out or --render."""
+    src = _video(tmp_path / "long.avi", 300)
+    proc = subprocess.Popen([sys.executable, "-m", "structpose", "video", str(src), "--out", str(tmp_path / "o.npz"),
+                             "--render", str(tmp_path / "r.mp4"), "--mode", "online", "--no-progress"], env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t_end = time.time() + 120
+    while not list(tmp_path.glob(".r.mp4.*")) and proc.poll() is None and time.time() < t_end:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "o.npz").exists() and not (tmp_path / "r.mp4").exists()
