@@ -11,7 +11,7 @@ from structpose.errors import StructposeError
 from structpose.io.posefile import load_pose_file
 from structpose.skeleton import H36M17
 
-PRESENT = [*range(0, 10), *range(30, 60)]           # frames 10-29 were never written
+PRESENT = [*range(10), *range(30, 60)]           # frames 10-29 were never written
 
 
 @pytest.fixture(scope="module")

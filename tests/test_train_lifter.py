@@ -65,7 +65,7 @@ def test_kill_and_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path, dee
 
 
 def test_resume_mid_stage_at_a_stage_boundary_and_in_the_last_stage(tmp_path, monkeypatch, deepmimic_clips):
-    import structpose.io.atomic as atomic
+    from structpose.io import atomic
     real = atomic.atomic_path
 
     @contextlib.contextmanager

@@ -22,12 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
+
     import torch
 
     from ..analysis.sensitivity import run_analysis
     from ..errors import StructposeError
     from ..models.tpnet import load_model, pretrained
-    import math
     if not 1 <= args.samples <= 100_000:
         raise StructposeError(f"--samples {args.samples}; expected 1..100000")
     if not (math.isfinite(args.sigma) and 0 < args.sigma <= 1.0):

@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..errors import StructposeError
+    from ..io.guards import refuse_overwrite
     from ..models.sapnet import InferenceHead, SAPNet, load_pretrained, load_weights
     from ..models.sapnet_export import export_onnx, onnx_session
-    from ..io.guards import refuse_overwrite
     refuse_overwrite({"--out": args.out}, {"--weights": args.weights})
     if args.untrained:
         if not args.config or args.weights:

@@ -108,10 +108,10 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..io.guards import refuse_overwrite
     from ..io.posefile import PoseSequence, save_pose_file
     from ..pipeline.refiner import refine_sequence
     from ..skeleton import H36M17
-    from ..io.guards import refuse_overwrite
     refuse_overwrite({"--out": args.out}, {"INPUT": args.input, "--bone-lengths": args.bone_lengths,
                                            "--model": args.model})
     from ..errors import check_metres, warn

@@ -156,10 +156,8 @@ def load_model(path: str | Path) -> nn.Module:
         raise StructposeError(f"{path} is a folder; expected a .pt model file written by `structpose train tpnet`")
     if not path.is_file():
         raise StructposeError(f"{path}: no such model file; expected a .pt written by `structpose train tpnet`")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises pickle, zip and runtime errors for foreign files
-        raise StructposeError(f"{path}: not a readable model file ({type(e).__name__})") from None
+    from ..io.guards import load_torch
+    blob = load_torch(path, "TP-Net model", "expected a .pt written by `structpose train tpnet`")
     try:
         model = build_model(blob["config"])
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})

@@ -212,9 +212,9 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
     """
+    from ..errors import check_fps, warn
     from ..io.posefile import PoseSequence
     from .refiner import refine_sequence
-    from ..errors import check_fps, warn
     lifter = lifter or PoseLifter()
     meta = dict(meta or {})
     check_fps(fps, "frame rate")

@@ -27,9 +27,9 @@ import yaml
 
 from ..data.clip import Clip
 from ..errors import StructposeError
-from . import checks as C
 from ..models.lifter import PELVIS, Lifter, LifterConfig, normalise_2d, save_lifter
 from ..skeleton import H36M17
+from . import checks as C
 
 _PARENTS = torch.tensor([max(p, 0) for p in H36M17.parents])
 # symmetric bone-length augmentation: left and right twins share a factor
