@@ -166,3 +166,16 @@ def test_real_checkpoints_still_load(tmp_path):
     assert r2.random() == np.random.default_rng(7).random()
     assert json.dumps(back["history"]) == json.dumps(blob["history"])
     assert torch.equal(back["opt"]["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
+
+
+def test_the_message_tells_code_from_junk(tmp_path, bomb):
+    from structpose.errors import StructposeError
+    from structpose.io.guards import load_torch
+    evil, marker = bomb
+    with pytest.raises(StructposeError, match="could run code"):
+        load_torch(evil, "weights")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(StructposeError, match="cannot read weights .*not a torch file"):
+        load_torch(junk, "weights")
+    assert not marker.exists()

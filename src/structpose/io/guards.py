@@ -54,7 +54,7 @@ def check_input_file(path: PathLike, what: str, hint: str = "") -> Path:
     if p.is_dir():
         raise StructposeError(f"{what} {p} is a folder; expected a file" + (f" ({hint})" if hint else ""))
     if not p.is_file():
-        raise StructposeError(f"{what} {p}: no such file" + (f"; {hint}" if hint else ""))
+        raise StructposeError(f"{what} {p} not found (no such file)" + (f"; {hint}" if hint else ""))
     return p
 
 
@@ -69,9 +69,12 @@ def load_torch(path: PathLike, what: str, hint: str = "") -> Any:
     p = check_input_file(path, what, hint)
     try:
         return torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise StructposeError(f"{what} {p} holds Python objects other than tensors, numbers, strings, lists and "
-                              "dicts; refused (loading it could run code)" + (f"; {hint}" if hint else "")) from None
+    except pickle.UnpicklingError as e:
+        if "global" in str(e).lower():     # torch's allow-list refused a global: a function to call or a class
+            raise StructposeError(f"{what} {p} holds Python objects other than tensors, numbers, strings, lists and "
+                                  "dicts; refused (loading it could run code)" + (f"; {hint}" if hint else "")) from None
+        raise StructposeError(f"cannot read {what} {p}: not a torch file (UnpicklingError)"
+                              + (f"; {hint}" if hint else "")) from None
     except Exception as e:  # noqa: BLE001  (torch raises zip, runtime and EOF errors for foreign files)
-        raise StructposeError(f"{what} {p} is not a readable torch file ({type(e).__name__})"
+        raise StructposeError(f"cannot read {what} {p}: not a torch file ({type(e).__name__})"
                               + (f"; {hint}" if hint else "")) from None
