@@ -139,3 +139,17 @@ def test_command_line_overrides_are_checked_too(tmp_path):
     r = _cli("train", "tpnet", "--config", str(_config(tmp_path, "c")), "--steps", "-3", "--no-progress")
     assert r.returncode == 2 and "steps" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "c" / "checkpoint.pt").exists()
+
+
+def test_batch_order_is_the_one_the_data_loader_gave():
+    """The explicit order keeps earlier runs reproducible: same windows per batch as DataLoader(shuffle=True)."""
+    from torch.utils.data import DataLoader
+
+    from structpose.train.tpnet import epoch_order
+    n, bs, seed = 748, 128, 7
+    for epoch in (0, 3):
+        dl = DataLoader(list(range(n)), batch_size=bs, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        order = epoch_order(n, seed, epoch)
+        for b, batch in enumerate(dl):
+            assert torch.equal(batch, order[b * bs:(b + 1) * bs])

@@ -247,6 +247,15 @@ def evaluate(model: torch.nn.Module, seqs) -> tuple[float, float]:
     return 1000 * err_in / n, 1000 * err_out / n
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The window order of one epoch, a pure function of ``(seed, epoch)``: exactly what
+    ``DataLoader(shuffle=True, generator=manual_seed(seed * 100003 + epoch))`` gave before resume was made
+    exact (the loader draws one base seed from the generator, then its sampler one permutation)."""
+    g = torch.Generator().manual_seed(seed * 100003 + epoch)
+    torch.empty((), dtype=torch.int64).random_(generator=g)
+    return torch.randperm(n, generator=g)
+
+
 def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train per ``cfg``; returns a summary (steps, wall time, val MPJPE, paths)."""
     from tqdm import tqdm
@@ -300,8 +309,7 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     while step < cfg.steps and not stop:
         for ds in data.datasets:
             ds.set_epoch(epoch)
-        # the order torch's RandomSampler draws from this generator (one randperm of the whole set)
-        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch))
+        order = epoch_order(len(data), cfg.seed, epoch)
         for b in range(pos, per_epoch):
             batch = default_collate([data[int(i)] for i in order[b * bs:(b + 1) * bs]])
             clean = batch["window"].numpy()
