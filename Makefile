@@ -30,6 +30,11 @@ data: $(STAMP)
 	mkdir -p "$(STRUCTPOSE_DATA)"
 	test -f "$(STRUCTPOSE_DATA)/holosoma_retargeting-0.1.0-py3-none-any.whl" || \
 	  $(PIP) download -q --no-deps holosoma-retargeting==0.1.0 -d "$(STRUCTPOSE_DATA)"
+	@# real videos for `python -m benchmarks real` (Pose2Sim's 4 calibrated views, Sports2D's demo), read from the wheels
+	test -f "$(STRUCTPOSE_DATA)/pose2sim-0.10.49-py3-none-any.whl" || \
+	  $(PIP) download -q --no-deps pose2sim==0.10.49 -d "$(STRUCTPOSE_DATA)"
+	test -f "$(STRUCTPOSE_DATA)/sports2d-0.8.34-py3-none-any.whl" || \
+	  $(PIP) download -q --no-deps sports2d==0.8.34 -d "$(STRUCTPOSE_DATA)"
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)

@@ -18,8 +18,10 @@ def _make(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess
     os.utime(stamp, (2e9, 2e9))
     # a stand-in pip that logs its arguments and "downloads" the wheel where it was told to
     pip = tmp_path / "pip"
-    pip.write_text("#!/bin/sh\necho \"$@\" >> \"$PIPLOG\"\nfor a; do d=$a; done\n"
-                   f"mkdir -p \"$d\" && touch \"$d/{WHEEL}\"\n")
+    pip.write_text("#!/bin/sh\necho \"$@\" >> \"$PIPLOG\"\n"
+                   "for a; do case $a in *==*) spec=$a;; esac; d=$a; done\n"
+                   "name=$(echo \"${spec%%==*}\" | tr - _); ver=${spec##*==}\n"
+                   "mkdir -p \"$d\" && touch \"$d/$name-$ver-py3-none-any.whl\"\n")
     pip.chmod(0o755)
     base = {k: v for k, v in os.environ.items() if k not in ("STRUCTPOSE_DATA", "MAKEFLAGS", "MAKELEVEL")}
     return subprocess.run(["make", "-C", str(ROOT), f"VENV={venv}", f"PIP={pip}", *args],

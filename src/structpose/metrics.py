@@ -304,3 +304,33 @@ def evaluate_sequences(pred: Any, gt: Any, valid: Any = None, names: Sequence[st
         "frames": int(P.shape[0]), "frames_excluded": excluded, "sequences": len(preds),
         "averaging": "frames", "per_sequence": per_seq,
     }
+
+
+def cross_view_consistency(poses: np.ndarray, reduction: str = "mean") -> np.ndarray | np.float64:
+    """Agreement of one system with itself across views, no ground truth needed.
+
+    ``poses`` (V, T, J, 3): the 3D pose predicted independently from each of ``V`` synchronised views
+    (each in its own camera frame; frames without a pose are NaN).  Per instant ``t``, the PA-MPJPE
+    (similarity Procrustes) of view ``i``'s pose onto view ``j``'s, averaged over all **ordered** pairs
+    ``i != j`` with both poses finite (Procrustes scales the first pose, so both directions count).
+    ``"none"``: (T,) per instant, NaN where fewer than two views have a pose; ``"mean"``: the mean over
+    instants that have a value.  A system that sees depth right gives the same shape from every view.
+    """
+    p = np.asarray(poses, np.float64)
+    check_shape(p, ["V", "T", "J", 3], "cross-view poses")
+    V, T = p.shape[:2]
+    ok = np.isfinite(p).all((-1, -2))                                  # (V, T)
+    total, count = np.zeros(T), np.zeros(T)
+    for i in range(V):
+        for j in range(V):
+            both = ok[i] & ok[j] & (i != j)
+            if both.any():
+                total[both] += pa_mpjpe(p[i, both], p[j, both], "none")
+                count[both] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_t = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if reduction == "none":
+        return per_t
+    if not np.isfinite(per_t).any():
+        raise StructposeError("cross-view consistency: no instant has a pose in two views")
+    return _reduce(per_t[np.isfinite(per_t)], reduction)

@@ -216,7 +216,13 @@ def convert(poses: np.ndarray, src: str, dst: str) -> np.ndarray:
                          f"(shape {poses.shape})")
     known = ~np.isnan(w).any(axis=1)
     out = np.full(poses.shape[:-2] + (w.shape[0], poses.shape[-1]), np.nan, dtype=np.result_type(poses, np.float32))
-    out[..., known, :] = np.einsum("ds,...sc->...dc", w[known], poses)
+    # a missing (NaN) source joint makes only the joints built from it NaN, not every joint (NaN * 0 = NaN)
+    wk = w[known]
+    out[..., known, :] = np.einsum("ds,...sc->...dc", wk, np.nan_to_num(poses))
+    missing = np.einsum("ds,...s->...d", (wk != 0).astype(np.float32), np.isnan(poses).any(-1).astype(np.float32)) > 0
+    sub = out[..., known, :]
+    sub[missing] = np.nan
+    out[..., known, :] = sub
     return out
 
 

@@ -31,11 +31,18 @@ _SOURCES = [np.flatnonzero(np.nan_to_num(row) != 0) for row in _W]
 @dataclass
 class Detection:
     """One frame's 2D pose: ``keypoints`` (17, 2) pixels H36M-17 (NaN if no person), ``scores`` (17,)
-    in [0, 1] (0 if no person), ``found`` whether a person was detected."""
+    in [0, 1] (0 if no person), ``found`` whether a person was detected.
+
+    MediaPipe's raw output rides along for evaluation (None if no person): ``landmarks33`` (33, 2)
+    pixels, ``visibility33`` (33,), ``world33`` (33, 3) its own 3D world landmarks (metres, origin
+    between the hips, axes as the camera's: x right, y down, z away from the camera)."""
 
     keypoints: np.ndarray
     scores: np.ndarray
     found: bool
+    landmarks33: np.ndarray | None = None
+    visibility33: np.ndarray | None = None
+    world33: np.ndarray | None = None
 
 
 def landmarks_to_h36m(landmarks: np.ndarray, visibility: np.ndarray, image_size: tuple[int, int]
@@ -123,7 +130,10 @@ class PoseDetector:
         xy = np.array([(p.x, p.y) for p in lm], np.float64)
         vis = np.array([p.visibility for p in lm], np.float64)
         kp, sc = landmarks_to_h36m(xy, vis, (w, h))
-        return Detection(kp, sc, True)
+        world = None
+        if res.pose_world_landmarks is not None:
+            world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks.landmark], np.float32)
+        return Detection(kp, sc, True, (xy * np.array([w, h])).astype(np.float32), vis.astype(np.float32), world)
 
     def close(self) -> None:
         self._pose.close()
