@@ -38,6 +38,11 @@ data: $(STAMP)
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
+	@# the export and viewer tests: headless Blender (with Debian's numpy for its glTF importer) and chromium
+	dpkg -s blender python3-numpy chromium chromium-driver >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null) || \
+	   sudo apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null)
 
 demo: setup
 	$(BIN)/structpose demo --out demo_out

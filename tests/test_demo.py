@@ -34,3 +34,9 @@ def test_demo_runs_the_whole_chain_on_held_out_motion(tmp_path, capsys):
     assert 0.0 < err < 0.5                                                      # metres: a real, bounded error
     assert np.isfinite(pred.poses_3d[pred.valid]).all()
     assert (out / "photo" / "messi5_overlay.png").is_file()
+    # the viewer page of the held-out clip holds the prediction's poses (Y up: camera frame turned, or world)
+    from structpose.io.bvh_export import yup_poses
+    page = next(out.glob("*_pred.html")).read_text()
+    held = json.loads(page.split('id="structpose-data">', 1)[1].split("</script>", 1)[0])["poses"]
+    first = int(np.flatnonzero(pred.valid)[0])
+    assert np.abs(np.array(held[first]) - yup_poses(pred)[0][first]).max() < 1e-5

@@ -34,7 +34,7 @@ def test_video_online_with_exports_and_render(tmp_path, video, capsys):
     import cv2
     out = tmp_path / "run.npz"
     rc = main(["video", str(video), "--out", str(out), "--export", "json,csv,bvh", "--render",
-               str(tmp_path / "run.mp4"), "--no-progress"])
+               str(tmp_path / "run.mp4"), "--no-progress", "--mode", "online"])
     assert rc == 0
     seq = load_pose_file(out)
     assert seq.num_frames == 30 and seq.poses_2d.shape == (30, 17, 2) and seq.image_size == (640, 480)
@@ -173,3 +173,16 @@ def test_still_video_bad_input_is_one_line_and_leaves_the_target_alone(tmp_path,
         write_still_video(target, **args)
     assert expect in str(e.value) and "\n" not in str(e.value)
     assert target.read_bytes() == b"previous" and sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+def test_video_file_defaults_to_bidirectional_with_one_skeleton_and_a_world_frame(tmp_path, video):
+    """A file gets the offline chain by default (one bone-length set for the clip) and world keys."""
+    out = tmp_path / "default.npz"
+    assert main(["video", str(video), "--out", str(out), "--no-progress"]) == 0
+    seq = load_pose_file(out)
+    assert seq.meta["mode"] == "bidirectional"
+    b = _bones(seq.poses_3d[seq.valid])
+    assert np.ptp(b, axis=0).max() < 1e-4
+    assert seq.poses_world is not None and seq.world_from_camera is not None
+    assert seq.meta["world"]["status"] == "ok" or seq.meta["world"]["status"].startswith("fallback: ")
+    assert np.isnan(seq.poses_world[~seq.valid]).all() and np.isfinite(seq.poses_world[seq.valid]).all()

@@ -11,7 +11,7 @@ _HELP = {
     "train": "train a model from a config file (tpnet, lifter, sapnet)",
     "analyze": "the paper's analyses (sensitivity, loss-surface, ablation)",
     "data": "real mocap sources and dataset formats (sources, convert, show)",
-    "export": "export a model (onnx)",
+    "export": "export a model (onnx) or a pose file as an animation (anim: bvh, glb)",
     "bench": "time a model's inference path",
 }
 

@@ -117,7 +117,9 @@ def _run(args: argparse.Namespace) -> int:
     fig_pred = save_skeleton_figure(seq.poses_3d, out / f"{stem}_pred.png", frames=frames,
                                     title=f"{name}: lifter + TP-Net (bidirectional) + fit, from noisy 2D")
     fig_gt = save_skeleton_figure(gt, out / f"{stem}_gt.png", frames=frames, title=f"{name}: ground truth")
-    print(f"   wrote {p_pred}, {p_gt}, {fig_pred}, {fig_gt}")
+    from ..viewer import write_viewer
+    page = write_viewer(out / f"{stem}_pred.html", seq)
+    print(f"   wrote {p_pred}, {p_gt}, {fig_pred}, {fig_gt}, {page} (open it in a browser)")
     print(f"   compare them yourself: structpose evaluate {p_pred} {p_gt}")
 
     print("\n3. A real photo")

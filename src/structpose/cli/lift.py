@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import StructposeError
+from .world_args import add_world_args, world_line
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -29,7 +30,9 @@ def _run(args: argparse.Namespace) -> int:
     from ..pipeline._threads import single_threaded
     from ..pipeline.lifting import PoseLifter, lift_sequence
     single_threaded()
+    from ..world import check_height
     formats = parse_formats(args.export) if args.export else []
+    height = None if args.no_world else check_height(args.height)
     out = Path(args.out)
     if out.suffix != ".npz":
         raise StructposeError(f"--out {out}: the pose file must end in .npz")
@@ -56,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         size = size_arg or s.image_size
         meta = {"source": str(args.keypoints), "sequence": s.name, "fps_assumed": not (args.fps or s.fps)}
         seq = lift_sequence(s.xy, s.scores, fps, size, mode=args.mode, fit=not args.no_fit, lifter=lifter,
-                            tpnet=args.tpnet, meta=meta)
+                            tpnet=args.tpnet, meta=meta, height=height)
         target = out if len(seqs) == 1 else out.with_name(
             f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
         refuse_overwrite({"--out": target, **export_paths(target, [f for f in formats if f != "npz"])}, inputs)
@@ -68,6 +71,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{s.name or args.keypoints}: {seq.num_frames} frames at {fps:g} fps, {bad} without a liftable pose"
               + (" (fps not in the file: assumed 30; set --fps)" if not (args.fps or s.fps) else ""),
               file=sys.stderr)
+        if height is not None:
+            print(world_line(seq), file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -89,7 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-size", default=None, help="WIDTHxHEIGHT when the file has none")
     p.add_argument("--fov", type=float, default=55.0, help="assumed horizontal field of view, degrees")
     p.add_argument("--min-score", type=float, default=0.3, help="joints scored below this are masked")
-    p.add_argument("--export", metavar="FMTS", help="also write json,csv,bvh,vp3d beside --out")
+    p.add_argument("--export", metavar="FMTS", help="also write json,csv,bvh,glb,vp3d beside --out")
+    add_world_args(p)
     p.add_argument("--lifter", default=None, help="lifter weights (default: shipped)")
     p.add_argument("--tpnet", default=None, help="TP-Net weights (default: shipped for the mode)")
     p.set_defaults(func=_run)

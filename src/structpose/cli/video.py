@@ -1,4 +1,4 @@
-"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh] [--mode ...]``."""
+"""``structpose video VIDEO --out OUT.npz [--render OUT.mp4] [--export json,csv,bvh,glb] [--view VIEW.html]``."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import StructposeError
+from .world_args import add_world_args, world_line
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -15,7 +16,12 @@ def _run(args: argparse.Namespace) -> int:
     from ..pipeline.lifting import PoseLifter
     from ..pipeline.video import MODES, frames, open_source, process_video
     single_threaded()        # tiny per-frame matmuls: threads cost more than they give
+    from ..world import check_height
     formats = parse_formats(args.export) if args.export else []
+    live = args.source.isdigit() or "://" in args.source
+    if args.mode is None:        # a file: the most accurate result the whole file allows; live: causal
+        args.mode = "online" if live else "bidirectional"
+    height = None if args.no_world else check_height(args.height)
     if args.mode not in MODES:
         raise StructposeError(f"--mode {args.mode!r} unknown; choose one of {', '.join(MODES)}")
     out = Path(args.out)
@@ -25,9 +31,10 @@ def _run(args: argparse.Namespace) -> int:
         # checked now: in bidirectional mode the render is written only after the whole video
         raise StructposeError(f"--render {args.render}: give a video file name ending in .mp4 (or .m4v, .mov, "
                               ".avi, .mkv)")
+    if args.view and Path(args.view).suffix.lower() not in (".html", ".htm"):
+        raise StructposeError(f"--view {args.view}: the viewer is an HTML page; give a file name ending in .html")
     if args.tpnet and args.mode == "none":       # accepted and silently unused otherwise
         raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
-    live = args.source.isdigit() or "://" in args.source
     if args.max_frames is not None and args.max_frames < 1:
         raise StructposeError(f"--max-frames {args.max_frames}; expected a number of frames >= 1")
     if not live:
@@ -56,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         seq, tm = process_video(args.source, mode=args.mode, fit=not args.no_fit, lifter=lifter,
                                 max_frames=args.max_frames, progress=not args.no_progress,
-                                on_frame=on_frame, tpnet=args.tpnet, opened=opened)
+                                on_frame=on_frame, tpnet=args.tpnet, opened=opened, height=height)
     except BaseException:
         if writer is not None:
             writer.close(ok=False)
@@ -88,12 +95,22 @@ def _run(args: argparse.Namespace) -> int:
         w.close()
     if args.render:
         written.append(Path(args.render))
+    if args.view:
+        from ..viewer import write_viewer
+        try:
+            written.append(write_viewer(args.view, seq, video=None if live else args.source, allow_longer_video=True))
+        except StructposeError as e:         # the long run's other outputs are written: say how to make the page
+            raise StructposeError(f"{e} ({', '.join(map(str, written))} written; make the page with `structpose "
+                                  f"view {out} --video {args.source} --out {args.view} --video-width N`)") from None
     ms = tm.per_frame_ms()
     n_bad = int((~seq.valid).sum())
     print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
           f"{n_bad} without a person; per frame: detect {ms['detect']:.1f} ms, lift {ms['lift']:.2f} ms, "
-          f"temporal+fit {ms['temporal']:.2f} ms, waiting for decode {ms['decode_wait']:.1f} ms",
+          f"temporal+fit {ms['temporal']:.2f} ms, world {1000 * tm.extra.get('world', 0.0) / max(tm.frames, 1):.2f} ms, "
+          f"waiting for decode {ms['decode_wait']:.1f} ms",
           file=sys.stderr)
+    if height is not None:
+        print(world_line(seq), file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in written))
     if n_bad == seq.num_frames:
         print("warning: no person was found in any frame; the pose file holds only invalid frames", file=sys.stderr)
@@ -108,9 +125,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="VIDEO", help="video file, webcam index (0) or stream URL (rtsp://, http://)")
     p.add_argument("--out", required=True, help="pose file to write (.npz, atomically)")
     p.add_argument("--render", metavar="OUT.mp4", help="also write an mp4: overlay + 3D view")
-    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,vp3d")
-    p.add_argument("--mode", default="online", help="online (streaming, default), bidirectional (half the "
-                   "window in the future, second pass at the end) or none (lifter only)")
+    p.add_argument("--export", metavar="FMTS", help="also write these formats beside --out: json,csv,bvh,glb,vp3d "
+                   "(bvh and glb carry root motion)")
+    p.add_argument("--view", metavar="VIEW.html", help="also write the interactive viewer page (with the video)")
+    p.add_argument("--mode", default=None, help="bidirectional (default for files: half the TP-Net window in "
+                   "the future, one bone-length set for the clip), online (causal; default for a webcam or "
+                   "stream) or none (lifter only)")
+    add_world_args(p)
     p.add_argument("--no-fit", action="store_true", help="skip skeleton fitting (bone lengths vary per frame)")
     p.add_argument("--fov", type=float, default=55.0, help="assumed horizontal field of view, degrees (default 55)")
     p.add_argument("--min-score", type=float, default=0.3, help="joints scored below this are masked (default 0.3)")

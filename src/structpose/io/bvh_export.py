@@ -17,9 +17,11 @@ Hierarchy (CMU names, so Blender / MotionBuilder / CMU-aware tools recognise it)
 The zero-offset joints (``LHipJoint``, ``LeftShoulder`` ...) exist because a BVH joint rotates all
 of its children together: hips, spine and both clavicles move independently of each other in
 real (and lifted) poses, so each branch needs its own rotation.  Rest pose: a T-pose, Y up,
-facing +Z (the subject's left is +X).  Frame: structpose's camera frame (x right, y down, z
-forward) becomes BVH Y-up by a 180-degree turn about x: ``(x, -y, -z)``.  Units: centimetres by
-default.  Rotations: ``Zrotation Xrotation Yrotation`` (``R = Rz Rx Ry``, degrees), the order CMU
+facing +Z (the subject's left is +X).  Frame (:func:`yup_poses`): the pose file's world frame
+(``poses_world``: Y up, floor at y = 0, +Z the first frame's facing direction) when it has one;
+otherwise structpose's camera frame (x right, y down, z forward) turned to Y up by a 180-degree
+turn about x: ``(x, -y, -z)``.  Either way the root (Hips) carries the pelvis' translation in every
+frame: root motion.  Units: centimetres by default.  Rotations: ``Zrotation Xrotation Yrotation`` (``R = Rz Rx Ry``, degrees), the order CMU
 files use.  The twist of a limb segment is the minimal rotation from its parent (no roll is
 invented); the hips' frame follows the spine and the hip line.
 """
@@ -80,9 +82,25 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-12)
 
 
-def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None
+def yup_poses(seq) -> tuple[np.ndarray, str]:
+    """The ``(T, 17, 3)`` Y-up metres that animation exports (BVH, glTF, viewer) use, and their frame's name.
+
+    ``seq.poses_world`` (world frame: Y up, floor at y = 0) when the pose file has it, else the
+    camera-frame ``poses_3d`` turned by 180 degrees about x, ``(x, -y, -z)`` (root translation as
+    stored).  NaN frames stay NaN.
+    """
+    world = getattr(seq, "poses_world", None)
+    if world is not None:
+        return np.asarray(world, np.float64), "world"
+    return np.asarray(seq.poses_3d, np.float64) * np.array([1.0, -1.0, -1.0]), "camera"
+
+
+def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None, frame: str = "camera"
                    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """Fit and convert ``(T, 17, 3)`` camera-frame metres to BVH quantities (metres, Y up).
+    """Fit and convert ``(T, 17, 3)`` metres to BVH quantities (metres, Y up).
+
+    ``frame``: "camera" (x right, y down, z forward: turned to Y up here) or "yup" (already Y up,
+    e.g. the world frame from :func:`yup_poses`).
 
     Returns ``(offsets {name: (3,)}, root_pos (T, 3), local_rot (T, n_joints, 3, 3) in _HIERARCHY
     order, fitted (T, 17, 3) Y-up joints the rotations reproduce)``.  Invalid frames (``valid``
@@ -100,7 +118,9 @@ def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None
     nearest = good[np.clip(np.searchsorted(good, idx), 0, len(good) - 1)]
     prev = good[np.clip(np.searchsorted(good, idx) - 1, 0, len(good) - 1)]
     nearest = np.where(np.abs(prev - idx) < np.abs(nearest - idx), prev, nearest)
-    p = p[nearest] * np.array([1.0, -1.0, -1.0])                 # camera -> Y-up (180 deg about x)
+    if frame not in ("camera", "yup"):
+        raise StructposeError(f"pose frame {frame!r} unknown; expected 'camera' or 'yup'")
+    p = p[nearest] * (np.array([1.0, -1.0, -1.0]) if frame == "camera" else 1.0)   # camera -> Y up: 180 deg about x
     lengths = median_bone_lengths(p[ok])                        # filled frames are copies: skip them
     fitted = fit_skeleton(p, lengths)
     bone_len = {c: float(lengths[b]) for b, (_, c) in enumerate(H36M17.bones)}
@@ -143,18 +163,19 @@ def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None
 
 
 def write_bvh(path: str | Path, poses: np.ndarray, fps: float, valid: np.ndarray | None = None,
-              units: str = "cm") -> np.ndarray:
-    """Write ``(T, 17, 3)`` camera-frame metres as a BVH file (atomically).
+              units: str = "cm", frame: str = "camera") -> np.ndarray:
+    """Write ``(T, 17, 3)`` metres as a BVH file (atomically), the root translated in every frame.
 
-    ``units``: "cm" (default), "m" or "mm".  Returns the fitted ``(T, 17, 3)`` joints in the BVH's
-    Y-up frame and units — what a BVH reader + forward kinematics gives back.
+    ``frame``: "camera" (the pose file's ``poses_3d``) or "yup" (e.g. ``poses_world``).  ``units``:
+    "cm" (default), "m" or "mm".  Returns the fitted ``(T, 17, 3)`` joints in the BVH's Y-up frame
+    and units — what a BVH reader + forward kinematics gives back.
     """
     scale = {"m": 1.0, "cm": 100.0, "mm": 1000.0}.get(units)
     if scale is None:
         raise StructposeError(f"BVH units {units!r} unknown; choose m, cm or mm")
     if not (np.isfinite(fps) and fps > 0):
         raise StructposeError(f"fps is {fps}; expected a positive frame rate")
-    offsets, root, local, fitted = bvh_from_poses(poses, valid)
+    offsets, root, local, fitted = bvh_from_poses(poses, valid, frame)
     eul = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True).reshape(len(root), -1, 3)
     lines = ["HIERARCHY"]
     children = {n: [c for c, _, par, _ in _HIERARCHY if par == n] for n, *_ in _HIERARCHY}
@@ -196,3 +217,9 @@ def write_bvh(path: str | Path, poses: np.ndarray, fps: float, valid: np.ndarray
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return fitted * scale
+
+
+def write_bvh_sequence(path: str | Path, seq, units: str = "cm") -> np.ndarray:
+    """Write a :class:`PoseSequence` as BVH in the frame of :func:`yup_poses` (world if the file has one)."""
+    poses, _ = yup_poses(seq)
+    return write_bvh(path, poses, seq.fps, seq.valid, units=units, frame="yup")

@@ -1,9 +1,10 @@
-"""Exports of a :class:`PoseSequence`: pose file, VideoPose3D-style npz, JSON, CSV, BVH.  All atomic.
+"""Exports of a :class:`PoseSequence`: pose file, VideoPose3D-style npz, JSON, CSV, BVH, GLB.  All atomic.
 
 Missing data is never written as zeros: frames without a person and unseen joints are ``null`` in
 JSON, empty cells in CSV, a score of 0 in the VideoPose3D npz (whose readers cannot take NaN, so
-xy there holds the joint's nearest seen position), and the nearest valid pose in BVH (a BVH frame
-cannot be empty; ``valid`` is in every other format).
+xy there holds the joint's nearest seen position), and the nearest valid pose in BVH and GLB (an
+animation frame cannot be empty; ``valid`` is in every other format).  BVH and GLB carry root motion
+in the world frame when the pose file has ``poses_world``, else in the camera frame turned Y up.
 """
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ import numpy as np
 from ..errors import StructposeError
 from ..skeleton import H36M17
 from .atomic import atomic_path
-from .bvh_export import write_bvh
+from .bvh_export import write_bvh, write_bvh_sequence
 from .posefile import PoseSequence, save_pose_file
 
-FORMATS = ("npz", "vp3d", "json", "csv", "bvh")
-SUFFIX = {"npz": ".npz", "vp3d": ".vp3d.npz", "json": ".json", "csv": ".csv", "bvh": ".bvh"}
+FORMATS = ("npz", "vp3d", "json", "csv", "bvh", "glb")
+SUFFIX = {"npz": ".npz", "vp3d": ".vp3d.npz", "json": ".json", "csv": ".csv", "bvh": ".bvh", "glb": ".glb"}
 
 
 def parse_formats(text: str) -> list[str]:
@@ -166,7 +167,7 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
     any_pose = bool((np.asarray(seq.valid, bool) & np.isfinite(seq.poses_3d).all((1, 2))).any())
     for fmt in formats:
         p = base.with_name(stem + SUFFIX[fmt])
-        if fmt in ("bvh", "vp3d") and not any_pose:
+        if fmt in ("bvh", "glb", "vp3d") and not any_pose:
             # these formats cannot hold a missing pose; failing here would leave the caller's other
             # outputs written under an error exit, so say plainly that this one was not written
             print(f"warning: {p} not written: no frame holds a pose ({fmt} cannot hold missing poses)",
@@ -181,7 +182,11 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
         elif fmt == "csv":
             out.append(write_csv(p, seq))
         elif fmt == "bvh":
-            write_bvh(p, seq.poses_3d, seq.fps, seq.valid)
+            write_bvh_sequence(p, seq)
+            out.append(p)
+        elif fmt == "glb":
+            from .gltf_export import write_glb      # pygltflib: imported only when a GLB is asked for
+            write_glb(p, seq)
             out.append(p)
     return out
 

@@ -8,6 +8,19 @@ Keys
 optional: ``poses_2d`` float32 (T, 17, 2) pixels (|value| <= 1e6), ``scores`` float32 (T, 17) in [0, 1],
 ``image_size`` int (2,) = (width, height), both > 0, ``valid`` bool (T,) (False where no person was found;
 those frames hold NaN in ``poses_3d``), ``meta`` a JSON string holding an object (source, subject, ...).
+
+World-frame keys (all optional; files without them load as before, see ``docs/world.md``):
+``poses_world``        float32 (T, 17, 3), metres, world frame: Y up, floor at y = 0, right-handed, +Z the
+                       facing direction of the first valid frame projected on the floor, X = Y x Z. Includes the
+                       root translation (the path is ``poses_world[:, 0]``); NaN where ``valid`` is False.
+``contacts``           float32 (T, 2) in [0, 1]: foot-contact probability, columns (right foot, left foot) =
+                       H36M joints 3 and 6; NaN where ``valid`` is False.
+``floor``              float32 (4,): the floor plane in the camera frame, ``n . x + d = 0`` with unit ``n``
+                       pointing up (against gravity) and ``d`` in metres (camera points are scaled first, below).
+``world_from_camera``  float32 (4, 4): the rigid transform taking camera-frame points, after multiplying them by
+                       ``meta["world"]["scale"]``, to the world frame: ``x_w = R (s x_c) + t``.
+``meta["world"]``      {"status": "ok" | "fallback: <reason>", "height_m", "scale", "floor_rms_m",
+                       "contact_threshold"} (JSON values).
 """
 from __future__ import annotations
 
@@ -25,6 +38,9 @@ from ..skeleton import H36M17
 from .atomic import atomic_path
 
 
+WORLD_KEYS = ("poses_world", "contacts", "floor", "world_from_camera")
+
+
 @dataclass
 class PoseSequence:
     poses_3d: np.ndarray
@@ -35,6 +51,10 @@ class PoseSequence:
     image_size: tuple[int, int] | None = None
     valid: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    poses_world: np.ndarray | None = None
+    contacts: np.ndarray | None = None
+    floor: np.ndarray | None = None
+    world_from_camera: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.poses_3d = _numeric(self.poses_3d, "poses_3d")
@@ -73,7 +93,37 @@ class PoseSequence:
                 raise StructposeError(f"image_size is {s!r}; expected (width, height) in pixels, two positive "
                                       "integers")
             self.image_size = (int(s[0]), int(s[1]))
+        self._validate_world(T)
         return T
+
+    def _validate_world(self, T: int) -> None:
+        for key, shape in (("poses_world", (T, 17, 3)), ("contacts", (T, 2)), ("floor", (4,)),
+                           ("world_from_camera", (4, 4))):
+            v = getattr(self, key)
+            if v is None:
+                continue
+            try:
+                v = np.asarray(v, dtype=np.float32)
+            except (TypeError, ValueError):
+                raise StructposeError(f"{key} is not numeric; expected float32 {shape}") from None
+            setattr(self, key, v)
+            if v.shape != shape:
+                raise StructposeError(f"{key} has shape {v.shape}; expected {shape}")
+            if np.isinf(v).any() or (key in ("floor", "world_from_camera") and not np.isfinite(v).all()):
+                raise StructposeError(f"{key} holds non-finite values; expected finite numbers "
+                                      "(NaN only in frames marked invalid)")
+        c = self.contacts
+        if c is not None and ((c < 0) | (c > 1)).any():
+            raise StructposeError("contacts lie outside [0, 1]; expected a probability per foot and frame")
+        if self.floor is not None and abs(float(np.linalg.norm(self.floor[:3])) - 1) > 1e-3:
+            raise StructposeError("floor normal is not unit length; expected (n, d) with |n| = 1")
+        M = self.world_from_camera
+        if M is not None:
+            R = M[:3, :3].astype(np.float64)
+            if (np.abs(R @ R.T - np.eye(3)).max() > 1e-3 or np.linalg.det(R) < 0
+                    or np.abs(M[3] - [0, 0, 0, 1]).max() > 1e-6):
+                raise StructposeError("world_from_camera is not a rigid transform; expected [[R, t], [0, 0, 0, 1]] "
+                                      "with R a rotation")
 
     @property
     def num_frames(self) -> int:
@@ -105,6 +155,9 @@ def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
         arrays["scores"] = np.asarray(seq.scores, np.float32)
     if seq.image_size is not None:
         arrays["image_size"] = np.asarray(seq.image_size, np.int32)
+    for key in WORLD_KEYS:
+        if getattr(seq, key) is not None:
+            arrays[key] = np.asarray(getattr(seq, key), np.float32)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     return path
@@ -161,6 +214,6 @@ def load_pose_file(path: str | Path) -> PoseSequence:
         return PoseSequence(
             poses_3d=poses, fps=fps, layout=str(data.get("layout", "h36m17")),
             poses_2d=data.get("poses_2d"), scores=data.get("scores"), image_size=image_size,
-            valid=data.get("valid"), meta=meta)
+            valid=data.get("valid"), meta=meta, **{k: data.get(k) for k in WORLD_KEYS})
     except StructposeError as e:
         raise StructposeError(f"{path}: {e}") from None

@@ -200,7 +200,8 @@ class PoseLifter:
 
 def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tuple[int, int] | None,
                   mode: str = "bidirectional", fit: bool = True, lifter: PoseLifter | None = None,
-                  tpnet: str | Path | None = None, meta: dict | None = None) -> PoseSequence:
+                  tpnet: str | Path | None = None, meta: dict | None = None,
+                  height: float | None = None) -> PoseSequence:
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
     ``mode``: "online" / "bidirectional" (TP-Net, :func:`structpose.pipeline.refiner.refine_sequence`)
@@ -211,6 +212,7 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     ``image_size`` None: the principal point is put at the centre of the keypoints' extent and the
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
+    ``height`` (metres): also place the poses in a world frame (:mod:`structpose.pipeline.world_step`).
     """
     from ..errors import check_fps, warn
     from ..io.posefile import PoseSequence
@@ -270,6 +272,10 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     out[~ok] = np.nan
     meta.update({"mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
                  "focal_px": lifter.focal(image_size), "min_score": lifter.min_score})
-    return PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
-                        image_size=None if meta.get("image_size_guessed") else image_size,
-                        valid=ok & np.isfinite(out).all((1, 2)), meta=meta)
+    seq = PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
+                       image_size=None if meta.get("image_size_guessed") else image_size,
+                       valid=ok & np.isfinite(out).all((1, 2)), meta=meta)
+    if height is not None:
+        from .world_step import attach_world
+        attach_world(seq, height, mode)
+    return seq

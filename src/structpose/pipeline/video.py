@@ -147,8 +147,12 @@ class Timings:
 def process_video(source: str | int, mode: str = "online", fit: bool = True, lifter: PoseLifter | None = None,
                   fov_deg: float = DEFAULT_FOV_DEG, min_score: float = DEFAULT_MIN_SCORE,
                   max_frames: int | None = None, progress: bool = True, on_frame=None,
-                  tpnet: str | Path | None = None, opened: tuple | None = None) -> tuple[PoseSequence, Timings]:
+                  tpnet: str | Path | None = None, opened: tuple | None = None,
+                  height: float | None = None) -> tuple[PoseSequence, Timings]:
     """Run the whole chain on a video; returns the pose sequence (camera frame, metres) and timings.
+
+    ``height`` (metres, the person's standing height prior): also place the poses in a world frame
+    (:func:`structpose.pipeline.world_step.attach_world`; time in ``Timings.extra["world"]``); None: no.
 
     ``on_frame(index, image, detection, pose_3d_or_None)`` is called per frame (e.g. for live
     rendering); ``pose_3d`` is the online output, or None in bidirectional mode.  ``opened``: the
@@ -257,6 +261,12 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
             "fps_from_file": info["fps_known"], "frames_without_person": int((~detected).sum())}
     seq = PoseSequence(poses_3d=poses, fps=fps, poses_2d=kp, scores=sc, image_size=size,
                        valid=detected & np.isfinite(poses).all((1, 2)), meta=meta)
+    if height is not None:
+        from .world_step import attach_world
+        t0 = time.perf_counter()
+        attach_world(seq, height, mode)
+        tm.extra["world"] = time.perf_counter() - t0
+        tm.wall = time.perf_counter() - t_wall
     return seq, tm
 
 

@@ -1,0 +1,452 @@
+"""A world frame for a static camera: metric scale, the floor, the root's path, planted feet.
+
+Input: camera-frame poses from the chain (``(T, 17, 3)`` metres, x right, y down, z forward, root placed
+by the lifter at ``depth = f * size / image_radius``).  Output (:class:`WorldResult`): poses in a world
+frame with **Y up, the floor at y = 0**, right-handed, **+Z = the facing direction of the first valid
+frame** projected on the floor, X = Y x Z, the origin under the first valid frame's pelvis.
+
+1. **Scale.**  The focal length is unknown, so the lifter's size is the average training body.  Scaling
+   the whole camera-frame scene about the camera centre changes no pixel, so the scale is free: it is
+   chosen so that the skeleton's standing height (ankle -> knee -> hip, pelvis -> spine -> thorax ->
+   neck -> head top, plus the ankle's height above the floor, ``ANKLE_FRAC`` of the height) equals
+   ``height`` (the ``--height`` prior, default :data:`DEFAULT_HEIGHT_M`).
+2. **Floor** (:func:`fit_floor`).  The chain's root depth carries a multiplicative error along the
+   viewing ray, so the floor is fitted in that error's terms: a foot point ``x`` on the ankle plane
+   ``n.x + d = 0`` (``d`` = the camera's height above the ankles) has ``-n.x / d = 1``, and the residual
+   is ``log(-n.x / d)`` (robust soft-L1 loss), with the normal tied to the torso's mean up direction
+   by a prior (a standing person leaves the normal's tilt along their foot line undetermined).  The
+   points are the lower ankle of each frame where it moves slowly; the selection is redone once around
+   the first fit.  Ground = ankle plane lowered by the ankle height.
+3. **Root path** (:func:`solve_root`).  A linear least-squares problem over the root positions: the
+   chain's per-frame root (tight across the viewing ray, loose along it), a foot in contact lies on the
+   floor and does not slide horizontally between frames, and a constant-acceleration prior.  Offline
+   the whole sequence is solved at once (block-banded normal equations); online each frame solves the
+   last second and keeps only its newest frame, so later frames never change earlier output.
+4. **Contacts and planted feet**: :mod:`structpose.contacts` on the world poses.
+
+Fallbacks (``status`` starts with ``"fallback:"``, the poses stay usable): fewer than
+:data:`MIN_CONTACT_FRAMES` floor contacts, contacts that do not lie on one plane (RMS above
+:data:`MAX_FLOOR_RMS_M`: climbing, stairs, a cut), a floor that differs between the first and second
+half of the contacts (the camera moved), a camera at or below the ankles.  The world frame is then the
+camera frame turned Y up (``x, -y, -z``: a level camera assumed), the origin under the first root,
+y = 0 at the lowest ankle minus the ankle height; the root is smoothed, no contacts, no pinning.
+A level dolly or a pan about the vertical leaves the floor unchanged in the camera frame and is not
+detected.  In online mode the floor, scale and frame are still fitted on the whole recording (a pose
+file is written at its end); the root path, contacts and pinning are causal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .contacts import ANKLES, ON, contact_probability, hysteresis, pin_feet
+from .errors import StructposeError, check_shape
+from .skeleton import H36M17
+
+DEFAULT_HEIGHT_M = 1.70
+HEIGHT_RANGE_M = (0.5, 2.5)
+ANKLE_FRAC = 0.04             # ankle joint above the floor, fraction of standing height (DeepMimic 0.036)
+MIN_CONTACT_FRAMES = 5
+MAX_FLOOR_RMS_M = 0.05
+MAX_HALF_GAP_M = 0.20        # floor points' mean height, first against second half
+ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees ...
+PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
+ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
+DEPTH_SD = 0.08               # ... and the chain's relative depth error (after smoothing)
+REVISIT_M = 0.5              # floor points of the two halves this close count as the same spot
+MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
+_J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
+                                    "spine", "thorax", "neck_nose", "head_top")}
+
+
+@dataclass
+class FloorFit:
+    """Ankle plane ``normal . x + d = 0`` in the (scaled) camera frame, ``normal`` unit and up."""
+
+    normal: np.ndarray
+    d: float
+    rms_m: float
+    points: int
+    status: str = "ok"
+    support: np.ndarray | None = None       # (T,) index 0/1 of the foot used, -1 where none
+
+
+@dataclass
+class WorldResult:
+    """What :func:`to_world` gives; the arrays are float32 as the pose file stores them."""
+
+    poses_world: np.ndarray                 # (T, 17, 3)
+    world_from_camera: np.ndarray           # (4, 4), applied to scale * camera points
+    scale: float
+    status: str
+    contacts: np.ndarray | None = None      # (T, 2) probability, right / left
+    floor: np.ndarray | None = None         # (4,) ground plane (n, d) in the scaled camera frame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def check_height(height: float) -> float:
+    h = float(height)
+    if not (np.isfinite(h) and HEIGHT_RANGE_M[0] <= h <= HEIGHT_RANGE_M[1]):
+        raise StructposeError(f"--height {height}; expected a person's standing height in metres, "
+                              f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}")
+    return h
+
+
+def standing_height(poses: np.ndarray) -> float:
+    """Standing height (metres, same units as ``poses``) of a skeleton from its median bone lengths:
+    mean leg + pelvis-to-head-top chain, divided by ``1 - ANKLE_FRAC`` for the ankle's height."""
+    check_shape(poses, ["T", 17, 3], "poses")
+    p = np.asarray(poses, np.float64)
+    p = p[np.isfinite(p).all((1, 2))]
+    if not len(p):
+        raise StructposeError("no valid pose to measure the skeleton's height from")
+
+    def bone(a: str, b: str) -> float:
+        return float(np.median(np.linalg.norm(p[:, _J[a]] - p[:, _J[b]], axis=-1)))
+    leg = 0.5 * (bone("r_hip", "r_knee") + bone("r_knee", "r_ankle") + bone("l_hip", "l_knee")
+                 + bone("l_knee", "l_ankle"))
+    trunk = bone("pelvis", "spine") + bone("spine", "thorax") + bone("thorax", "neck_nose") + bone("neck_nose", "head_top")
+    return (leg + trunk) / (1 - ANKLE_FRAC)
+
+
+def up_prior(poses: np.ndarray) -> np.ndarray:
+    """The floor normal's prior in the camera frame: a level camera (no roll: the normal has no x
+    component) pitched as the mean upright torso (pelvis -> thorax over the frames within 50 deg of the
+    image's up, -y; all frames if none is)."""
+    v = poses[:, _J["thorax"]] - poses[:, _J["pelvis"]]
+    v = v[np.isfinite(v).all(-1)]
+    v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+    upright = v[:, 1] < -np.cos(np.radians(50))
+    m = (v[upright] if upright.sum() >= 3 else v).mean(0) if len(v) else np.array([0.0, -1.0, 0.0])
+    m = np.array([0.0, m[1], m[2]])
+    n = np.linalg.norm(m)
+    return m / n if n > 0.3 and m[1] < 0 else np.array([0.0, -1.0, 0.0])
+
+
+def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior: np.ndarray,
+               iterations: int = 15) -> tuple:
+    """Robust fit of the ankle plane ``n . x + d = 0`` to foot points ``x`` (N, 3) whose bodies' roots are
+    ``root`` (N, 3): a point's height residual is scaled by its own uncertainty, the lifter's ankle error
+    ``ANKLE_SD_M`` and the depth error ``DEPTH_SD`` moving the body along the root's ray (which changes its
+    height by ``DEPTH_SD * |n . root|``); the normal has a prior (roll ``ROLL_SD_DEG``, pitch
+    ``PITCH_SD_DEG`` about ``prior``).  Iteratively reweighted Gauss-Newton with soft-L1 weights
+    (``1 / sqrt(1 + r^2)``, on the prior's terms too) on (roll, pitch, d).  Returns (n, d, inlier mask)."""
+    B = np.stack([np.array([1.0, 0.0, 0.0]), np.cross(prior, [1.0, 0.0, 0.0])])    # roll, pitch directions
+    sd = np.radians([ROLL_SD_DEG, PITCH_SD_DEG])
+
+    def res(q: np.ndarray) -> np.ndarray:
+        v = prior + q[:2] @ B
+        n = v / np.linalg.norm(v)
+        # the residual's scale depends on n (through n . root): it is part of the model, so it is
+        # differentiated too (a fixed scale per iteration converges elsewhere: 7 deg off on a test walk)
+        sig = np.sqrt(ANKLE_SD_M ** 2 + (DEPTH_SD * (root @ n)) ** 2)
+        return np.concatenate([(x @ n + q[2]) / sig, q[:2] / sd])
+
+    q = np.r_[B @ (n0 - prior), d0]
+    eps = 1e-6
+    for _ in range(iterations):
+        r = res(q)
+        J = np.stack([(res(q + eps * e) - r) / eps for e in np.eye(3)], 1)
+        w = 1.0 / np.sqrt(1.0 + r * r)                          # soft-L1, the prior's terms included
+        step = np.linalg.solve((J * w[:, None]).T @ J + 1e-12 * np.eye(3), (J * w[:, None]).T @ r)
+        q = q - step
+        if np.abs(step).max() < 1e-7:
+            break
+    v = prior + q[:2] @ B
+    n, d = v / np.linalg.norm(v), float(q[2])
+    return n, d, _inliers(x, root, n, d)
+
+
+def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the lower ankle (along ``up``) and whether it moves slowly enough to stand (``speed``
+    False: only whether it is finite)."""
+    a = poses[:, list(ANKLES)]
+    h = a @ up
+    low = np.argmin(np.where(np.isfinite(h), h, np.inf), axis=1)
+    pts = a[np.arange(len(a)), low]
+    v = np.full(len(a), np.inf)
+    if len(a) > 1:
+        step = np.linalg.norm(np.diff(a, axis=0), axis=-1) * fps            # (T-1, 2)
+        sp = np.full((len(a), 2), np.inf)
+        sp[1:] = step
+        sp[:-1] = np.minimum(sp[:-1], step)
+        v = sp[np.arange(len(a)), low]
+    if not speed:
+        return pts, np.isfinite(pts).all(-1)
+    ok = np.isfinite(pts).all(-1) & np.isfinite(v)
+    if ok.sum() >= 4:
+        ok &= v <= min(MAX_STAND_MPS, max(0.6, np.percentile(v[ok], 50)))
+    return pts, ok
+
+
+def _inliers(x: np.ndarray, roots: np.ndarray, n: np.ndarray, d: float) -> np.ndarray:
+    """Floor points within 3 of their own standard deviations (the fit's noise model) of the plane."""
+    sig = np.sqrt(ANKLE_SD_M ** 2 + (DEPTH_SD * (roots @ n)) ** 2)
+    return np.abs(x @ n + d) < 3 * sig
+
+
+def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None) -> FloorFit:
+    """The ankle plane under scaled camera-frame ``poses`` (T, 17, 3); see the module text.  ``smoothed``:
+    the same poses on a smoothed root path, to choose the standing frames by foot speed (the raw depth
+    jitter makes every foot look fast); the plane is fitted to the raw points, whose noise it models."""
+    up = up_prior(poses)
+    _, ok = _support_points(poses if smoothed is None else smoothed, up, fps)
+    pts, fin = _support_points(poses, up, fps, speed=False)
+    ok &= fin
+    idx = np.flatnonzero(ok)
+    none = FloorFit(up, float("nan"), float("nan"), int(len(idx)), support=np.full(len(poses), -1))
+    if len(idx) < MIN_CONTACT_FRAMES:
+        none.status = (f"fallback: no floor contact ({len(idx)} frames with a slow, low foot; "
+                       f"need {MIN_CONTACT_FRAMES})")
+        return none
+    x = pts[idx]
+    # the floor is the lowest level the feet stand on: start under the 10th percentile of the standing
+    # points and keep those near the plane (feet on a box, a step or a climbing hold are above it)
+    d = float(-np.percentile(x @ up, 10))
+    if d <= 0.05:
+        none.status = "fallback: the camera is at or below the feet (no floor seen from above)"
+        return none
+    roots = poses[idx, 0]
+    n = up
+    for _ in range(3):
+        sel = _inliers(x, roots, n, d)
+        if sel.sum() < MIN_CONTACT_FRAMES:
+            break
+        n, d, _ = _plane_lsq(x[sel], roots[sel], n, d, up)
+    sel = _inliers(x, roots, n, d)
+    # the fit's quality: how far the standing feet lie from the plane on the smoothed path (the raw
+    # points carry the chain's depth jitter, which the fit models but a user's RMS should not show)
+    sx = _support_points(poses if smoothed is None else smoothed, up, fps, speed=False)[0][idx]
+    rr = sx @ n + d
+    rms = float(np.sqrt(np.mean(rr[sel] ** 2))) if sel.any() else float("nan")
+    support = np.full(len(poses), -1)
+    hgt = poses[:, list(ANKLES)] @ n + d
+    support[idx[sel]] = np.argmin(np.nan_to_num(hgt[idx[sel]], nan=np.inf), axis=1)
+    fit = FloorFit(n, d, rms, int(sel.sum()), support=support)
+    gap = 0.0
+    if sel.sum() >= 4 * MIN_CONTACT_FRAMES:
+        # a static camera sees one floor all along: planes fitted to the first and to the second half of
+        # the floor points agree where the feet stood in both halves (elsewhere a tilt that one half's
+        # points do not determine would count; a camera that moves while the person never comes back
+        # to a spot is not told from a tilted floor)
+        xs, rs = x[sel], roots[sel]
+        h = len(xs) // 2
+        flat = xs - (xs @ n)[:, None] * n                    # positions on the floor
+        near = np.linalg.norm(flat[:h, None] - flat[None, h:], axis=-1).min(1) < REVISIT_M
+        if near.sum() >= MIN_CONTACT_FRAMES:               # only where the feet stood in both halves
+            n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
+            n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
+            xn = xs[:h][near]
+            gap = float(np.median(np.abs((xn @ n1 + d1) - (xn @ n2 + d2))))
+    if sel.sum() < MIN_CONTACT_FRAMES:
+        fit.status = f"fallback: no floor contact ({int(sel.sum())} frames on one plane)"
+    elif gap > MAX_HALF_GAP_M:
+        fit.status = (f"fallback: the camera moves (the floor under the feet shifts {100 * gap:.0f} cm "
+                      "between the first and second half of the recording)")
+    elif rms > MAX_FLOOR_RMS_M:
+        fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
+                      f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
+    return fit
+
+
+# --- the root's path ------------------------------------------------------------------------------
+
+@dataclass
+class RootModel:
+    """Standard deviations of the root-path terms (metres unless stated)."""
+
+    across_ray: float = 0.03        # the chain's root, across the viewing ray
+    along_ray: float = 0.12         # ... along it, as a fraction of the depth
+    floor: float = 0.06             # a foot in contact, off the floor (the lifter's ankle error)
+    slide: float = 0.005            # a foot in contact, horizontal slide per frame
+    accel: float = 4.0              # root acceleration, m/s^2
+    window_s: float = 1.0           # online: the causal window
+
+
+def _normal_equations(root: np.ndarray, rel: np.ndarray, contact: np.ndarray | None,
+                      plane: tuple[np.ndarray, float] | None, fps: float, m: RootModel):
+    """Block-banded normal equations (diag, first and second off-diagonal 3x3 blocks; rhs)."""
+    T = len(root)
+    z = np.linalg.norm(root, axis=-1)
+    u = root / np.maximum(z, 1e-9)[:, None]
+    uu = u[:, :, None] * u[:, None, :]
+    eye = np.eye(3)
+    D = (eye - uu) / m.across_ray ** 2 + uu / (m.along_ray * np.maximum(z, 0.1))[:, None, None] ** 2
+    b = np.einsum("tij,tj->ti", D, root)
+    U1 = np.zeros((max(T - 1, 0), 3, 3))
+    U2 = np.zeros((max(T - 2, 0), 3, 3))
+    if contact is not None and plane is not None:
+        n, d = plane
+        nn = np.outer(n, n)
+        P = eye - nn
+        for f, ank in enumerate(ANKLES):
+            w = np.nan_to_num(contact[:, f])
+            r = rel[:, ank]
+            wf = w / m.floor ** 2
+            D += wf[:, None, None] * nn
+            b += wf[:, None] * (-(d + r @ n))[:, None] * n
+            if T > 1:
+                ws = np.minimum(w[1:], w[:-1]) / m.slide ** 2
+                D[1:] += ws[:, None, None] * P
+                D[:-1] += ws[:, None, None] * P
+                U1 -= ws[:, None, None] * P
+                g = (r[1:] - r[:-1]) @ P                              # P symmetric
+                b[1:] -= ws[:, None] * g
+                b[:-1] += ws[:, None] * g
+    if T > 2:
+        lam = 1.0 / (m.accel / fps ** 2) ** 2
+        D[:-2] += lam * eye
+        D[1:-1] += 4 * lam * eye
+        D[2:] += lam * eye
+        U1[:-1] -= 2 * lam * eye
+        U1[1:] -= 2 * lam * eye
+        U2 += lam * eye
+    return D, U1, U2, b
+
+
+def _solve_banded(D, U1, U2, b) -> np.ndarray:
+    from scipy.linalg import solveh_banded
+    T = len(D)
+    n = 3 * T
+    ab = np.zeros((9, n))
+    i, j = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
+    t = np.arange(T)[:, None, None]
+    for k, B in ((0, D), (1, U1), (2, U2)):
+        if len(B) == 0:
+            continue
+        tt = t[: len(B)]
+        r = 3 * (tt + k) + i                       # lower block (t + k, t) = B[t]^T
+        c = 3 * tt + j
+        v = np.swapaxes(B, 1, 2)
+        r, c = np.broadcast_to(r, v.shape), np.broadcast_to(c, v.shape)
+        keep = r >= c
+        ab[(r - c)[keep], c[keep]] = v[keep]
+    ab[0] += 1e-9
+    return solveh_banded(ab, b.reshape(-1), lower=True).reshape(T, 3)
+
+
+def _segments(ok: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.r_[0, ok.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def solve_root(root: np.ndarray, rel: np.ndarray, fps: float, contact: np.ndarray | None = None,
+               plane: tuple[np.ndarray, float] | None = None, causal: bool = False,
+               model: RootModel | None = None) -> np.ndarray:
+    """Root positions ``(T, 3)`` (scaled camera frame) from the chain's roots ``(T, 3)``, root-relative
+    poses ``(T, 17, 3)``, contact weights ``(T, 2)`` and the ankle plane ``(n, d)``; NaN frames stay
+    NaN and split the sequence.  ``causal``: each frame from the last ``window_s`` seconds only."""
+    m = model or RootModel()
+    out = np.full(root.shape, np.nan)
+    ok = np.isfinite(root).all(-1) & np.isfinite(rel).all((-1, -2))
+    for s, e in _segments(ok):
+        if not causal:
+            out[s:e] = _solve_banded(*_normal_equations(root[s:e], rel[s:e], None if contact is None
+                                                        else contact[s:e], plane, fps, m))
+            continue
+        W = max(3, int(round(m.window_s * fps)))
+        for t in range(s, e):
+            a = max(s, t - W + 1)
+            out[t] = _solve_banded(*_normal_equations(root[a:t + 1], rel[a:t + 1], None if contact is None
+                                                      else contact[a:t + 1], plane, fps, m))[-1]
+    return out
+
+
+# --- the frame ------------------------------------------------------------------------------------
+
+def facing(poses: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Unit facing direction of one ``(17, 3)`` pose, on the plane normal to ``up``: up x (r_hip - l_hip)."""
+    right = poses[_J["r_hip"]] - poses[_J["l_hip"]]
+    f = np.cross(up, right)
+    f -= (f @ up) * up
+    nf = np.linalg.norm(f)
+    if nf < 1e-9:
+        raise StructposeError("the first pose has coincident hips; cannot tell which way it faces")
+    return f / nf
+
+
+def frame_from(up: np.ndarray, forward: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """4x4 rigid ``world_from_camera`` with rows X = Y x Z, Y = ``up``, Z = ``forward``, origin at ``origin``."""
+    R = np.stack([np.cross(up, forward), up, forward])
+    M = np.eye(4)
+    M[:3, :3] = R
+    M[:3, 3] = -R @ origin
+    return M
+
+
+def _apply(M: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return x @ M[:3, :3].T + M[:3, 3]
+
+
+def _fallback(rel: np.ndarray, smooth: np.ndarray, first: int, ankle_h: float, scale: float, status: str,
+              meta: dict) -> WorldResult:
+    """The camera frame turned Y up (``x, -y, -z``: a level camera assumed), origin under the first root,
+    y = 0 at the lowest ankle minus the ankle height; smoothed root, no contacts, no pinning."""
+    pose_s = rel + smooth[:, None]
+    M = frame_from(np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, -1.0]), np.zeros(3))
+    w = _apply(M, pose_s)
+    low = np.nanmin(w[:, list(ANKLES), 1])
+    M[:3, 3] -= np.array([w[first, 0, 0], low - ankle_h, w[first, 0, 2]])
+    meta.update(status=status)
+    return WorldResult(_apply(M, pose_s).astype(np.float32), M.astype(np.float32), float(scale), status, meta=meta)
+
+
+def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M, mode: str = "bidirectional",
+             pin: bool = True, model: RootModel | None = None) -> WorldResult:
+    """Camera-frame poses ``(T, 17, 3)`` (NaN = no pose) -> :class:`WorldResult`; ``mode`` "online" is
+    causal in the root path, contacts and pinning, anything else offline.  See the module text."""
+    check_shape(poses_cam, ["T", 17, 3], "poses")
+    height = check_height(height)
+    if not (np.isfinite(fps) and fps > 0):
+        raise StructposeError(f"fps is {fps}; expected a positive frame rate")
+    causal = mode == "online"
+    P0 = np.asarray(poses_cam, np.float64)
+    valid = np.isfinite(P0).all((1, 2))
+    if not valid.any():
+        raise StructposeError("no valid pose in the sequence; nothing to place in a world frame")
+    scale = height / standing_height(P0)
+    P = P0 * scale
+    root = P[:, 0]
+    rel = P - root[:, None]
+    ankle_h = ANKLE_FRAC * height
+    first = int(np.flatnonzero(valid)[0])
+    smooth = solve_root(root, rel, fps, causal=causal, model=model)
+    fit = fit_floor(P, fps, rel + smooth[:, None]) if valid.sum() > 1 else FloorFit(
+        up_prior(P), float("nan"), float("nan"), 0, status="fallback: a single frame (the floor needs contacts "
+                                                           "over time)")
+    meta: dict[str, Any] = {"height_m": height, "scale": float(scale), "floor_rms_m": None,
+                            "contact_threshold": None, "mode": "online" if causal else "offline"}
+    if fit.status != "ok":
+        return _fallback(rel, smooth, first, ankle_h, scale, fit.status, meta)
+    n, d = fit.normal, fit.d
+    try:
+        facing(P[first], n)
+    except StructposeError as e:
+        fit.status = f"fallback: {e}"
+    if fit.status != "ok":
+        return _fallback(rel, smooth, first, ankle_h, scale, fit.status, meta)
+    # first pass: contacts on the smoothed path; second: the path held by those contacts
+    M0 = frame_from(n, facing(rel[first] + smooth[first], n), np.zeros(3))
+    M0[1, 3] = d + ankle_h                          # y = height above the ground (ankle plane - ankle height)
+    w1 = _apply(M0, rel + smooth[:, None])
+    p1 = contact_probability(w1, fps, ankle_h, causal=causal)
+    path = solve_root(root, rel, fps, contact=p1, plane=(n, d), causal=causal, model=model)
+    pose_s = rel + path[:, None]
+    origin = pose_s[first, 0] - (pose_s[first, 0] @ n + d + ankle_h) * n
+    M = frame_from(n, facing(pose_s[first], n), origin)
+    w = _apply(M, pose_s)
+    p = contact_probability(w, fps, ankle_h, causal=causal)
+    on = hysteresis(p)
+    if pin:
+        w = pin_feet(w, on, fps, ankle_h, causal=causal).astype(np.float64)
+    meta.update(status="ok", floor_rms_m=fit.rms_m, contact_threshold=ON, floor_points=fit.points,
+                camera_height_m=float(d + ankle_h),
+                camera_tilt_down_deg=float(np.degrees(np.arcsin(np.clip(-n[2], -1, 1)))),
+                camera_roll_deg=float(np.degrees(np.arctan2(n[0], -n[1]))),
+                contact_frames=[int(v) for v in on.sum(0)])
+    return WorldResult(w.astype(np.float32), M.astype(np.float32), float(scale), "ok",
+                       contacts=np.where(np.isfinite(p), p, np.nan).astype(np.float32),
+                       floor=np.r_[n, d + ankle_h].astype(np.float32), meta=meta)
