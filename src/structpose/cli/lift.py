@@ -53,6 +53,9 @@ def _run(args: argparse.Namespace) -> int:
         if not seqs:
             raise StructposeError(f"no sequence {args.sequence!r} in {args.keypoints}; it holds: {', '.join(names)}")
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
+    if args.tpnet:       # read (safely) and checked now, even if no frame ends up needing it
+        from ..models.tpnet import load_model
+        load_model(args.tpnet)
     written = []
     for s in seqs:
         fps = args.fps or s.fps or 30.0

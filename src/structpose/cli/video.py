@@ -49,6 +49,9 @@ def _run(args: argparse.Namespace) -> int:
         raise StructposeError("--render with a live source needs --mode online (a live stream cannot be re-read "
                               "for the bidirectional second pass)")
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
+    if args.tpnet:       # read (safely) and checked now, even if no frame ends up needing it
+        from ..models.tpnet import load_model
+        load_model(args.tpnet)
     writer = None
     on_frame = None
     opened = open_source(args.source)
