@@ -47,7 +47,11 @@ data: $(STAMP)
 demo: setup
 	$(BIN)/structpose demo --out demo_out
 
+# the layer contracts (import-linter, pyproject.toml), lint and types first, then the tests
 test: setup
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest tests
 
 bench: setup

@@ -15,9 +15,10 @@ import torch
 
 
 def _sequences(n_cams: int = 3, seed: int = 7):
+    from structpose.data.detector_noise import detector_noise
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
-    from structpose.train.lifter import LifterTrainConfig, detector_noise
+    from structpose.train.lifter import LifterTrainConfig
     cfg = LifterTrainConfig(flip=False, bone_jitter=0.0)
     g = torch.Generator().manual_seed(seed)
     out = []
@@ -48,8 +49,9 @@ def _fixed_view(w, cfg, g):
 
 
 def accuracy() -> list[tuple[str, float, float, float]]:
+    from structpose.fitting import fit_sequence
     from structpose.metrics import mpjpe, mpjve, pa_mpjpe
-    from structpose.pipeline.lifting import PoseLifter, fit_symmetric
+    from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import refine_sequence
     lifter = PoseLifter(min_score=0.5)
     have_bi = True
@@ -68,10 +70,10 @@ def accuracy() -> list[tuple[str, float, float, float]]:
         rel = rel[ok]
         gt = (cam - cam[:, :1])[ok]
         on = refine_sequence(rel, fps, mode="online")
-        res = {"lifter": rel, "lifter + fit": fit_symmetric(rel), "lifter + TP-Net online": on,
-               "lifter + TP-Net online + fit": fit_symmetric(on)}
+        res = {"lifter": rel, "lifter + fit": fit_sequence(rel), "lifter + TP-Net online": on,
+               "lifter + TP-Net online + fit": fit_sequence(on)}
         if have_bi:
-            res["lifter + TP-Net bidir. + fit"] = fit_symmetric(refine_sequence(rel, fps, mode="bidirectional"))
+            res["lifter + TP-Net bidir. + fit"] = fit_sequence(refine_sequence(rel, fps, mode="bidirectional"))
         for k, v in res.items():
             arms[k].append(v)
         gts.append(gt)
@@ -88,9 +90,10 @@ def accuracy() -> list[tuple[str, float, float, float]]:
 
 
 def speed(n: int = 300) -> list[tuple[str, float]]:
+    from structpose.cli._threads import single_threaded
     from structpose.data import deepmimic
-    from structpose.pipeline._threads import single_threaded
-    from structpose.pipeline.lifting import PoseLifter, RunningSkeleton
+    from structpose.fitting import RunningSkeleton
+    from structpose.pipeline.lifting import PoseLifter
     from structpose.pipeline.refiner import OnlineRefiner
     single_threaded()
     c = deepmimic.load_all()[3]

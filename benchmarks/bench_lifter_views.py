@@ -1,5 +1,5 @@
 """The lifter alone under `structpose demo`'s protocol: held-out clips, one
-`cameras.sample_virtual_camera` per clip and seed, `train.lifter.detector_noise`, and
+`cameras.sample_virtual_camera` per clip and seed, `data.detector_noise`, and
 `PoseLifter(focal_px=camera focal)`; root-relative MPJPE / PA-MPJPE / N-MPJPE in mm.
 
 `python benchmarks/bench_lifter_views.py [--split val|test] [--seeds 5] [--no-ray] [weights.pt ...]`
@@ -20,11 +20,11 @@ def cases(split: str, seeds: int):
     import torch
 
     from structpose.cameras import project_clip, sample_virtual_camera
+    from structpose.data.detector_noise import DetectorNoise, detector_noise
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
-    from structpose.train.lifter import LifterTrainConfig, detector_noise
     clips = split_clips(load_clips(("deepmimic", "holosoma")))[split]
-    cfg = LifterTrainConfig()
+    cfg = DetectorNoise()
     out = []
     for seed in range(seeds):
         rng, g = np.random.default_rng(seed), torch.Generator().manual_seed(seed)

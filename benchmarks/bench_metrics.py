@@ -16,7 +16,7 @@ import torch
 from structpose.data import deepmimic
 from structpose.metrics import pa_mpjpe, root_relative
 
-N_POSES = int(os.environ.get("STRUCTPOSE_BENCH_POSES", 1_000_000))
+N_POSES = int(os.environ.get("STRUCTPOSE_BENCH_POSES", "1000000"))
 N_NAIVE = 5_000
 
 

@@ -21,13 +21,9 @@ from pathlib import Path
 import torch
 
 from structpose.models.sapnet import SAPNet
-from structpose.models.sapnet_export import (
-    export_onnx,
-    gflop_per_image,
-    matmul_peak_gflops,
-    time_onnx,
-    time_torch,
-)
+from structpose.models.sapnet_export import export_onnx, gflop_per_image, time_torch
+
+from ._helpers import matmul_peak_gflops, time_onnx
 
 THREADS = 2
 
@@ -68,7 +64,8 @@ def _one(cfg: str, path: str) -> dict:
         with tempfile.TemporaryDirectory() as d:
             out["sec"] = time_onnx(export_onnx(net, Path(d) / "m.onnx"), net.config.input_size, THREADS, reps)
     else:
-        out["sec"] = time_torch(net, THREADS, channels_last=path == "channels-last", compile=path == "compile",
+        torch.set_num_threads(THREADS)
+        out["sec"] = time_torch(net, channels_last=path == "channels-last", compile=path == "compile",
                                 repeats=reps)
     out["wall"] = time.perf_counter() - t0
     return out

@@ -25,7 +25,8 @@ from structpose.data.sources import load_clips
 from structpose.data.splits import split_clips
 from structpose.filters import moving_average, one_euro, savgol
 from structpose.metrics import evaluate_sequences
-from structpose.models.tpnet import MODEL_FPS, load_model, pretrained, weights_path
+from structpose.models.tpnet import load_model, pretrained, weights_path
+from structpose.models.windows import MODEL_FPS
 from structpose.pipeline.refiner import OnlineRefiner, refine_sequence
 
 ROOT = Path(__file__).resolve().parent.parent

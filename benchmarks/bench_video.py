@@ -20,7 +20,7 @@ PHOTOS = ("basketball1.png", "basketball2.png", "messi5.jpg")
 
 def still_video(path: Path, n: int, fps: float = 30.0) -> Path:
     """``n`` frames (a multiple of 3): each photo held for a third of them."""
-    from structpose.pipeline.video import write_still_video
+    from ._helpers import write_still_video
     if n % len(PHOTOS):
         raise ValueError(f"{n} frames; expected a multiple of {len(PHOTOS)} (one equal run per photo)")
     return write_still_video(path, [DATA / p for p in PHOTOS], n // len(PHOTOS), fps=fps)
@@ -50,7 +50,7 @@ def detector_only(video: Path, n: int = 90) -> dict[str, float]:
 
 
 def end_to_end(video: Path, render: Path | None = None) -> tuple[float, dict[str, float]]:
-    from structpose.pipeline._threads import single_threaded
+    from structpose.cli._threads import single_threaded
     from structpose.pipeline.render_video import VideoWriter, compose
     from structpose.pipeline.video import process_video
     single_threaded()
@@ -73,7 +73,7 @@ def end_to_end(video: Path, render: Path | None = None) -> tuple[float, dict[str
 
 _RSS = """
 import resource, sys
-from structpose.pipeline._threads import single_threaded
+from structpose.cli._threads import single_threaded
 from structpose.pipeline.video import process_video
 single_threaded()
 seq, tm = process_video(sys.argv[1], mode="online", progress=False)

@@ -173,7 +173,7 @@ def test_2d_only_pose_file_stays_2d_when_resampled(tmp_path, capsys, deepmimic_c
 def test_convert_reads_mocap_files_bvh_and_deepmimic(tmp_path):
     """A BVH (Mixamo rig, cm, Z up) and the DeepMimic original of the same real clip convert to
     the same camera-frame motion: two independent readers agree after `data convert`."""
-    from test_bvh import MIXAMO, _frames, deepmimic_bvh
+    from bvh_builders import MIXAMO, _frames, deepmimic_bvh
 
     from structpose.data import deepmimic
     from structpose.data.bvh import dumps_bvh

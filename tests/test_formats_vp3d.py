@@ -185,7 +185,7 @@ def test_converted_file_loads_as_pose_file(tmp_path, walk):
 @pytest.mark.parametrize("up", ["+y", "-x"])
 def test_file_written_with_another_up_axis_is_detected(tmp_path, deepmimic_clips, up):
     """A custom data_3d file written Y up (or any axis) still gives an upright front view."""
-    from structpose.data.convert import TO_Y_UP
+    from structpose.cameras import TO_Y_UP
     clip = next(c for c in deepmimic_clips if "walk" in c.name)
     world = (clip.world[:24] @ TO_Y_UP[up]).astype(np.float32)        # Y-up -> `up`-up (inverse rotation)
     path = write_vp3d_3d(tmp_path / "d.npz", {"S1": {"Walking": embed32(world, np.random.default_rng(8))}})

@@ -35,7 +35,7 @@ def test_bone_vectors_and_lengths_match_a_loop(deepmimic_camera_poses):
 
 def test_procrustes_recovers_a_known_similarity(deepmimic_camera_poses):
     gt = deepmimic_camera_poses[::20].astype(np.float64)
-    moved, R, s, t = _similar_copy(gt, 0)
+    moved, R, s, _t = _similar_copy(gt, 0)
     res = similarity_procrustes(moved, gt)
     assert np.abs(res.aligned - gt).max() < 1e-9
     # the inverse similarity: s_hat = 1/s, R_hat = R^T

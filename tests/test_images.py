@@ -6,41 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from structpose.data.images import (
-    FLIP,
-    AnnotatedImages,
-    Augment,
-    RenderedImages,
-    apply_affine,
-    crop_affine,
-    gaussian_heatmaps,
-    invert_affine,
-    load_image,
-    make_sample,
-)
+from structpose.data.images import FLIP, AnnotatedImages, Augment, RenderedImages, load_image, make_sample
 from structpose.errors import StructposeError
-from structpose.models.sapnet import decode_heatmaps, heatmap_to_input
 from structpose.render import render_dataset
-
-
-def test_crop_affine_maps_box_to_crop():
-    A = crop_affine(np.array([100.0, 50.0]), 40.0, 64)
-    # the box centre -> the crop centre; the square's edges (centre +- side/2) -> the outer edges of
-    # the crop's first and last pixels (pixel centres at integers: -0.5 and 63.5)
-    assert np.allclose(apply_affine(A, np.array([[100.0, 50.0]])), [[31.5, 31.5]])
-    corners = np.array([[80.0, 30.0], [120.0, 70.0]])
-    assert np.allclose(apply_affine(A, corners), [[-0.5, -0.5], [63.5, 63.5]])
-    assert np.allclose(apply_affine(invert_affine(A), apply_affine(A, corners)), corners)
-    # rotation by 90 deg turns an offset to the right into an offset upwards (screen, y down)
-    R = crop_affine(np.array([0.0, 0.0]), 64.0, 64, rotation_deg=90)
-    assert np.allclose(apply_affine(R, np.array([[10.0, 0.0]])) - 31.5, [[0, -10]], atol=1e-9)
-
-
-def test_heatmap_target_decodes_to_the_joint():
-    uv = np.random.default_rng(0).uniform(8, 56, (17, 2))
-    hm = gaussian_heatmaps(uv, 64, sigma=1.0)
-    xy, _ = decode_heatmaps(hm)
-    assert np.abs(heatmap_to_input(xy) - uv).max() < 0.05
 
 
 @pytest.fixture(scope="module")

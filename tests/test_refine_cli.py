@@ -105,3 +105,19 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, clip, capsys)
     save_pose_file(tmp_path / "empty.npz", empty)
     _fails(capsys, ["refine", str(tmp_path / "empty.npz"), "--out", str(out)], ["no frame"])
     assert not out.exists()
+
+
+def test_a_file_without_fps_keeps_its_image_size_2d_and_meta(tmp_path, clip):
+    """--fps supplies a missing frame rate; nothing else of the file is dropped on the way."""
+    _, noisy = clip
+    uv = noisy[..., :2] / noisy[..., 2:] * 800 + 500
+    src = tmp_path / "nofps.npz"
+    np.savez(src, poses_3d=noisy.astype(np.float32), poses_2d=uv.astype(np.float32),
+             scores=np.full(noisy.shape[:2], 0.8, np.float32), image_size=np.array([1000, 900]),
+             meta=np.array(json.dumps({"subject": "s1"})))
+    out = tmp_path / "out.npz"
+    assert main(["refine", str(src), "--out", str(out), "--fps", "30"]) == 0
+    r = load_pose_file(out)
+    assert r.image_size == (1000, 900) and r.meta["subject"] == "s1" and r.fps == 30.0
+    np.testing.assert_allclose(r.poses_2d, uv, atol=1e-3)
+    np.testing.assert_allclose(r.scores, 0.8)

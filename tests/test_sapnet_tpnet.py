@@ -22,7 +22,7 @@ def _bones(poses: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def pairs_file(tmp_path_factory):
     """An untrained tiny SAP-Net on two rendered scenes of every VAL clip (12 frames each)."""
-    from structpose.train.sapnet_eval import write_pairs
+    from structpose.analysis.sapnet_eval import write_pairs
     d = tmp_path_factory.mktemp("pairs")
     net = SAPNet({"name": "tiny", "channels": 16, "input_size": 64, "num_stacks": 1})
     save_weights(d / "w.pt", net, bone_sum=4.0)
@@ -73,7 +73,7 @@ def test_tpnet_trained_on_pairs_removes_a_systematic_prediction_error(tmp_path):
     mocap: TP-Net trained only on its pairs must learn to undo it on held-out clips."""
     from structpose.data.sources import load_clips
     from structpose.data.splits import split_clips
-    from structpose.models.tpnet import MODEL_FPS
+    from structpose.models.windows import MODEL_FPS
     from structpose.pipeline.refiner import refine_sequence
     bias = np.zeros((17, 3), np.float32)
     bias[16, 2], bias[5, 0] = 0.08, 0.06
@@ -127,8 +127,8 @@ def test_pairs_config_errors_are_one_line(tmp_path):
 
 
 def test_train_sapnet_seed_and_init_overrides(tmp_path, capsys):
-    from test_train_sapnet import _config
-    cfg = _config(tmp_path, steps=2)
+    from sapnet_builders import tiny_config
+    cfg = tiny_config(tmp_path, steps=2)
     out = tmp_path / "run"
     assert main(["train", "sapnet", "--config", str(cfg), "--out-dir", str(out), "--seed", "5"]) == 0
     assert json.loads((out / "config.json").read_text())["train"]["seed"] == 5
@@ -140,19 +140,18 @@ def test_train_sapnet_seed_and_init_overrides(tmp_path, capsys):
 
 def test_eval_scores_extra_refiners_and_refuses_bad_ones(pairs_file, tmp_path, capsys):
     from structpose.models.tpnet import build_model, save_model
-    from structpose.train.sapnet_eval import main as eval_main
     weights = pairs_file[0].parent / "w.pt"
     ident = build_model({"kind": "tpnet", "window": 4, "mode": "online", "hidden": [8]})   # untrained: identity
     save_model(ident, tmp_path / "ident.pt")
     out = tmp_path / "e.json"
-    assert eval_main(["eval", str(out), str(weights), "--split", "val", "--frames", "6",
+    assert main(["analyze", "sapnet-eval", str(out), str(weights), "--split", "val", "--frames", "6",
                       "--tpnet", f"mine={tmp_path / 'ident.pt'}"]) == 0
     row = json.loads(out.read_text())["rows"][0]
     # an untrained residual TP-Net returns its input: the refined score equals SAP-Net's own
     assert row["sapnet+tpnet_mine"]["mpjpe_mm"] == pytest.approx(row["sapnet"]["mpjpe_mm"], rel=1e-4)
     assert 0 <= row["illegal_pct"]["ground_truth"] <= 100
     capsys.readouterr()
-    assert eval_main(["eval", str(out), str(weights), "--tpnet", "nolabel"]) == 2
+    assert main(["analyze", "sapnet-eval", str(out), str(weights), "--tpnet", "nolabel"]) == 2
     assert "LABEL=PATH" in capsys.readouterr().err
 
 
@@ -168,8 +167,8 @@ def test_bad_pairs_files_and_seeds_are_one_line(tmp_path, capsys):
     np.savez(nan, names=np.array(["a"]), fps=np.array(30.0), gt_0=g, pred_0=p)
     with pytest.raises(StructposeError, match="NaN"):
         load_pairs(nan)
-    from test_train_sapnet import _config
-    cfg = _config(tmp_path, steps=1)
+    from sapnet_builders import tiny_config
+    cfg = tiny_config(tmp_path, steps=1)
     assert main(["train", "sapnet", "--config", str(cfg), "--out-dir", str(tmp_path / "r"), "--seed", "-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and ">= 0" in err
@@ -178,8 +177,7 @@ def test_bad_pairs_files_and_seeds_are_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("args", [["--frames", "0"], ["--scenes", "0"]])
 def test_pairs_refuses_empty_requests(tmp_path, capsys, args):
-    from structpose.train.sapnet_eval import main as eval_main
     with pytest.raises(SystemExit) as e:
-        eval_main(["pairs", str(tmp_path / "p.npz"), str(tmp_path / "w.pt"), *args])
+        main(["data", "pairs", str(tmp_path / "p.npz"), str(tmp_path / "w.pt"), *args])
     assert e.value.code == 2 and ">= 1" in capsys.readouterr().err
     assert not (tmp_path / "p.npz").exists()

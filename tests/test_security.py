@@ -142,9 +142,8 @@ def test_no_option_that_reads_weights_runs_code_from_them(tmp_path, bomb, capsys
 
 
 def test_sapnet_eval_refuses_the_file_too(tmp_path, bomb, capsys):
-    from structpose.train.sapnet_eval import main as sapnet_eval
     evil, marker = bomb
-    assert sapnet_eval(["eval", str(tmp_path / "o.json"), str(evil)]) == 2
+    assert main(["analyze", "sapnet-eval", str(tmp_path / "o.json"), str(evil)]) == 2
     assert not marker.exists() and len(capsys.readouterr().err.strip().splitlines()) == 1
 
 

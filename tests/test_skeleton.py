@@ -54,3 +54,23 @@ def test_synthesised_pelvis_is_mid_hips_and_missing_joints_are_nan():
 def test_wrong_joint_count_is_a_clear_error():
     with pytest.raises(ValueError, match="16 joints"):
         sk.convert(np.zeros((2, 17, 3)), "mpii16", "h36m17")
+
+
+def test_layout_errors_are_the_one_public_error_type():
+    from structpose.errors import StructposeError
+    from structpose.skeleton import H36M17, Layout, conversion_matrix, get_layout
+    for bad in (lambda: H36M17.index("tail"), lambda: get_layout("h36m99"),
+                lambda: conversion_matrix("h36m17", "nope"), lambda: Layout("x", ("a", "b"), (-1,))):
+        with pytest.raises(StructposeError) as e:
+            bad()
+        assert "\n" not in str(e.value)
+
+
+def test_bone_twins_swap_left_and_right_by_name():
+    from structpose.skeleton import H36M17
+    names = H36M17.names
+    for b, t in enumerate(H36M17.bone_twins):
+        (p, c), (tp, tc) = H36M17.bones[b], H36M17.bones[t]
+        swap = {"l_": "r_", "r_": "l_"}
+        assert names[tc] == (swap[names[c][:2]] + names[c][2:] if names[c][:2] in swap else names[c])
+        assert names[tp] == (swap[names[p][:2]] + names[p][2:] if names[p][:2] in swap else names[p])

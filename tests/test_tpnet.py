@@ -10,7 +10,7 @@ from structpose.data.datasets import window_indices
 from structpose.data.error_model import ErrorModel
 from structpose.errors import StructposeError
 from structpose.models import TemporalRNN, TPNet, load_model, pretrained, save_model
-from structpose.models.tpnet import lookahead, reference_index, sample_windows, window_offsets
+from structpose.models.windows import lookahead, reference_index, sample_windows, window_offsets
 from structpose.pipeline.refiner import OnlineRefiner, refine_sequence
 
 

@@ -13,29 +13,19 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from sapnet_builders import TINY, tiny_config
 
 from structpose.errors import StructposeError
 from structpose.models.sapnet import load_weights
 from structpose.train.sapnet import compute_losses, model_config, train
 
-TINY = {
-    "stage": 3,
-    "model": {"preset": "realtime", "channels": 16, "input_size": 64, "num_stacks": 1},
-    "data": {"renders": {"num_2d": 24, "num_3d": 24, "num_test": 0, "size": 64, "seed": 0},
-             "clips_3d": ["deepmimic/walk", "deepmimic/jump"], "clips_2d": ["deepmimic/run"], "clips_test": []},
-    "train": {"steps": 30, "batch_size": 4, "lr": 1e-3, "checkpoint_every": 5, "log_every": 5, "threads": 1,
-              "weights": {"heatmap": 1.0, "depth": 1.0, "lambda_g": 0.03, "lambda_a": 0.03, "lambda_s": 0.05}},
-}
 
-
-def _config(tmp_path: Path, data: dict | None = None, **train) -> Path:
-    cfg = json.loads(json.dumps(TINY))
-    cfg["data"]["cache_dir"] = str(tmp_path / "cache")
-    cfg["data"].update(data or {})
-    cfg["train"].update(train)
-    p = tmp_path / "tiny.yaml"
-    p.write_text(yaml.safe_dump(cfg))
-    return p
+def _free_port() -> int:
+    """A port nobody listens on now (a fixed one collides with other test runs on the same machine)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -50,10 +40,10 @@ def _log(out: Path) -> list[dict[str, float]]:
 def test_two_process_ddp_ranks_agree_and_loss_falls(tmp_path):
     # a fixed global batch (4 + 4 samples, no augmentation) that the two ranks split between them:
     # the loss must fall step after step if the averaged gradients are right
-    cfg = _config(tmp_path, {"renders": {**TINY["data"]["renders"], "num_2d": 4, "num_3d": 4}, "augment": False},
+    cfg = tiny_config(tmp_path, {"renders": {**TINY["data"]["renders"], "num_2d": 4, "num_3d": 4}, "augment": False},
                   steps=16, log_every=1, optimizer="adam", lr=3e-3, weights={"heatmap": 1.0, "depth": 1.0})
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
            "-m", "structpose", "train", "sapnet", "--config", str(cfg), "--out-dir", str(out), "--device", "cpu"]
     r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -65,7 +55,7 @@ def test_two_process_ddp_ranks_agree_and_loss_falls(tmp_path):
 
 
 def test_exact_resume_after_kill(tmp_path):
-    cfg = _config(tmp_path, steps=16, checkpoint_every=3, log_every=2)
+    cfg = tiny_config(tmp_path, steps=16, checkpoint_every=3, log_every=2)
     ref = train(yaml.safe_load(cfg.read_text()), tmp_path / "ref")
     out = tmp_path / "crash"
     cmd = [sys.executable, "-m", "structpose", "train", "sapnet", "--config", str(cfg), "--out-dir", str(out),
@@ -90,7 +80,7 @@ def test_exact_resume_after_kill(tmp_path):
 
 
 def test_resume_refuses_checkpoint_of_another_model(tmp_path):
-    cfg = yaml.safe_load(_config(tmp_path, steps=5).read_text())
+    cfg = yaml.safe_load(tiny_config(tmp_path, steps=5).read_text())
     train(cfg, tmp_path / "run")
     cfg["model"]["channels"] = 32
     with pytest.raises(StructposeError, match="--out"):
@@ -99,7 +89,7 @@ def test_resume_refuses_checkpoint_of_another_model(tmp_path):
 
 def test_2d_only_samples_never_feed_the_depth_loss(tmp_path):
     from structpose.train.sapnet_data import build_datasets
-    cfg = yaml.safe_load(_config(tmp_path).read_text())
+    cfg = yaml.safe_load(tiny_config(tmp_path).read_text())
     data = build_datasets(cfg, 64, 0)
     net = __import__("structpose.models.sapnet", fromlist=["SAPNet"]).SAPNet(model_config(cfg))
     net.eval()
@@ -187,7 +177,7 @@ def test_lambda_unit_heatmap_px_equals_the_paper_loss_in_heatmap_pixels(deepmimi
 
 
 def test_reinvoking_a_finished_run_changes_nothing_and_keeps_its_summary(tmp_path):
-    cfg = yaml.safe_load(_config(tmp_path, steps=4, log_every=2).read_text())
+    cfg = yaml.safe_load(tiny_config(tmp_path, steps=4, log_every=2).read_text())
     first = train(cfg, tmp_path / "run")
     before = json.loads((tmp_path / "run" / "summary.json").read_text())
     w0, _, _ = load_weights(tmp_path / "run" / "weights.pt")
@@ -198,3 +188,17 @@ def test_reinvoking_a_finished_run_changes_nothing_and_keeps_its_summary(tmp_pat
     assert after["effective_weights"] == before["effective_weights"]
     w1, _, _ = load_weights(tmp_path / "run" / "weights.pt")
     assert all(torch.equal(a, b) for a, b in zip(w0.state_dict().values(), w1.state_dict().values()))
+
+
+@pytest.mark.parametrize("train, key", [({"steps": 0}, "train.steps"), ({"lr": "fast"}, "train.lr"),
+                                        ({"batch_size": 3}, "train.batch_size"), ({"optimizer": "lbfgs"}, "train.optimizer"),
+                                        ({"weights": {"heatmap": -1}}, "train.weights.heatmap"),
+                                        ({"tensorboard": "yes"}, "train.tensorboard"), ({"stepz": 5}, "stepz"),
+                                        ({"seed": -1}, "train.seed")])
+def test_sapnet_train_config_names_the_bad_key(train, key):
+    from structpose.train.sapnet import SAPNetTrainConfig
+    with pytest.raises(StructposeError, match=key.replace(".", r"\.")) as e:
+        SAPNetTrainConfig.from_dict({**TINY["train"], **train})
+    assert "\n" not in str(e.value)
+    ok = SAPNetTrainConfig.from_dict(TINY["train"])
+    assert ok.steps == TINY["train"]["steps"] and ok.lr == TINY["train"]["lr"]

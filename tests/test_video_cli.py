@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks._helpers import write_still_video
 from structpose.cli import main
 from structpose.io.posefile import load_pose_file
-from structpose.pipeline.video import write_still_video
 from structpose.skeleton import H36M17
 
 DATA = Path("/usr/share/doc/opencv-doc/examples/data")

@@ -97,9 +97,9 @@ def test_export_anim_writes_bvh_and_glb(tmp_path, posefile, capsys):
 def test_video_writes_the_viewer_and_animations_beside_the_pose_file(tmp_path, capsys):
     from pathlib import Path
 
+    from benchmarks._helpers import write_still_video
     from structpose.io.bvh_export import yup_poses
     from structpose.io.posefile import load_pose_file
-    from structpose.pipeline.video import write_still_video
     photos = Path("/usr/share/doc/opencv-doc/examples/data")
     video = write_still_video(tmp_path / "still.mp4", [photos / "basketball1.png", photos / "messi5.jpg"], 4,
                               fps=25.0, blank_frames=2)

@@ -7,7 +7,7 @@ import pytest
 from structpose.cameras import look_at
 from structpose.cli import main
 from structpose.errors import StructposeError
-from structpose.world import (ANKLE_FRAC, fit_floor, solve_root, standing_height, to_world)
+from structpose.world import ANKLE_FRAC, fit_floor, solve_root, standing_height, to_world
 
 
 def _walk(deepmimic_clips):

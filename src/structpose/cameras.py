@@ -15,6 +15,21 @@ from .errors import StructposeError, check_shape
 
 WORLD_UP = np.array([0.0, 1.0, 0.0])
 
+# --- frame conventions, defined once -------------------------------------------------------------
+#: per-axis signs between a Y-up world (facing +z) and the camera frame (x right, y down, z forward):
+#: a 180-degree turn about x, its own inverse (``p_cam = p_world * Y_UP_FLIP`` and back)
+Y_UP_FLIP = np.array([1.0, -1.0, -1.0])
+#: proper rotations (det +1) taking each possible world up axis to +Y (``p @ R.T``)
+TO_Y_UP = {
+    "+y": np.eye(3), "-y": np.diag([1.0, -1.0, -1.0]),
+    "+z": np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]]),        # (x, y, z) -> (x, z, -y)
+    "-z": np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]),
+    "+x": np.array([[0, -1.0, 0], [1.0, 0, 0], [0, 0, 1.0]]),
+    "-x": np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]]),
+}
+#: Z-up -> Y-up: x stays, new y = old z, new z = -old y
+Z_UP_TO_Y_UP = TO_Y_UP["+z"]
+
 
 @dataclass
 class Camera:
@@ -212,7 +227,7 @@ def camera_from_uniforms(u: np.ndarray, target_world: np.ndarray,
     fov, image size, aim x/y/z, roll), so callers can derive them from a counter-based hash."""
     pts = _points(target_world)
     pitch_max = _sampler_setup(distance, fov_deg, image_sizes, pitch_limit_deg)
-    u = [float(v) for v in np.asarray(u, dtype=float).reshape(-1)[:9]]
+    u = [float(v) for v in np.asarray(u, dtype=float).reshape(-1)[:9]]  # type: ignore[assignment]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     centre, extent = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
     yaw, d, dh = 2 * math.pi * u[0], _lerp(distance, u[1]), _lerp(height, u[2])
@@ -264,7 +279,8 @@ class CameraBatch(NamedTuple):
     image_size: np.ndarray
 
     def camera(self, i: int) -> Camera:
-        return Camera(self.R[i], self.t[i], self.f[i], self.c[i], tuple(int(v) for v in self.image_size[i]))
+        w, h = (int(v) for v in self.image_size[i])
+        return Camera(self.R[i], self.t[i], self.f[i], self.c[i], (w, h))
 
 
 def cameras_from_uniforms_batch(u: np.ndarray, targets_world: np.ndarray,

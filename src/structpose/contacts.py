@@ -50,7 +50,7 @@ def foot_speed(ankles: np.ndarray, fps: float, causal: bool, span_s: float = 0.1
     T = len(xz)
     if T < 2:
         return np.full(xz.shape[:2], np.inf if causal else 0.0)
-    k = max(1, int(round(span_s * fps)))
+    k = max(1, round(span_s * fps))
     idx = np.arange(T)
     if causal:
         lo, hi = np.maximum(idx - k, 0), idx
@@ -141,7 +141,7 @@ def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_he
     contacts = np.asarray(contacts, bool)
     if contacts.shape != (T, 2):
         raise StructposeError(f"contacts have shape {contacts.shape}; expected ({T}, 2)")
-    ramp = max(1, int(round(blend_s * fps)))
+    ramp = max(1, round(blend_s * fps))
     for f, (hip, knee, ank) in enumerate(LEGS):
         weight = np.zeros((T, 2))                   # pull towards the pin: horizontal, vertical
         target = np.full((T, 3), np.nan)

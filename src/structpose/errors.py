@@ -1,9 +1,8 @@
 """The one exception type users see, and small input guards that raise it."""
 from __future__ import annotations
 
+import math
 from typing import Any
-
-import numpy as np
 
 
 class StructposeError(ValueError):
@@ -31,14 +30,6 @@ def check_shape(x: Any, dims: list[str | int], what: str = "input") -> None:
         raise StructposeError(f"{what} has shape {shape}; expected {want}")
 
 
-def check_finite(x: Any, what: str = "input") -> None:
-    arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).sum())
-        raise StructposeError(f"{what} contains {bad} NaN/inf values; give finite numbers "
-                              "(mark missing joints with a score of 0 instead)")
-
-
 #: frame rates accepted anywhere (frames per second): a 10 s time-lapse step .. a 10 kHz high-speed camera
 FPS_MIN, FPS_MAX = 0.1, 10_000.0
 
@@ -49,24 +40,10 @@ def check_fps(fps: Any, what: str = "fps") -> float:
         v = float(fps)
     except (TypeError, ValueError):
         raise StructposeError(f"{what} is {fps!r}; expected a frame rate in frames per second") from None
-    if not (np.isfinite(v) and FPS_MIN <= v <= FPS_MAX):
+    if not (math.isfinite(v) and FPS_MIN <= v <= FPS_MAX):
         raise StructposeError(f"{what} is {v:g}; expected a frame rate between {FPS_MIN:g} and {FPS_MAX:g} "
                               "frames per second")
     return v
-
-
-def check_metres(poses: Any, what: str = "poses_3d") -> None:
-    """Refuse poses in millimetres (or other large units): the median bone of a person is ~0.25 m; above
-    5 m the file is not in metres."""
-    from .skeleton import H36M17
-    p = np.asarray(poses, np.float64)
-    if p.ndim < 2 or p.shape[-2:] != (17, 3):
-        return
-    bones = np.linalg.norm(p[..., 1:, :] - p[..., list(H36M17.parents[1:]), :], axis=-1)
-    bones = bones[np.isfinite(bones)]
-    if bones.size and float(np.median(bones)) > 5.0:
-        raise StructposeError(f"{what}: median bone length {float(np.median(bones)):.0f}; poses must be in metres "
-                              "(divide millimetres by 1000)")
 
 
 def warn(message: str) -> None:

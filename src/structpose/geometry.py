@@ -62,6 +62,14 @@ def bone_lengths(poses: Array, layout: Layout = H36M17) -> Array:
     return sq.sqrt() if _is_torch(sq) else np.sqrt(sq)
 
 
+def smooth_bone_lengths(poses: Array, layout: Layout = H36M17, eps: float = _NORM_EPS) -> Array:
+    """:func:`bone_lengths` made smooth at zero for losses: ``sqrt(|v|^2 + eps^2)`` (:func:`safe_norm`).
+
+    (..., J, 3) metres -> (..., B) metres; exact up to ``eps``, with a finite gradient on a zero-length bone.
+    """
+    return safe_norm(bone_vectors(poses, layout), eps)
+
+
 def bone_index(layout: Layout = H36M17) -> dict[tuple[int, int], int]:
     """``(parent, child) -> position`` in :func:`bone_vectors`'s bone axis."""
     return {b: i for i, b in enumerate(layout.bones)}
@@ -86,8 +94,8 @@ LIMB_NAMES: tuple[str, ...] = tuple(n for n, _, _ in LIMB_CHAINS)
 def _chain_indices(layout: Layout) -> np.ndarray:
     try:
         return np.array([[layout.index(j) for j in chain] for _, chain, _ in LIMB_CHAINS])
-    except KeyError as e:
-        raise StructposeError(f"layout {layout.name!r} lacks a joint the limb-angle test needs ({e.args[0]}); "
+    except StructposeError as e:
+        raise StructposeError(f"layout {layout.name!r} lacks a joint the limb-angle test needs ({e}); "
                               "use an H36M-17 pose") from None
 
 
@@ -156,7 +164,7 @@ def mirror_limb(poses: np.ndarray, limb: str, layout: Layout = H36M17) -> np.nda
     through the plane spanned by the reference bone and the upper segment, passing through the
     elbow / knee.  Bone lengths are preserved; the bend flips to the anatomically impossible side.
     """
-    names = dict((n, chain) for n, chain, _ in LIMB_CHAINS)
+    names = {n: chain for n, chain, _ in LIMB_CHAINS}
     if limb not in names:
         raise StructposeError(f"unknown limb {limb!r}; choose one of {', '.join(names)}")
     a, b, c, d = (layout.index(j) for j in names[limb])
@@ -294,7 +302,7 @@ def _kabsch3_jacobi(cov: np.ndarray, allow_reflection: bool,
                 a[(p, p)] = a[(p, p)] - t * apq
                 a[(q, q)] = a[(q, q)] + t * apq
                 a[(p, q)] = zero
-                krp, krq = tuple(sorted((r, p))), tuple(sorted((r, q)))
+                krp, krq = (min(r, p), max(r, p)), (min(r, q), max(r, q))
                 rp, rq = a[krp], a[krq]
                 a[krp], a[krq] = c * rp - s * rq, s * rp + c * rq
                 vp, vq = vcol[p], vcol[q]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .errors import StructposeError, check_shape
-from .geometry import bone_index, bone_lengths, limb_legality, safe_norm
+from .geometry import bone_index, bone_lengths, limb_legality, smooth_bone_lengths
 from .skeleton import BONE_GROUPS, H36M17, SYMMETRIC_BONES, Layout
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -42,11 +42,7 @@ def canonical_bone_lengths(pose_sets: Iterable[np.ndarray], layout: Layout = H36
     if not means:
         raise StructposeError("canonical_bone_lengths needs at least one set of poses")
     mean = np.mean(means, axis=0)
-    # the twin of bone (p, c) is (flip[p], flip[c]); torso bones are their own twins
-    flip = layout.flip_permutation
-    index = bone_index(layout)
-    twin = [index[(int(flip[p]), int(flip[c]))] for p, c in layout.bones]
-    return 0.5 * (mean + mean[twin])
+    return 0.5 * (mean + mean[layout.bone_twins])    # twin of (p, c) is (flip[p], flip[c])
 
 
 def _reduce(per_pose: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -60,10 +56,9 @@ def _reduce(per_pose: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 def _lengths(poses: torch.Tensor, bones: Sequence[tuple[int, int]]) -> torch.Tensor:
-    """(..., J, 3) -> (..., len(bones)) lengths, smooth at zero length."""
-    parents = [p for p, _ in bones]
-    children = [c for _, c in bones]
-    return safe_norm(poses[..., children, :] - poses[..., parents, :])
+    """(..., 17, 3) -> (..., len(bones)) lengths of the named H36M-17 bones, smooth at zero length."""
+    index = bone_index(H36M17)
+    return smooth_bone_lengths(poses)[..., [index[b] for b in bones]]
 
 
 def bone_ratio_loss(poses: torch.Tensor, canonical_lengths: Sequence[float] | torch.Tensor | None = None,

@@ -16,6 +16,8 @@ from functools import cache
 
 import numpy as np
 
+from .errors import StructposeError
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -28,7 +30,7 @@ class Layout:
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.parents):
-            raise ValueError(f"layout {self.name}: {len(self.names)} names but {len(self.parents)} parents")
+            raise StructposeError(f"layout {self.name}: {len(self.names)} names but {len(self.parents)} parents")
 
     @property
     def num_joints(self) -> int:
@@ -47,11 +49,18 @@ class Layout:
             perm[a], perm[b] = b, a
         return perm
 
+    @property
+    def bone_twins(self) -> np.ndarray:
+        """``(B,)`` index of every bone's left/right twin in :attr:`bones` order (torso bones: themselves)."""
+        flip = self.flip_permutation
+        where = {b: i for i, b in enumerate(self.bones)}
+        return np.array([where[(int(flip[p]), int(flip[c]))] for p, c in self.bones], dtype=np.intp)
+
     def index(self, name: str) -> int:
         try:
             return self.names.index(name)
         except ValueError:
-            raise KeyError(f"layout {self.name!r} has no joint {name!r}; joints are {', '.join(self.names)}") from None
+            raise StructposeError(f"layout {self.name!r} has no joint {name!r}; joints are {', '.join(self.names)}") from None
 
 
 def _pairs(names: tuple[str, ...], left_prefix: str, right_prefix: str) -> tuple[tuple[int, int], ...]:
@@ -123,7 +132,7 @@ def get_layout(name: str | Layout) -> Layout:
     try:
         return LAYOUTS[name]
     except KeyError:
-        raise KeyError(f"unknown layout {name!r}; known layouts: {', '.join(LAYOUTS)}") from None
+        raise StructposeError(f"unknown layout {name!r}; known layouts: {', '.join(LAYOUTS)}") from None
 
 
 # --- conversions -----------------------------------------------------------------------------
@@ -197,7 +206,7 @@ def conversion_matrix(src: str, dst: str) -> np.ndarray:
         return np.eye(s.num_joints)
     if (s.name, d.name) not in _TABLES:
         known = ", ".join(f"{a}->{b}" for a, b in _TABLES)
-        raise KeyError(f"no conversion {s.name} -> {d.name}; available: {known}")
+        raise StructposeError(f"no conversion {s.name} -> {d.name}; available: {known}")
     table = _TABLES[(s.name, d.name)]
     w = np.full((d.num_joints, s.num_joints), np.nan)
     for dj, sources in table.items():
@@ -212,8 +221,8 @@ def convert(poses: np.ndarray, src: str, dst: str) -> np.ndarray:
     w = conversion_matrix(src, dst)
     poses = np.asarray(poses)
     if poses.shape[-2] != w.shape[1]:
-        raise ValueError(f"layout {src} has {w.shape[1]} joints but the array has {poses.shape[-2]} "
-                         f"(shape {poses.shape})")
+        raise StructposeError(f"layout {src} has {w.shape[1]} joints but the array has {poses.shape[-2]} "
+                              f"(shape {poses.shape})")
     known = ~np.isnan(w).any(axis=1)
     out = np.full(poses.shape[:-2] + (w.shape[0], poses.shape[-1]), np.nan, dtype=np.result_type(poses, np.float32))
     # a missing (NaN) source joint makes only the joints built from it NaN, not every joint (NaN * 0 = NaN)

@@ -3,19 +3,18 @@
 Colours follow the person's own sides: **right = red, left = blue**, torso and head grey, so a
 swapped conversion shows at a glance.  3D plots draw the camera frame (x right, y down, z forward)
 with y pointing down the screen, i.e. as the camera saw the person, turned a little for depth.
-Matplotlib runs on the Agg backend (no display needed).
+Figures are bare matplotlib ``Figure`` objects saved through Agg: no display needed, and importing this
+module leaves pyplot's global backend alone.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from .errors import StructposeError, check_shape
 from .io.atomic import atomic_path
@@ -96,28 +95,26 @@ def save_skeleton_figure(poses: np.ndarray, out_png: str | Path, frames: Sequenc
         raise StructposeError(f"frames {bad or frames} do not fit a sequence of {T} frames; "
                               f"expected 1 to 24 indices in 0..{T - 1}")
     ncols, nrows = len(frames), 2 if side_view else 1
-    fig = plt.figure(figsize=(max(2.9 * ncols, 4.6), 3.2 * nrows + 0.6))   # one column: room for the title
-    try:
-        rel_all = poses[frames] - poses[frames][:, :1]
-        finite = np.abs(rel_all[np.isfinite(rel_all).all(axis=-1)])
-        radius = 1.02 * float(finite.max()) if len(finite) else None
-        for k, f in enumerate(frames):
-            rel = poses[f] - poses[f][0] if np.isfinite(poses[f][0]).all() else poses[f]
-            label = frame_labels[k] if frame_labels else f"frame {f % T}"
-            ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
-            plot_skeleton_3d(ax, rel, layout, title=label + " (camera view)", radius=radius)
-            if side_view:
-                ax = fig.add_subplot(nrows, ncols, ncols + k + 1, projection="3d")
-                plot_skeleton_3d(ax, rel, layout, title=label + " (from the right)", radius=radius,
-                                 elev=5.0, azim=-5.0)
-        fig.suptitle((title + "\n" if title else "") + "right = red, left = blue; camera frame (y down)",
-                     fontsize=9)
-        fig.tight_layout(h_pad=2.0)
-        out_png = Path(out_png)
-        with atomic_path(out_png) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
-    finally:
-        plt.close(fig)
+    # a bare Figure (no pyplot): no global backend is switched, nothing to close
+    fig = Figure(figsize=(max(2.9 * ncols, 4.6), 3.2 * nrows + 0.6))   # one column: room for the title
+    rel_all = poses[frames] - poses[frames][:, :1]
+    finite = np.abs(rel_all[np.isfinite(rel_all).all(axis=-1)])
+    radius = 1.02 * float(finite.max()) if len(finite) else None
+    for k, f in enumerate(frames):
+        rel = poses[f] - poses[f][0] if np.isfinite(poses[f][0]).all() else poses[f]
+        label = frame_labels[k] if frame_labels else f"frame {f % T}"
+        ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
+        plot_skeleton_3d(ax, rel, layout, title=label + " (camera view)", radius=radius)
+        if side_view:
+            ax = fig.add_subplot(nrows, ncols, ncols + k + 1, projection="3d")
+            plot_skeleton_3d(ax, rel, layout, title=label + " (from the right)", radius=radius,
+                             elev=5.0, azim=-5.0)
+    fig.suptitle((title + "\n" if title else "") + "right = red, left = blue; camera frame (y down)",
+                 fontsize=9)
+    fig.tight_layout(h_pad=2.0)
+    out_png = Path(out_png)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     return out_png
 
 
@@ -133,30 +130,28 @@ def save_views_figure(pose_world: np.ndarray, cameras: Sequence, out_png: str | 
         raise StructposeError("no cameras to draw; expected at least one")
     ncols = min(4, len(cameras))
     nrows = int(np.ceil(len(cameras) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows + 0.5), squeeze=False)
-    try:
-        for ax in axes.ravel()[len(cameras):]:
-            ax.axis("off")
-        for ax, cam in zip(axes.ravel(), cameras):
-            uv = cam.project(cam.world_to_camera(pose_world))
-            w, h = cam.image_size
-            ax.add_patch(plt.Rectangle((0, 0), w, h, fill=False, color="black", lw=1))
-            for p, c in layout.bones:
-                ax.plot(uv[[p, c], 0], uv[[p, c], 1], color=side_colour(layout, c), lw=2)
-            dist = float(np.linalg.norm(cam.center - pose_world[0]))
-            fov = float(np.degrees(2 * np.arctan(0.5 * max(w, h) / cam.f[0])))
-            ax.set_title(f"{w}x{h}, {dist:.1f} m, fov {fov:.0f} deg", fontsize=8)
-            ax.set_xlim(-0.02 * w, 1.02 * w)
-            ax.set_ylim(1.02 * h, -0.02 * h)                # pixel v grows downwards
-            ax.set_aspect("equal")
-            ax.tick_params(labelsize=6)
-        fig.suptitle((title + "\n" if title else "") + "virtual cameras: right = red, left = blue", fontsize=9)
-        fig.tight_layout()
-        out_png = Path(out_png)
-        with atomic_path(out_png) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(3.2 * ncols, 3.0 * nrows + 0.5))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.ravel()[len(cameras):]:
+        ax.axis("off")
+    for ax, cam in zip(axes.ravel(), cameras):
+        uv = cam.project(cam.world_to_camera(pose_world))
+        w, h = cam.image_size
+        ax.add_patch(Rectangle((0, 0), w, h, fill=False, color="black", lw=1))
+        for p, c in layout.bones:
+            ax.plot(uv[[p, c], 0], uv[[p, c], 1], color=side_colour(layout, c), lw=2)
+        dist = float(np.linalg.norm(cam.center - pose_world[0]))
+        fov = float(np.degrees(2 * np.arctan(0.5 * max(w, h) / cam.f[0])))
+        ax.set_title(f"{w}x{h}, {dist:.1f} m, fov {fov:.0f} deg", fontsize=8)
+        ax.set_xlim(-0.02 * w, 1.02 * w)
+        ax.set_ylim(1.02 * h, -0.02 * h)                # pixel v grows downwards
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=6)
+    fig.suptitle((title + "\n" if title else "") + "virtual cameras: right = red, left = blue", fontsize=9)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     return out_png
 
 

@@ -197,7 +197,7 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
     pts, fin = _support_points(poses, up, fps, speed=False)
     ok &= fin
     idx = np.flatnonzero(ok)
-    none = FloorFit(up, float("nan"), float("nan"), int(len(idx)), support=np.full(len(poses), -1))
+    none = FloorFit(up, float("nan"), float("nan"), len(idx), support=np.full(len(poses), -1))
     if len(idx) < MIN_CONTACT_FRAMES:
         none.status = (f"fallback: no floor contact ({len(idx)} frames with a slow, low foot; "
                        f"need {MIN_CONTACT_FRAMES})")
@@ -347,7 +347,7 @@ def solve_root(root: np.ndarray, rel: np.ndarray, fps: float, contact: np.ndarra
             out[s:e] = _solve_banded(*_normal_equations(root[s:e], rel[s:e], None if contact is None
                                                         else contact[s:e], plane, fps, m))
             continue
-        W = max(3, int(round(m.window_s * fps)))
+        W = max(3, round(m.window_s * fps))
         for t in range(s, e):
             a = max(s, t - W + 1)
             out[t] = _solve_banded(*_normal_equations(root[a:t + 1], rel[a:t + 1], None if contact is None

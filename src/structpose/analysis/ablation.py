@@ -94,7 +94,6 @@ def run_ablation(cfg: LifterTrainConfig, seeds: list[int], warm_steps: int, stag
     arms = arms or ARMS
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, cfg.threads))
     full, weak, _val, test = split(load_training_clips(cfg), cfg)
     f3, f2 = _frames(full), _frames(weak)
     rows: list[dict[str, Any]] = []

@@ -144,11 +144,9 @@ def save_npz(s: LossSurface, path: str | Path) -> Path:
 def plot(s: LossSurface, path: str | Path) -> Path:
     """Four surfaces (log10 scale, so the valley floor that the structure terms shape is visible),
     the depth profile along the valley, and side views of the marked poses."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a bare Figure: pyplot's global backend is left alone
 
-    fig = plt.figure(figsize=(16, 9.5))
+    fig = Figure(figsize=(16, 9.5))
     X, Z = np.meshgrid(s.xs, s.zs)
     floor = 1e-4
     colors = {"(1)": "tab:red", "(2)": "tab:orange", "(3)": "tab:green"}
@@ -185,7 +183,6 @@ def plot(s: LossSurface, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
     return path
 
 

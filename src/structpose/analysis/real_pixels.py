@@ -78,10 +78,10 @@ def _structpose_video(mode: str) -> Callable[[ViewInput], np.ndarray]:
 
 def _per_photo_fit(poses: np.ndarray) -> np.ndarray:
     """``structpose image``'s last step: each photo's own bone lengths, made left/right symmetric."""
-    from ..pipeline.lifting import fit_symmetric
+    from ..fitting import fit_sequence
     out = np.array(poses, np.float64)
     for t in np.flatnonzero(np.isfinite(out).all((1, 2))):
-        out[t] = fit_symmetric(out[t][None])[0]
+        out[t] = fit_sequence(out[t][None])[0]
     return out
 
 

@@ -20,7 +20,7 @@ import torch
 from ..data.error_model import ErrorModel
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
-from ..models.tpnet import MODEL_FPS, sample_windows, window_offsets
+from ..models.windows import MODEL_FPS, sample_windows, window_offsets
 from ..skeleton import H36M17
 
 
@@ -64,16 +64,15 @@ def sensitivity(model: torch.nn.Module, windows: np.ndarray, sigma: float = 0.01
 
 def plot_sensitivity(S: np.ndarray, offsets: np.ndarray, out_dir: str | Path, prefix: str = "sensitivity") -> list[Path]:
     """Write the Fig. 5 heatmaps: temporal (joint x offset) and joint-to-joint at t = 0 and t = -1."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a bare Figure: pyplot's global backend is left alone
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = list(H36M17.names)[1:]
     S = S[:, 1:, 1:]                                                       # without the pelvis (see above)
     paths = []
     temporal = S.mean(-1).T                                                # (J_in, N): mean over output joints
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig = Figure(figsize=(9, 5.5))
+    ax = fig.subplots()
     im = ax.imshow(temporal, aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(offsets)), [str(o) for o in offsets], fontsize=7)
     ax.set_yticks(range(len(names)), names, fontsize=7)
@@ -86,7 +85,8 @@ def plot_sensitivity(S: np.ndarray, offsets: np.ndarray, out_dir: str | Path, pr
         n = int(np.flatnonzero(offsets == t)[0]) if (offsets == t).any() else None
         if n is None:
             continue
-        fig, ax = plt.subplots(figsize=(6.5, 5.5))
+        fig = Figure(figsize=(6.5, 5.5))
+        ax = fig.subplots()
         im = ax.imshow(S[n].T, cmap="magma", vmax=np.percentile(S[n], 99))
         ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
         ax.set_yticks(range(len(names)), names, fontsize=7)
@@ -96,7 +96,6 @@ def plot_sensitivity(S: np.ndarray, offsets: np.ndarray, out_dir: str | Path, pr
         fig.colorbar(im, ax=ax, label="mm / mm")
         fig.tight_layout()
         paths.append(_save(fig, out_dir / f"{prefix}_joints_t{abs(t)}.png"))
-        plt.close("all")
     return paths
 
 

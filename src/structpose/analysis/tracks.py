@@ -103,7 +103,7 @@ def detect_video(video: str | Path, mode: str = "video", cache_dir: str | Path |
                 if mode == "image" and sapnet:
                     pose = np.full((17, 3), np.nan, np.float32)
                     if d.found:
-                        from ..models.sapnet_cli import sapnet_on_detection
+                        from ..pipeline.sapnet import sapnet_on_detection
                         pose, _ = sapnet_on_detection(img, d, focal_from_fov(size, DEFAULT_FOV_DEG))
                     rows["sapnet"].append(np.asarray(pose, np.float32))
     finally:

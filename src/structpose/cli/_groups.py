@@ -9,8 +9,8 @@ import argparse
 
 _HELP = {
     "train": "train a model from a config file (tpnet, lifter, sapnet)",
-    "analyze": "the paper's analyses (sensitivity, loss-surface, ablation)",
-    "data": "real mocap sources and dataset formats (sources, convert, show)",
+    "analyze": "the paper's analyses (sensitivity, loss-surface, ablation, sapnet-eval, sapnet-figures)",
+    "data": "real mocap sources and dataset formats (sources, convert, show, pairs)",
     "export": "export a model (onnx) or a pose file as an animation (anim: bvh, glb)",
     "bench": "time a model's inference path",
 }

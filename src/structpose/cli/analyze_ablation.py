@@ -31,6 +31,8 @@ def _run(args: argparse.Namespace) -> int:
         raise StructposeError(f"--lambda-scales {args.lambda_scales!r}; expected numbers like 1,20") from None
     if not scales or not all(math.isfinite(s) and 0 < s <= 1e6 for s in scales):
         raise StructposeError("--lambda-scales needs positive multipliers, e.g. 1 or 1,20")
+    import torch
+    torch.set_num_threads(max(1, cfg.threads))            # the command owns the process's threads
     res = run_ablation(cfg, seeds, args.warm_steps, (args.ga_steps, args.s_steps), args.out,
                        log=lambda s: print(s, flush=True), arms=arms_for(scales))
     print(res["table"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ._groups import group
+from ._options import add_mode
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "error model) and measure the output's response. Writes sensitivity.npz (raw (N,17,17) "
                     "array, offsets, joint names) and PNG heatmaps: temporal, joint-to-joint at t=0 and t=-1.")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--mode", choices=("online", "bidirectional"), default="online", help="which shipped model")
+    add_mode(p, "online", "which shipped model", choices=("online", "bidirectional"))
     p.add_argument("--model", metavar="PT", help="a trained model instead of the shipped one")
     p.add_argument("--samples", type=int, default=256, help="number of test windows (default 256)")
     p.add_argument("--sigma", type=float, default=0.01, help="perturbation std in metres (default 0.01)")

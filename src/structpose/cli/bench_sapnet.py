@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         torch.manual_seed(0)
         net = SAPNet(args.config)
     gflop = gflop_per_image(net)
-    sec = time_torch(net, threads=args.threads, repeats=args.repeats)
+    torch.set_num_threads(args.threads)
+    sec = time_torch(net, repeats=args.repeats)
     res = {"config": net.config.name, "input_size": net.config.input_size, "channels": net.config.channels,
            "stacks": net.config.num_stacks, "threads": args.threads, "batch": 1, "dtype": "float32",
            "ms_per_img": round(sec * 1000, 2), "img_per_s": round(1 / sec, 2), "gflop_per_img": round(gflop, 3),

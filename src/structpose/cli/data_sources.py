@@ -93,95 +93,8 @@ def run_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def _from_motion3d(path: Path, index: int) -> tuple[np.ndarray, float | None, str]:
-    from ..cameras import front_camera
-    from ..data.formats import FORMATS, detect_format, load_motion_3d
-    from ..data.holosoma import Z_UP_TO_Y_UP
-    fmt = detect_format(path)
-    if not FORMATS[fmt].has_3d:
-        raise StructposeError(f"{path}: {fmt} holds only 2D keypoints; nothing 3D to draw "
-                              "(convert it and run `structpose lift` first)")
-    items = load_motion_3d(path, fmt)
-    if not items:
-        raise StructposeError(f"{path}: holds no sequences")
-    if not 0 <= index < len(items):
-        raise StructposeError(f"--sequence {index} is out of range; {path} holds {len(items)} sequences (0.."
-                              f"{len(items) - 1})")
-    m = items[index]
-    poses = np.asarray(m.poses, dtype=float)
-    if m.frame != "camera":
-        if m.camera is not None:
-            poses = m.camera.world_to_camera(poses)
-        else:
-            up = (m.up_axis or "+y").lower()
-            if up not in ("+y", "y", "+z", "z"):
-                raise StructposeError(f"{path}: world frame with up axis {m.up_axis!r}; cannot draw it")
-            world = poses @ Z_UP_TO_Y_UP.T if "z" in up else poses
-            ok = np.isfinite(world).all(axis=(1, 2))
-            if not ok.any():
-                raise StructposeError(f"{path}: sequence {m.name} has no finite pose to draw")
-            poses = front_camera(world[ok]).world_to_camera(world)
-    return poses, m.fps, f"{path.name}: {m.name} ({fmt})"
-
-
-def _holosoma_npy(path: Path) -> tuple[np.ndarray, float | None, str]:
-    from ..cameras import front_camera
-    from ..data import holosoma
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise StructposeError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
-    if arr.ndim != 3 or arr.shape[1:] != (53, 3) or arr.shape[0] == 0 or not np.isfinite(arr).all():
-        raise StructposeError(f"{path}: array of shape {arr.shape}; expected finite holosoma joints (T, 53, 3)")
-    world = holosoma.to_h36m(arr)
-    return front_camera(world).world_to_camera(world), holosoma.FPS, f"{path.name} (holosoma, 120 fps)"
-
-
-def load_for_show(text: str, sequence: int = 0) -> tuple[np.ndarray, float | None, str]:
-    """``(T, 17, 3)`` camera-frame poses, fps and a label for anything ``data show`` accepts."""
-    path = Path(text)
-    if not path.exists():
-        if re.fullmatch(r"[a-z_]+/[\w\-/]+", text):
-            from ..data.sources import KNOWN_SOURCES, load_clips
-            source = text.split("/")[0]
-            if source in KNOWN_SOURCES:
-                clips = {c.name: c for c in load_clips(source)}
-                if text not in clips:
-                    raise StructposeError(f"no clip {text!r}; {source} clips: {', '.join(clips)}")
-                c = clips[text]
-                return c.in_camera(), c.fps, f"{c.name} ({c.fps:g} fps, front camera)"
-        raise StructposeError(f"{text}: no such file, and not a source clip name (e.g. deepmimic/walk)")
-    if path.is_file() and path.suffix.lower() == ".bvh":
-        from ..data.bvh import load_bvh_with_info
-        clip, info = load_bvh_with_info(path)
-        syn = f", synthesised {', '.join(info['synthesised'])}" if info["synthesised"] else ""
-        return clip.in_camera(), clip.fps, (f"{path.name} ({clip.fps:g} fps, units {info['units']}, "
-                                            f"up {info['up_axis']}{syn}, front camera)")
-    if path.is_file() and path.suffix.lower() == ".txt":
-        from ..data.deepmimic import load_clip
-        c = load_clip(path)
-        return c.in_camera(), c.fps, f"{path.name} (DeepMimic, {c.fps:g} fps, front camera)"
-    if path.is_file() and path.suffix.lower() == ".npy":
-        return _holosoma_npy(path)
-    if path.is_file() and path.suffix.lower() == ".npz":
-        from ..io.posefile import load_pose_file
-        try:
-            seq = load_pose_file(path)
-        except StructposeError:
-            seq = None
-        if seq is not None:
-            if not np.isfinite(seq.poses_3d).any():
-                raise StructposeError(f"{path}: pose file has no 3D poses (2D only?); run `structpose lift` first")
-            return seq.poses_3d, seq.fps, f"{path.name} ({seq.fps:g} fps)"
-    try:
-        import structpose.data.formats  # noqa: F401  (H2's readers; optional at this layer)
-    except ImportError:
-        raise StructposeError(f"{path}: not a pose file or .bvh, and no dataset readers are installed") from None
-    return _from_motion3d(path, sequence)
-
-
 def _show_views(args: argparse.Namespace, poses: np.ndarray, label: str, out: Path) -> int:
-    from ..cameras import sample_virtual_camera
+    from ..cameras import Y_UP_FLIP, sample_virtual_camera
     from ..viz import save_views_figure
     if not 1 <= args.views <= 16:
         raise StructposeError(f"--views {args.views}: expected 1 to 16 cameras")
@@ -190,7 +103,7 @@ def _show_views(args: argparse.Namespace, poses: np.ndarray, label: str, out: Pa
     if not -T <= f < T:
         raise StructposeError(f"frame {f} is outside the sequence of {T} frames; expected 0..{T - 1}")
     # camera frame (y down, z forward) -> a Y-up world by a half turn about x (a proper rotation)
-    world = poses[f] * np.array([1.0, -1.0, -1.0])
+    world = poses[f] * Y_UP_FLIP
     if not np.isfinite(world).all():
         raise StructposeError(f"frame {f} has missing joints; choose a complete frame with --frames")
     rng = np.random.default_rng(args.seed)
@@ -205,7 +118,8 @@ def run_show(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise StructposeError(f"--out {out}: expected a .png file name")
-    poses, _fps, label = load_for_show(args.input, args.sequence)
+    from ..data.any3d import load_any_3d
+    poses, _fps, label = load_any_3d(args.input, args.sequence)
     if args.views is not None:
         return _show_views(args, poses, label, out)
     path = save_skeleton_figure(poses, out, frames=args.frames, title=args.title or label)

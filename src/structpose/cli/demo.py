@@ -26,44 +26,14 @@ def _fmt_row(name: str, values: list[str], width: int = 10) -> str:
     return f"  {name:<28}" + "".join(f"{v:>{width}}" for v in values)
 
 
-def _structure(poses_list):
-    import numpy as np
-
-    from .. import metrics
-    sym = np.concatenate([np.atleast_1d(metrics.symmetry_error(p, reduction="none")) for p in poses_list])
-    std = [float(metrics.bone_length_std(p)) for p in poses_list if len(p) > 1]
-    ill = np.concatenate([np.atleast_1d(metrics.illegal_angle_ratio(p, reduction="none")) for p in poses_list])
-    return 1000 * float(np.mean(sym)), 1000 * float(np.mean(std)), float(np.mean(ill))
-
-
-def _held_out(clips, seed: int):
-    """Per test clip: (name, fps, camera, clean uv, noisy uv, scores, gt camera-frame poses)."""
-    import numpy as np
-    import torch
-
-    from ..cameras import project_clip, sample_virtual_camera
-    from ..train.lifter import LifterTrainConfig, detector_noise
-    rng = np.random.default_rng(seed)
-    g = torch.Generator().manual_seed(seed)
-    cfg = LifterTrainConfig()
-    out = []
-    for c in clips:
-        cam = sample_virtual_camera(rng, c.world)
-        uv, gt = project_clip(c, cam)
-        noisy, mask = detector_noise(torch.as_tensor(uv, dtype=torch.float32), cfg, g)
-        out.append((c.name, c.fps, cam, noisy.numpy(), mask.numpy(), gt))
-    return out
-
-
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from .. import metrics
+    from ..analysis.demo import held_out_cases, structural_validity, whole_chain
     from ..data.sources import load_clips
     from ..data.splits import split_clips
     from ..io.posefile import PoseSequence, save_pose_file
-    from ..pipeline.lifting import PoseLifter, lift_sequence
     from ..viz import save_skeleton_figure
 
     torch.set_num_threads(2)
@@ -78,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     print(_fmt_row("source", ["clips", "frames", "sym mm", "bone std", "illegal %"]))
     for src in ("deepmimic", "holosoma"):
         cs = [c for c in clips if c.source == src]
-        sym, std, ill = _structure([c.in_camera() for c in cs])
+        sym, std, ill = structural_validity([c.in_camera() for c in cs])
         frames = sum(c.num_frames for c in cs)
         print(_fmt_row(src, [str(len(cs)), str(frames), f"{sym:.1f}", f"{std:.2f}", f"{ill:.2f}"]))
         summary[f"mocap_{src}"] = {"clips": len(cs), "frames": frames, "symmetry_mm": sym,
@@ -87,26 +57,16 @@ def _run(args: argparse.Namespace) -> int:
     test = split_clips(clips)["test"]
     print(f"\n2. Held-out clips ({', '.join(c.name for c in test)}), one virtual camera each, detector-like "
           "2D noise\n   (errors root-relative, millimetres; illegal = % of elbow/knee angles bent the wrong way)")
-    cases = _held_out(test, args.seed)
-    stages = [("lifter alone", "none", False), ("+ TP-Net online", "online", False),
-              ("+ TP-Net online + fit", "online", True), ("+ TP-Net bidirectional", "bidirectional", False),
-              ("+ TP-Net bidir. + fit", "bidirectional", True)]
+    cases = held_out_cases(test, args.seed)
     print(_fmt_row("stage", ["MPJPE", "PA-MPJPE", "MPJVE", "bone std", "sym", "illegal %"]))
     keep = None
-    for label, mode, fit in stages:
-        preds, gts = [], []
-        for name, fps, cam, uv, mask, gt in cases:
-            lifter = PoseLifter(focal_px=float(cam.f[0]))
-            seq = lift_sequence(uv, mask.astype(np.float32), fps, cam.image_size, mode=mode, fit=fit, lifter=lifter)
-            preds.append(seq.poses_3d)
-            gts.append(gt)
-            if mode == "bidirectional" and fit and keep is None:
-                keep = (name, seq, gt, fps)
-        r = metrics.evaluate_sequences(preds, gts, names=[c[0] for c in cases])
+    for label, r, seqs in whole_chain(cases):
         mm = ["n/a" if r.get(k) is None else f"{1000 * r[k]:.1f}"
               for k in ("mpjpe", "pa_mpjpe", "mpjve", "bone_length_std", "symmetry_error")]
         print(_fmt_row(label, mm + [f"{r['illegal_angle_ratio']:.2f}"]))
         summary[label] = {k: v for k, v in r.items() if isinstance(v, (int, float)) or v is None}
+        if label == "+ TP-Net bidir. + fit":
+            keep = (cases[0].name, seqs[0], cases[0].gt, cases[0].fps)
 
     name, seq, gt, fps = keep
     stem = name.replace("/", "_")

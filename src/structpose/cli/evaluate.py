@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         from ..io.guards import refuse_overwrite
         refuse_overwrite({"--out": args.out}, {"PRED": args.pred, "GT": args.gt})
     pred, gt = load_pose_file(args.pred), load_pose_file(args.gt)
-    from ..errors import check_metres
+    from ..io.guards import check_metres
     check_metres(pred.poses_3d[pred.valid], str(args.pred))   # millimetres would give MPJPEs 1000x too large
     check_metres(gt.poses_3d[gt.valid], str(args.gt))
     if pred.num_frames != gt.num_frames:

@@ -27,6 +27,8 @@ def _run(args: argparse.Namespace) -> int:
         for st in cfg.stages:
             st.steps = max(1, round(st.steps * args.steps_scale))
     cfg.validate(f"{args.config} (with command-line overrides)")
+    import torch
+    torch.set_num_threads(max(1, cfg.threads))            # the command owns the process's threads
     summary = train(cfg, args.out, log=lambda s: print(s, flush=True), resume=args.resume)
     print(f"wrote {args.out} (+ .yaml config, .json log) in {summary['wall_seconds']:.0f} s")
     return 0

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
     from ..errors import StructposeError
-    from ..train.sapnet import train
+    from ..train.sapnet import SAPNetTrainConfig, train
     cfg = load_config(args.config)
     if args.steps is not None:
         if args.steps < 1:
@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.init is not None:
         from ..io.guards import check_input_file
         cfg["init"] = str(check_input_file(args.init, "--init", "give a SAP-Net weights file"))
+    torch.set_num_threads(SAPNetTrainConfig.from_dict(cfg["train"]).threads)   # checked before any work
     out = Path(args.out_dir or cfg.get("out_dir") or f"runs/{Path(args.config).stem}")
     from ..io.guards import refuse_overwrite
     refuse_overwrite({"the run's config copy": out / "config.json", "--export": args.export},

@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
                      {"--config": args.config})
     refuse_overwrite({"--export": cfg.export}, {f"out_dir file {n}": run_dir / n
                                                 for n in ("checkpoint.pt", "best.pt", "summary.json")})
+    import torch
+    torch.set_num_threads(max(1, int(cfg.threads)))       # the command owns the process's threads
     s = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(f"done: {s['steps']} steps in {s['wall_s'] / 60:.1f} min, best val MPJPE {s['best_val_mpjpe_mm']:.1f} mm"
           f" -> {s['out_dir']}" + (f", exported {s['exported']}" if s.get("exported") else ""))

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cameras import Camera, front_camera
+from ..cameras import TO_Y_UP, Camera, front_camera
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence, save_pose_file
 from .formats import FORMATS, Motion3D, check_format, detect_format, load_keypoints_2d, load_motion_3d
@@ -34,15 +34,6 @@ from .formats.vp3d import H36M_CAMERAS
 from .keypoints import Keypoints2D
 from .resample import resample, resample_times
 
-#: proper rotations (det +1) taking each possible world up axis to +Y
-TO_Y_UP = {
-    "+y": np.eye(3), "-y": np.diag([1.0, -1.0, -1.0]),
-    "+z": np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]]),        # (x, y, z) -> (x, z, -y)
-    "-z": np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]),
-    "+x": np.array([[0, -1.0, 0], [1.0, 0, 0], [0, 0, 1.0]]),
-    "-x": np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]]),
-}
-Z_UP_TO_Y_UP = TO_Y_UP["+z"]
 #: mean head-over-feet alignment above which the detected up axis overrides the format's
 UP_CONFIDENCE = 0.7
 

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cameras import Z_UP_TO_Y_UP
 from ..errors import StructposeError
 from ..skeleton import H36M17
 from .clip import Clip
@@ -75,8 +76,6 @@ TO_H36M: dict[str, str] = {
     "r_shoulder": "RightArm", "r_elbow": "RightForeArm", "r_wrist": "RightHand",
 }
 
-#: Z-up -> Y-up, a proper rotation: x stays, new y = old z, new z = -old y
-Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 _MEMBER = re.compile(r"demo_data/climb/mocap_climb_seq_(\d+)/[^/]*_joint_positions_f(\d+)-(\d+)\.npy$")
 

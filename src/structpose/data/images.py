@@ -7,7 +7,7 @@ with mmpose annotations, MPII + JSON, MPI-INF-3DHP frames; their annotation file
 
 * ``image`` float ``(3, S, S)`` in [0, 1];  ``heatmaps`` ``(k, S/4, S/4)`` Gaussian targets;
 * ``weight`` ``(k,)`` 1 for joints inside the crop;  ``xy`` ``(k, 2)`` normalised crop coordinates;
-* ``z`` ``(k,)`` root-relative depth in the same normalised unit (see :mod:`structpose.models.sapnet`),
+* ``z`` ``(k,)`` root-relative depth in the same normalised unit (see :mod:`structpose.codec`),
   zeros when ``has3d`` is 0 (a 2D-only sample).
 
 Augmentation (Newell / Zhou): scale 0.75-1.25, rotation +-30 deg (40 % of samples), horizontal flip
@@ -24,51 +24,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..codec import apply_affine, crop_image, depth_target, gaussian_heatmaps
 from ..errors import StructposeError
 from ..skeleton import H36M17
 
 FLIP = H36M17.flip_permutation
-
-
-# ---------------------------------------------------------------- crop geometry ---------------
-
-def box_to_square(box: np.ndarray, margin: float = 1.25) -> tuple[np.ndarray, float]:
-    """``(x0, y0, x1, y1)`` pixels -> (centre ``(2,)``, side of a square ``margin`` x the longer edge)."""
-    box = np.asarray(box, np.float64)
-    centre = (box[:2] + box[2:]) / 2
-    return centre, float(max(box[2] - box[0], box[3] - box[1]) * margin)
-
-
-def crop_affine(centre: np.ndarray, side: float, size: int, rotation_deg: float = 0.0,
-                flip: bool = False) -> np.ndarray:
-    """``(2, 3)`` affine taking image pixels to crop pixels: the square of ``side`` around ``centre``
-    (rotated by ``rotation_deg`` counter-clockwise on screen, optionally mirrored) -> ``size`` x ``size``.
-    Pixel centres are at integer coordinates (OpenCV's convention)."""
-    k = size / side
-    a = np.radians(rotation_deg)
-    R = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]) * k
-    if flip:
-        R = np.diag([-1.0, 1.0]) @ R
-    half = (size - 1) / 2.0
-    return np.hstack([R, (np.array([half, half]) - R @ np.asarray(centre, np.float64))[:, None]])
-
-
-def invert_affine(A: np.ndarray) -> np.ndarray:
-    M = np.linalg.inv(A[:, :2])
-    return np.hstack([M, -M @ A[:, 2:]])
-
-
-def apply_affine(A: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """``(..., 2)`` points through a ``(2, 3)`` affine."""
-    return np.asarray(uv) @ A[:, :2].T + A[:, 2]
-
-
-def crop_image(image: np.ndarray, centre: np.ndarray, side: float, size: int, rotation_deg: float = 0.0,
-               flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Warp ``image`` (H, W, 3) into a ``size`` crop; outside the image is black.  -> (crop, affine)."""
-    A = crop_affine(centre, side, size, rotation_deg, flip)
-    crop = cv2.warpAffine(image, A, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return crop, A
 
 
 #: largest photo accepted, in pixels (decoded BGR: 300 MB); checked from the header before decoding
@@ -121,19 +81,6 @@ def read_image(path: str | Path) -> np.ndarray:
 def load_image(path: str | Path) -> np.ndarray:
     """:func:`read_image` as RGB, the order the SAP-Net datasets use."""
     return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
-
-
-# ---------------------------------------------------------------- targets ---------------------
-
-def gaussian_heatmaps(uv_crop: np.ndarray, size: int, sigma: float = 1.0, stride: int = 4) -> np.ndarray:
-    """``(k, 2)`` crop pixels -> ``(k, size/stride, size/stride)`` unnormalised Gaussians (peak 1),
-    ``sigma`` in heatmap pixels, centred exactly (sub-pixel) at the joint."""
-    hs = size // stride
-    c = (np.asarray(uv_crop, np.float32) + 0.5) / stride - 0.5     # crop px -> heatmap px
-    g = np.arange(hs, dtype=np.float32)
-    gx = np.exp(-((g[None, :] - c[:, :1]) ** 2) / (2 * sigma ** 2))
-    gy = np.exp(-((g[None, :] - c[:, 1:]) ** 2) / (2 * sigma ** 2))
-    return gy[:, :, None] * gx[:, None, :]
 
 
 @dataclass
@@ -193,7 +140,6 @@ class RenderedImages(Dataset):
         self.three_d, self.size, self.aug, self.seed = three_d, size, aug or Augment.none(), seed
         self.epoch = 0
         src = arrays["images"].shape[1]
-        from ..models.sapnet import depth_target
         self.z = depth_target(arrays["joints_cam"], arrays["focal"], src)
 
     def __len__(self) -> int:
@@ -231,7 +177,6 @@ class AnnotatedImages(Dataset):
         self.z = None
         self.cam = None if cam is None else np.asarray(cam, np.float32)
         if cam is not None:
-            from ..models.sapnet import depth_target
             # depth in units of the annotated box side: the box plays the crop's role
             self.z = depth_target(np.asarray(cam), np.asarray(focal), 1) / self.sides[:, None]
 

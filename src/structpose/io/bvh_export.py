@@ -1,7 +1,8 @@
 """BVH export: H36M-17 joint positions -> a CMU-style hierarchy with per-frame joint rotations.
 
 A BVH file has *fixed* bone offsets, so a sequence is first fitted to constant bone lengths
-(:func:`structpose.fitting.fit_skeleton`, per-bone median over the valid frames).  The rotations
+(:func:`structpose.fitting.fit_skeleton`, the fitting policy: symmetrised per-bone median over the
+valid frames).  The rotations
 are then exact: reading the file with any BVH parser and running forward kinematics gives back
 those fitted joints (to float precision of the printed degrees, ~1e-5 m).
 
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..cameras import Y_UP_FLIP
 from ..errors import StructposeError, check_shape
 from ..skeleton import H36M17
 from .atomic import atomic_path
@@ -92,7 +94,7 @@ def yup_poses(seq) -> tuple[np.ndarray, str]:
     world = getattr(seq, "poses_world", None)
     if world is not None:
         return np.asarray(world, np.float64), "world"
-    return np.asarray(seq.poses_3d, np.float64) * np.array([1.0, -1.0, -1.0]), "camera"
+    return np.asarray(seq.poses_3d, np.float64) * Y_UP_FLIP, "camera"
 
 
 def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None, frame: str = "camera"
@@ -106,7 +108,7 @@ def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None, frame: st
     order, fitted (T, 17, 3) Y-up joints the rotations reproduce)``.  Invalid frames (``valid``
     False or any NaN) hold the nearest valid frame's pose (a BVH cannot hold "no pose").
     """
-    from ..fitting import fit_skeleton, median_bone_lengths
+    from ..fitting import fit_skeleton, symmetric_bone_lengths
     check_shape(poses, ["T", 17, 3], "poses")
     p = np.asarray(poses, np.float64)
     ok = np.isfinite(p).all(axis=(1, 2)) if valid is None else (np.asarray(valid, bool)
@@ -120,8 +122,8 @@ def bvh_from_poses(poses: np.ndarray, valid: np.ndarray | None = None, frame: st
     nearest = np.where(np.abs(prev - idx) < np.abs(nearest - idx), prev, nearest)
     if frame not in ("camera", "yup"):
         raise StructposeError(f"pose frame {frame!r} unknown; expected 'camera' or 'yup'")
-    p = p[nearest] * (np.array([1.0, -1.0, -1.0]) if frame == "camera" else 1.0)   # camera -> Y up: 180 deg about x
-    lengths = median_bone_lengths(p[ok])                        # filled frames are copies: skip them
+    p = p[nearest] * (Y_UP_FLIP if frame == "camera" else 1.0)       # camera -> Y up: 180 deg about x
+    lengths = symmetric_bone_lengths(p[ok])                      # filled frames are copies: skip them
     fitted = fit_skeleton(p, lengths)
     bone_len = {c: float(lengths[b]) for b, (_, c) in enumerate(H36M17.bones)}
     offsets: dict[str, np.ndarray] = {}

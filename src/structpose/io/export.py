@@ -185,7 +185,7 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
             write_bvh_sequence(p, seq)
             out.append(p)
         elif fmt == "glb":
-            from .gltf_export import write_glb      # pygltflib: imported only when a GLB is asked for
+            from .gltf_export import write_glb  # pygltflib: imported only when a GLB is asked for
             write_glb(p, seq)
             out.append(p)
     return out

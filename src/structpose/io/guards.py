@@ -78,3 +78,20 @@ def load_torch(path: PathLike, what: str, hint: str = "") -> Any:
     except Exception as e:  # noqa: BLE001  (torch raises zip, runtime and EOF errors for foreign files)
         raise StructposeError(f"cannot read {what} {p}: not a torch file ({type(e).__name__})"
                               + (f"; {hint}" if hint else "")) from None
+
+
+def check_metres(poses: Any, what: str = "poses_3d") -> None:
+    """Refuse poses in millimetres (or other large units): the median bone of a person is ~0.25 m; above
+    5 m the file is not in metres."""
+    import numpy as np
+
+    from ..skeleton import H36M17
+    p = np.asarray(poses, np.float64)
+    if p.ndim < 2 or p.shape[-2:] != (17, 3):
+        return
+    bones = np.linalg.norm(p[..., 1:, :] - p[..., list(H36M17.parents[1:]), :], axis=-1)
+    bones = bones[np.isfinite(bones)]
+    if bones.size and float(np.median(bones)) > 5.0:
+        raise StructposeError(f"{what}: median bone length {float(np.median(bones)):.0f}; poses must be in metres "
+                              "(divide millimetres by 1000)")
+

@@ -37,7 +37,6 @@ from ..errors import StructposeError, check_fps
 from ..skeleton import H36M17
 from .atomic import atomic_path
 
-
 WORLD_KEYS = ("poses_world", "contacts", "floor", "world_from_camera")
 
 
@@ -167,8 +166,11 @@ def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
 MAX_PIXELS = 1e6
 
 
-def load_pose_file(path: str | Path) -> PoseSequence:
-    """Read and validate a pose file; any problem is one :class:`StructposeError` line."""
+def load_pose_file(path: str | Path, fps: float | None = None) -> PoseSequence:
+    """Read and validate a pose file; any problem is one :class:`StructposeError` line.
+
+    ``fps``: the frame rate to use instead of the file's (required when the file has none).
+    """
     path = Path(path)
     if path.is_dir():
         raise StructposeError(f"{path} is a folder; expected a structpose pose file (.npz)")
@@ -179,12 +181,13 @@ def load_pose_file(path: str | Path) -> PoseSequence:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, KeyError) as e:
         raise StructposeError(f"{path}: not a readable .npz pose file ({type(e).__name__})") from None
-    missing = [k for k in ("poses_3d", "fps") if k not in data]
+    missing = [k for k in ("poses_3d", "fps") if k not in data and not (k == "fps" and fps is not None)]
     if missing:
         raise StructposeError(f"{path}: pose file lacks {', '.join(missing)}; keys present: "
-                              f"{', '.join(sorted(data)) or 'none'} (need poses_3d (T,17,3) and fps)")
+                              f"{', '.join(sorted(data)) or 'none'} (need poses_3d (T,17,3) and fps"
+                              f"{'; `structpose refine --fps` supplies a missing frame rate' if missing == ['fps'] else ''})")
     try:
-        fps = float(data["fps"])
+        fps = float(data["fps"] if fps is None else fps)
         meta = json.loads(str(data["meta"])) if "meta" in data else {}
     except (TypeError, ValueError) as e:
         raise StructposeError(f"{path}: pose file has a mistyped field ({e})") from None
@@ -197,7 +200,7 @@ def load_pose_file(path: str | Path) -> PoseSequence:
         s = data["image_size"]
         if s.dtype.kind not in "iu" or s.shape != (2,):
             raise StructposeError(f"{path}: image_size is {s.tolist()!r}; expected two integers (width, height)")
-        image_size = tuple(int(v) for v in s)
+        image_size = (int(s[0]), int(s[1]))
     sc = data.get("scores")
     if sc is not None and sc.dtype.kind in "fiu":
         fin = sc[np.isfinite(sc)]

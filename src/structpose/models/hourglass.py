@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import StructposeError
+
 
 class Residual(nn.Module):
     """Bottleneck residual module: BN-ReLU-1x1(C/2) -> BN-ReLU-3x3(C/2) -> BN-ReLU-1x1(C), plus skip."""
@@ -55,7 +57,7 @@ class StackedHourglass(nn.Module):
     def __init__(self, num_joints: int, num_stacks: int = 2, channels: int = 256, depth: int = 4) -> None:
         super().__init__()
         if channels % 4 or channels < 16:
-            raise ValueError(f"hourglass channels must be a multiple of 4 and >= 16, got {channels}")
+            raise StructposeError(f"hourglass channels must be a multiple of 4 and >= 16, got {channels}")
         self.num_stacks = num_stacks
         stem_c = max(channels // 4, 16)
         self.stem = nn.Sequential(

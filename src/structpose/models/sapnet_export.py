@@ -1,4 +1,4 @@
-"""SAP-Net deployment helpers: ONNX export, FLOP counting, batch-1 timing and the matmul peak.
+"""SAP-Net deployment helpers: ONNX export, FLOP counting and batch-1 timing.
 
 Shared by ``structpose export onnx``, ``structpose bench sapnet`` and ``benchmarks/bench_sapnet.py``
 so that all three time the same inference path: :class:`~structpose.models.sapnet.InferenceHead`
@@ -12,7 +12,6 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..errors import StructposeError
@@ -72,17 +71,9 @@ def median_seconds(fn: Callable[[], object], warmup: int = 5, repeats: int = 30,
     return statistics.median(times)
 
 
-def matmul_peak_gflops(n: int = 1024, threads: int = 2) -> float:
-    """The machine's practical float32 peak: median GFLOP/s of an ``n`` x ``n`` matmul (2 n^3 FLOPs)."""
-    torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n ** 3 / median_seconds(lambda: a @ b, warmup=3, repeats=20) / 1e9
-
-
-def time_torch(net: SAPNet, threads: int = 2, channels_last: bool = False, compile: bool = False,
-               repeats: int = 30) -> float:
-    """Median seconds per image of the eager (or channels-last / torch.compile) inference path."""
-    torch.set_num_threads(threads)
+def time_torch(net: SAPNet, channels_last: bool = False, compile: bool = False, repeats: int = 30) -> float:
+    """Median seconds per image of the eager (or channels-last / torch.compile) inference path, with
+    the caller's torch thread count."""
     s = net.config.input_size
     head = InferenceHead(net.eval()).eval()
     x = torch.rand(1, 3, s, s)
@@ -92,9 +83,3 @@ def time_torch(net: SAPNet, threads: int = 2, channels_last: bool = False, compi
     fn = torch.compile(head) if compile else head
     with torch.inference_mode():
         return median_seconds(lambda: fn(x), warmup=5 if not compile else 3, repeats=repeats)
-
-
-def time_onnx(path: str | Path, size: int, threads: int = 2, repeats: int = 30) -> float:
-    sess = onnx_session(path, threads)
-    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
-    return median_seconds(lambda: sess.run(None, {"image": x}), repeats=repeats)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import StructposeError
-from .tpnet import DELTA_SCALE, MODEL_FPS, POSE_SCALE, _check_mode, lookahead, reference_index
+from .windows import DELTA_SCALE, MODEL_FPS, POSE_SCALE, check_mode, lookahead, reference_index
 
 
 class TemporalRNN(nn.Module):
@@ -24,7 +24,7 @@ class TemporalRNN(nn.Module):
     def __init__(self, window: int = 20, mode: str = "online", hidden: int = 256, layers: int = 1,
                  joints: int = 17, rate: float = MODEL_FPS) -> None:
         super().__init__()
-        _check_mode(mode)
+        check_mode(mode)
         if hidden < 1 or layers < 1:
             raise StructposeError(f"LSTM needs hidden >= 1 and layers >= 1; got hidden={hidden}, layers={layers}")
         self.window, self.mode, self.hidden, self.layers = int(window), mode, int(hidden), int(layers)

@@ -17,64 +17,22 @@ representations (``representation``):
   (see ``benchmarks/bench_tpnet.py`` for the measured difference).
 
 Sequence starts and ends (fewer than N frames available) repeat the first / last pose: window
-times are clamped to the sequence's time span (:func:`sample_windows`), which is also how a window
+times are clamped to the sequence's time span (:func:`structpose.models.windows.sample_windows`), which is also how a window
 is read from a sequence at a frame rate other than the model's (linear interpolation in time).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..errors import StructposeError
-
-MODEL_FPS = 30.0
-MODES = ("online", "bidirectional")
-POSE_SCALE = 0.5     # metres: brings root-relative coordinates to ~unit range
-DELTA_SCALE = 0.05   # metres: typical frame-to-frame / error magnitude
-
-
-def lookahead(window: int, mode: str) -> int:
-    """Future model frames a window needs (the lag): 0 online, ``window - 1 - window // 2`` bidirectional."""
-    _check_mode(mode)
-    return 0 if mode == "online" else window - 1 - window // 2
-
-
-def window_offsets(window: int, mode: str) -> np.ndarray:
-    """Frame offsets of a window relative to the current frame, oldest first: ``(window,)`` int."""
-    if window < 1:
-        raise StructposeError(f"TP-Net window must be >= 1 frames; got {window}")
-    la = lookahead(window, mode)
-    return np.arange(-(window - 1 - la), la + 1)
-
-
-def reference_index(window: int, mode: str) -> int:
-    """Index in the window of the frame being refined (offset 0)."""
-    return window - 1 - lookahead(window, mode)
-
-
-def sample_windows(poses: np.ndarray, times: np.ndarray, query_times: np.ndarray, offsets: np.ndarray,
-                   rate: float = MODEL_FPS) -> np.ndarray:
-    """Windows ``(Q, N, J, 3)`` read from a sequence ``poses (T, J, 3)`` with timestamps ``times (T,)``.
-
-    Window q holds the poses at ``query_times[q] + offsets / rate`` seconds, linearly interpolated;
-    times outside ``[times[0], times[-1]]`` are clamped (repetition padding at the ends).
-    ``times`` must be increasing and the poses finite.
-    """
-    poses = np.asarray(poses)
-    times = np.asarray(times, np.float64)
-    T = poses.shape[0]
-    t = np.clip(np.asarray(query_times, np.float64)[:, None] + np.asarray(offsets)[None, :] / rate,
-                times[0], times[-1])
-    if T == 1:
-        return np.broadcast_to(poses[0], t.shape + poses.shape[1:]).copy()
-    i = np.clip(np.searchsorted(times, t, side="right") - 1, 0, T - 2)
-    w = ((t - times[i]) / (times[i + 1] - times[i]))[..., None, None]
-    return ((1 - w) * poses[i] + w * poses[i + 1]).astype(poses.dtype)
+from .temporal_rnn import TemporalRNN
+from .windows import DELTA_SCALE, MODEL_FPS, POSE_SCALE, check_mode, lookahead, reference_index
 
 
 class TPNet(nn.Module):
@@ -88,7 +46,7 @@ class TPNet(nn.Module):
     def __init__(self, window: int = 20, mode: str = "online", hidden: Sequence[int] = (4096,),
                  joints: int = 17, representation: str = "relative", rate: float = MODEL_FPS) -> None:
         super().__init__()
-        _check_mode(mode)
+        check_mode(mode)
         if representation not in ("relative", "raw"):
             raise StructposeError(f"representation {representation!r}; expected 'relative' or 'raw'")
         self.window, self.mode, self.hidden = int(window), mode, tuple(int(h) for h in hidden)
@@ -96,7 +54,7 @@ class TPNet(nn.Module):
         self.ref = reference_index(self.window, mode)
         dims = [self.window * self.joints * 3, *self.hidden]
         layers: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
+        for a, b in itertools.pairwise(dims):
             layers += [nn.Linear(a, b), nn.ReLU()]
         head = nn.Linear(dims[-1], self.joints * 3)
         if representation == "relative":   # start as the identity: residual 0
@@ -134,7 +92,6 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     if kind == "tpnet":
         return TPNet(**cfg)
     if kind == "lstm":
-        from .temporal_rnn import TemporalRNN
         return TemporalRNN(**cfg)
     raise StructposeError(f"unknown temporal model kind {kind!r}; expected 'tpnet' or 'lstm'")
 
@@ -168,7 +125,7 @@ def load_model(path: str | Path) -> nn.Module:
 
 def weights_path(mode: str) -> Path:
     """Path of the shipped TP-Net weights for ``mode`` inside the package."""
-    _check_mode(mode)
+    check_mode(mode)
     return Path(__file__).resolve().parent.parent / "weights" / f"tpnet_{mode}.pt"
 
 
@@ -179,8 +136,3 @@ def pretrained(mode: str = "online") -> nn.Module:
         raise StructposeError(f"shipped weights {p.name} are missing from the package; reinstall structpose or "
                               f"train them with `structpose train tpnet --config configs/tpnet_{mode}.yaml`")
     return load_model(p)
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise StructposeError(f"mode {mode!r}; expected one of {', '.join(MODES)}")

@@ -10,87 +10,21 @@ pose does not depend on it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import StructposeError
+from ..io.posefile import PoseSequence
 from ..models.lifter import J, Lifter, NumpyLifter, load_lifter, normalise_2d
 from ..skeleton import H36M17
-
-if TYPE_CHECKING:
-    from ..io.posefile import PoseSequence
 
 DEFAULT_FOV_DEG = 55.0
 DEFAULT_MIN_SCORE = 0.3
 MIN_JOINTS = 6      # fewer visible joints than this: no pose (a guess from 3 points would be noise)
-
-
-_PAR = np.array([p for p, _ in H36M17.bones])
-_CHI = np.array([c for _, c in H36M17.bones])
-_TWIN = np.array([H36M17.bones.index((int(H36M17.flip_permutation[p]), int(H36M17.flip_permutation[c])))
-                  for p, c in H36M17.bones])
-
-
-def bone_lengths_of(poses: np.ndarray) -> np.ndarray:
-    """``(..., 17, 3)`` -> ``(..., 16)`` bone lengths in ``H36M17.bones`` order (same units)."""
-    return np.linalg.norm(poses[..., _CHI, :] - poses[..., _PAR, :], axis=-1)
-
-
-def symmetric(lengths: np.ndarray) -> np.ndarray:
-    """Average every limb bone with its left/right twin (torso bones are their own twins)."""
-    return 0.5 * (lengths + lengths[..., _TWIN])
-
-
-def fit_symmetric(poses: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-    """Skeleton fit (keep bone directions) with left/right-symmetric lengths; NaN frames stay NaN.
-
-    ``poses`` (T, 17, 3) metres (any root); ``lengths`` (16,) or None = symmetrised per-bone median
-    over the finite frames.  A body is symmetric: a lifter's left/right imbalance is an error.
-    """
-    from ..fitting import fit_skeleton
-    out = np.array(poses, np.float64)
-    ok = np.isfinite(out).all((-1, -2))
-    if not ok.any():
-        return out.astype(np.float32)
-    if lengths is None:
-        lengths = symmetric(np.median(bone_lengths_of(out[ok]), axis=0))
-    root = out[ok][:, :1]
-    out[ok] = fit_skeleton(out[ok] - root, lengths) + root
-    return out.astype(np.float32)
-
-
-def fit_pose_numpy(pose: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """One ``(17, 3)`` pose, the rule of :func:`structpose.fitting.fit_skeleton` in plain NumPy
-    (``child = parent + length * unit(pred_child - pred_parent)``, root fixed): ~30 x faster for a
-    single frame in a stream; ``tests/test_lifter.py`` checks both give the same pose."""
-    p = np.asarray(pose, np.float64)
-    out = p.copy()
-    for b, (par, c) in enumerate(H36M17.bones):        # parents precede children in H36M17.bones
-        v = p[c] - p[par]
-        out[c] = out[par] + lengths[b] * v / np.sqrt(v @ v + 1e-9)
-    return out
-
-
-class RunningSkeleton:
-    """Streaming skeleton fit: symmetrised median bone lengths over the last ``history`` valid
-    frames (re-estimated every ``every`` frames: lengths change slowly), imposed on each pose."""
-
-    def __init__(self, history: int = 300, every: int = 10) -> None:
-        from collections import deque
-        self._buf: deque[np.ndarray] = deque(maxlen=history)
-        self._every, self._n, self._lengths = every, 0, None
-
-    def __call__(self, pose: np.ndarray) -> np.ndarray:
-        if not np.isfinite(pose).all():
-            return pose
-        self._buf.append(bone_lengths_of(np.asarray(pose, np.float64)))
-        if self._lengths is None or self._n % self._every == 0:
-            self._lengths = symmetric(np.median(np.stack(self._buf), axis=0))
-        self._n += 1
-        return fit_pose_numpy(pose, self._lengths).astype(np.float32)
 
 
 def focal_from_fov(image_size: tuple[int, int], fov_deg: float) -> float:
@@ -204,19 +138,16 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
                   height: float | None = None) -> PoseSequence:
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
-    ``mode``: "online" / "bidirectional" (TP-Net, :func:`structpose.pipeline.refiner.refine_sequence`)
-    or "none" (lifter only).  ``fit``: skeleton fitting, left/right symmetrised — online with the running
-    median bone lengths of the last 10 s (:class:`RunningSkeleton`, causal: the online chain of
-    :func:`structpose.pipeline.video.process_video`), otherwise with the whole sequence's medians
-    (:func:`fit_symmetric`).
+    ``mode``: "online" / "bidirectional" (TP-Net) or "none" (lifter only), then ``fit``: the fitting
+    policy of :mod:`structpose.fitting` — both through
+    :func:`structpose.pipeline.refiner.refine_and_fit`, as ``video`` and ``refine`` do.
     ``image_size`` None: the principal point is put at the centre of the keypoints' extent and the
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
     ``height`` (metres): also place the poses in a world frame (:mod:`structpose.pipeline.world_step`).
     """
     from ..errors import check_fps, warn
-    from ..io.posefile import PoseSequence
-    from .refiner import refine_sequence
+    from .refiner import refine_and_fit
     lifter = lifter or PoseLifter()
     meta = dict(meta or {})
     check_fps(fps, "frame rate")
@@ -250,24 +181,11 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     else:
         shift = np.zeros(2)
     cam, _ = lifter(xy - shift.astype(np.float32), scores, image_size)
-    cam = cam.astype(np.float64)
     ok = np.isfinite(cam).all((1, 2))
-    if mode == "none":
-        out = fit_symmetric(cam) if fit else cam.copy()
-    elif mode in ("online", "bidirectional"):
-        if not ok.any():
-            raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "
-                                  f"{lifter.min_score})")
-        out = refine_sequence(cam, fps, mode=mode, fit=None, model=tpnet)
-        if fit and mode == "online":
-            # causal, as `structpose video --mode online`: running-median bone lengths of the last 10 s,
-            # every frame in order (held ones too), so later frames never change earlier ones
-            running = RunningSkeleton(history=round(10 * fps))
-            out = np.stack([running(p) for p in out])
-        elif fit:
-            out = fit_symmetric(out)
-    else:
-        raise StructposeError(f"mode {mode!r} unknown; choose online, bidirectional or none")
+    if mode in ("online", "bidirectional") and not ok.any():
+        raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "
+                              f"{lifter.min_score})")
+    out = refine_and_fit(cam, fps, mode=mode, fit=bool(fit), model=tpnet)
     out = out.astype(np.float32)
     out[~ok] = np.nan
     meta.update({"mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
@@ -279,3 +197,59 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
         from .world_step import attach_world
         attach_world(seq, height, mode)
     return seq
+
+
+@dataclass
+class LiftResult:
+    """One lifted sequence of :func:`lift_file`: its name, the pose sequence, whether the frame rate
+    was assumed (30 fps: neither the file nor the caller gave one) and the files written."""
+
+    name: str
+    sequence: PoseSequence
+    fps_assumed: bool
+    written: list[Path]
+
+
+def lift_file(keypoints: str | Path, out: str | Path, fmt: str | None = None, sequence: str | None = None,
+              mode: str = "bidirectional", fit: bool = True, fps: float | None = None,
+              image_size: tuple[int, int] | None = None, lifter: PoseLifter | None = None,
+              tpnet: str | Path | None = None, formats: Sequence[str] = (), height: float | None = None
+              ) -> list[LiftResult]:
+    """The lift command: a 2D keypoint file (any format of
+    :func:`structpose.data.formats.load_keypoints_2d`) -> one pose file per sequence (``out``, or
+    ``OUT-NAME.npz`` when the file holds several) plus ``formats`` beside each.  ``height``: also the
+    world frame (see :func:`lift_sequence`)."""
+    import re
+
+    from ..data.formats import load_keypoints_2d
+    from ..errors import check_fps
+    from .outputs import check_outputs, check_pose_path, write_outputs
+    out = check_pose_path(out)
+    if fps is not None:
+        check_fps(fps, "--fps")
+    if tpnet and mode == "none":       # accepted and silently unused otherwise
+        raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
+    inputs = {"KEYPOINTS": keypoints, "--tpnet": tpnet}
+    check_outputs(out, formats, inputs)
+    if tpnet:       # read (safely) and checked now, even if no frame ends up needing it
+        from ..models.tpnet import load_model
+        load_model(tpnet)
+    seqs = load_keypoints_2d(keypoints, fmt)
+    if sequence:
+        names = [s.name for s in seqs]
+        seqs = [s for s in seqs if s.name == sequence]
+        if not seqs:
+            raise StructposeError(f"no sequence {sequence!r} in {keypoints}; it holds: {', '.join(names)}")
+    lifter = lifter or PoseLifter()
+    results = []
+    for s in seqs:
+        rate = fps or s.fps or 30.0
+        meta = {"source": str(keypoints), "sequence": s.name, "fps_assumed": not (fps or s.fps)}
+        seq = lift_sequence(s.xy, s.scores, rate, image_size or s.image_size, mode=mode, fit=fit, lifter=lifter,
+                            tpnet=tpnet, meta=meta, height=height)
+        target = out if len(seqs) == 1 else out.with_name(
+            f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
+        check_outputs(target, formats, inputs)
+        written = write_outputs(seq, target, formats, name=s.name or "video")
+        results.append(LiftResult(s.name, seq, not (fps or s.fps), written))
+    return results

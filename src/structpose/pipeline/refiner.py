@@ -26,9 +26,12 @@ Sequence start and end
     Fewer than N past (or future) frames: the first (last) available pose is repeated.
 
 Skeleton fitting (``fit``)
-    ``None``/``False``: off.  ``True`` or ``"median"``: bone lengths = per-bone median of the
-    refined poses — over the whole sequence offline, over the last ``history_s`` seconds online.
-    An array ``(16,)`` in ``H36M17.bones`` order (metres): a known subject skeleton.
+    ``None``/``False``: off.  ``True`` or ``"median"``: the fitting policy of
+    :mod:`structpose.fitting` on the refined poses — symmetrised median bone lengths over the whole
+    sequence (bidirectional), or causal over the last ``history_s`` seconds of frames
+    (:class:`~structpose.fitting.RunningSkeleton`, online: :func:`refine_sequence` and
+    :class:`OnlineRefiner` give the same poses).  An array ``(16,)`` in ``H36M17.bones`` order
+    (metres): a known subject skeleton.
 """
 from __future__ import annotations
 
@@ -39,11 +42,13 @@ import numpy as np
 import torch
 
 from ..errors import StructposeError, check_shape
-from ..fitting import fit_skeleton, median_bone_lengths
-from ..models.tpnet import load_model, pretrained, sample_windows, window_offsets
+from ..fitting import HISTORY_S, RunningSkeleton, fit_sequence, fit_skeleton
+from ..models.tpnet import load_model, pretrained
+from ..models.windows import sample_windows, window_offsets
 from ..skeleton import H36M17
 
 MAX_GAP_S = 0.5
+MODES = ("online", "bidirectional", "none")
 Fit = None | bool | str | np.ndarray
 ModelArg = None | str | Path | torch.nn.Module
 
@@ -87,11 +92,12 @@ def _run(model: torch.nn.Module, windows: np.ndarray, batch: int = 4096) -> np.n
 
 
 def refine_sequence(poses: np.ndarray, fps: float, mode: str = "online", fit: Fit = None,
-                    model: ModelArg = None, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+                    model: ModelArg = None, max_gap_s: float = MAX_GAP_S,
+                    history_s: float = HISTORY_S) -> np.ndarray:
     """Refine a whole sequence ``(T, 17, 3)`` (metres, H36M-17) at ``fps``; returns ``(T, 17, 3)`` float32.
 
-    ``mode='online'`` gives exactly what :class:`OnlineRefiner` returns frame by frame (without
-    ``fit``, whose running median is causal there); ``model`` defaults to the shipped weights.
+    ``mode='online'`` gives exactly what :class:`OnlineRefiner` returns frame by frame (with the
+    same ``fit``: causal there); ``model`` defaults to the shipped weights.
     """
     check_shape(poses, ["...", 17, 3], "poses")
     p = np.asarray(poses, np.float64)
@@ -131,11 +137,37 @@ def refine_sequence(poses: np.ndarray, fps: float, mode: str = "online", fit: Fi
             out[inside] = _run(m, sample_windows(rel[seg], tv, times[inside], offsets, m.rate))
             for k in range(3):
                 out_root[inside, k] = np.interp(times[inside], tv, root[seg, k])
-    if lengths is not None:
-        good = np.isfinite(out).all((1, 2))
-        L = median_bone_lengths(out[good]) if isinstance(lengths, str) else lengths
-        out[good] = fit_skeleton(out[good], L)
-    return (out + out_root[:, None]).astype(np.float32)
+    out = (out + out_root[:, None]).astype(np.float32)
+    if lengths is None:
+        return out
+    if isinstance(lengths, str):
+        return fit_sequence(out, causal=(mode == "online"), history=_history(history_s, fps))
+    return fit_sequence(out, lengths)
+
+
+def _history(history_s: float, fps: float) -> int:
+    """The running fit's window in frames: ``history_s`` seconds at ``fps`` (at least one frame)."""
+    return max(1, round(history_s * fps))
+
+
+def refine_and_fit(poses: np.ndarray, fps: float, mode: str = "online", fit: Fit = True,
+                   model: ModelArg = None) -> np.ndarray:
+    """The temporal stage every command shares: TP-Net in ``mode`` then the fitting policy.
+
+    ``mode``: "online", "bidirectional" (:func:`refine_sequence`) or "none" (no TP-Net: fitting
+    only, over the whole sequence).  A sequence without any pose is returned unchanged (float32).
+    """
+    if mode not in MODES:
+        raise StructposeError(f"mode {mode!r} unknown; choose online, bidirectional or none")
+    p = np.asarray(poses, np.float32)
+    if mode == "none":
+        lengths = _lengths(fit)
+        if lengths is None:
+            return p.copy()
+        return fit_sequence(p, None if isinstance(lengths, str) else lengths)
+    if not _frame_ok(p).any():
+        return p.copy()
+    return refine_sequence(p, fps, mode=mode, fit=fit, model=model)
 
 
 def _ffill(x: np.ndarray) -> np.ndarray:
@@ -181,7 +213,7 @@ class OnlineRefiner:
     """
 
     def __init__(self, model: ModelArg = None, fps: float = 30.0, fit: Fit = None,
-                 max_gap_s: float = MAX_GAP_S, history_s: float = 10.0) -> None:
+                 max_gap_s: float = MAX_GAP_S, history_s: float = HISTORY_S) -> None:
         if not (np.isfinite(fps) and fps > 0):
             raise StructposeError(f"fps is {fps}; expected a positive frame rate")
         self.model = _model(model, "online")
@@ -194,7 +226,7 @@ class OnlineRefiner:
     def reset(self) -> None:
         self._times: deque[float] = deque()
         self._poses: deque[np.ndarray] = deque()
-        self._bones: deque[tuple[float, np.ndarray]] = deque()
+        self._running = RunningSkeleton(_history(self.history_s, self.fps)) if isinstance(self.lengths, str) else None
         self._frame = 0
         self._last_t: float | None = None
         self._last_valid_t: float | None = None
@@ -221,7 +253,7 @@ class OnlineRefiner:
             rel[miss] = self._last_rel[miss]
         if not (_frame_ok(p[None])[0] and np.isfinite(rel).all()):
             if self._last_out is not None and not gap:
-                return (self._last_out + self._last_root).astype(np.float32)
+                return self._fit((self._last_out + self._last_root).astype(np.float32))
             return np.full((17, 3), np.nan, np.float32)
         self._last_rel = rel
         self._times.append(t), self._poses.append(rel)
@@ -231,16 +263,61 @@ class OnlineRefiner:
                              self.model.rate)
         with torch.no_grad():
             out = self.model(torch.from_numpy(win.astype(np.float32)))[0].numpy().astype(np.float64)
-        if self.lengths is not None:
-            out = fit_skeleton(out, self._running_lengths(out, t))
         self._last_valid_t, self._last_out, self._last_root = t, out, p[0].copy()
-        return (out + p[0]).astype(np.float32)
+        return self._fit((out + p[0]).astype(np.float32))
 
-    def _running_lengths(self, out: np.ndarray, t: float) -> np.ndarray:
-        if not isinstance(self.lengths, str):
-            return self.lengths
-        self._bones.append((t, np.linalg.norm(out[[c for _, c in H36M17.bones]] - out[[p for p, _ in H36M17.bones]],
-                                              axis=-1)))
-        while self._bones and self._bones[0][0] < t - self.history_s:
-            self._bones.popleft()
-        return np.median(np.stack([b for _, b in self._bones]), axis=0)
+    def _fit(self, pose: np.ndarray) -> np.ndarray:
+        """The fitting policy on one output pose (held ones too, as :func:`refine_sequence` does)."""
+        if self._running is not None:
+            return self._running(pose)
+        if self.lengths is not None:
+            return fit_skeleton(pose.astype(np.float64), self.lengths).astype(np.float32)
+        return pose
+
+
+def refine_file(input: str | Path, out: str | Path, mode: str = "online", fit: bool = False,
+                bone_lengths: str | Path | None = None, model: ModelArg = None, fps: float | None = None,
+                max_gap_s: float = MAX_GAP_S) -> tuple[object, np.ndarray]:
+    """The refine command: a pose file in, a refined pose file out (``image_size``, 2D keypoints,
+    scores and ``meta`` carried over; ``meta['refine']`` says what was done).
+
+    ``fit``: the fitting policy on the refined poses; ``bone_lengths``: a file of subject bone
+    lengths instead (:func:`structpose.io.bonefile.load_bone_lengths`).  ``fps`` overrides or
+    supplies the file's frame rate.  Returns ``(the written PoseSequence, indices of bridged frames)``:
+    frames missing in the input that now hold a pose.
+    """
+    from ..errors import check_fps, warn
+    from ..geometry import bone_lengths as lengths_of
+    from ..io.bonefile import load_bone_lengths
+    from ..io.guards import check_metres, refuse_overwrite
+    from ..io.posefile import PoseSequence, load_pose_file
+    from .outputs import check_pose_path, write_outputs
+    out = check_pose_path(out)
+    refuse_overwrite({"--out": out}, {"INPUT": input, "--bone-lengths": bone_lengths,
+                                      "--model": model if isinstance(model, (str, Path)) else None})
+    if fps is not None:
+        check_fps(fps, "--fps")
+    if not (np.isfinite(max_gap_s) and 0 <= max_gap_s <= 3600):
+        raise StructposeError(f"--max-gap {max_gap_s}; expected seconds, 0..3600 (0: bridge nothing)")
+    seq = load_pose_file(input, fps=fps)
+    poses = seq.poses_3d.astype(np.float64)
+    poses[~seq.valid] = np.nan
+    check_metres(poses, str(input))
+    # a valid frame whose joints all sit at one point (e.g. all zeros) is no skeleton: treat it as missing
+    flat = np.isfinite(poses).all((1, 2)) & (np.nan_to_num(lengths_of(poses)).max(-1) < 1e-3)
+    if flat.any():
+        warn(f"{input}: {int(flat.sum())} frame(s) marked valid hold no skeleton (every bone < 1 mm, e.g. "
+             "all zeros); refined as missing frames")
+        poses[flat] = np.nan
+    how: Fit = load_bone_lengths(bone_lengths) if bone_lengths else (True if fit else None)
+    refined = refine_sequence(poses, seq.fps, mode=mode, fit=how, model=model, max_gap_s=max_gap_s)
+    valid = np.isfinite(refined).all((1, 2))
+    bridged = np.flatnonzero(valid & ~np.isfinite(poses).all((1, 2)))
+    meta = dict(seq.meta)
+    meta["refine"] = {"mode": mode, "model": str(model or "shipped"),
+                      "fit_skeleton": "lengths file" if bone_lengths else bool(fit),
+                      "max_gap_s": max_gap_s, "input_fps": seq.fps, "bridged_frames": bridged.tolist()}
+    res = PoseSequence(poses_3d=refined, fps=seq.fps, poses_2d=seq.poses_2d, scores=seq.scores,
+                       image_size=seq.image_size, valid=valid, meta=meta)
+    write_outputs(res, out)
+    return res, bridged

@@ -21,14 +21,14 @@ Modes
     bone lengths (last 10 s).  ``bidirectional``: the per-frame lifted poses are kept (small) and
     refined in a second pass over the whole sequence when the video ends (TP-Net with half its
     window in the future), bone lengths from the whole sequence.  ``none``: the lifter alone (+ fit).
-    Fitted bone lengths are left/right symmetrised (:func:`structpose.pipeline.lifting.fit_symmetric`).
+    Fitting follows the one policy of :mod:`structpose.fitting` (left/right symmetrised lengths).
 """
 from __future__ import annotations
 
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,9 +36,9 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter, RunningSkeleton, fit_symmetric
+from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter
+from .refiner import MODES
 
-MODES = ("online", "bidirectional", "none")
 # FFmpeg "decodes" text files as ANSI art (the tty demuxer) and single images as 1-frame videos;
 # text is refused, images are accepted as one-frame videos (documented)
 _NOT_VIDEO = {"ansi", "bin"}
@@ -162,12 +162,11 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     if mode not in MODES:
         raise StructposeError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
     from .detector import PoseDetector
-    from .refiner import OnlineRefiner, refine_sequence
+    from .refiner import OnlineRefiner, refine_and_fit
     cap, info = opened if opened is not None else open_source(source)
     lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
-    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=None) if mode == "online" else None
-    running = RunningSkeleton(history=round(10 * fps)) if (mode == "online" and fit) else None
+    refiner = OnlineRefiner(model=tpnet, fps=fps, fit=bool(fit)) if mode == "online" else None
     kp_all, sc_all, lifted, out3d = [], [], [], []
     tm = Timings()
     bar = None
@@ -198,8 +197,6 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
                     cam = np.full((17, 3), np.nan, np.float32)
                 t3 = time.perf_counter()
                 pose = refiner.push(cam) if refiner is not None else None
-                if running is not None and pose is not None:
-                    pose = running(pose)
                 t4 = time.perf_counter()
                 kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam)
                 if pose is not None:
@@ -245,13 +242,10 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     kp, sc, lift3 = np.stack(kp_all), np.stack(sc_all), np.stack(lifted)
     detected = np.isfinite(lift3).all((1, 2))
     t0 = time.perf_counter()
-    if mode == "bidirectional":
-        poses = refine_sequence(lift3, fps, mode="bidirectional", model=tpnet) if detected.any() else lift3
-        poses = fit_symmetric(poses) if fit else poses
-    elif mode == "none":
-        poses = fit_symmetric(lift3) if fit else lift3.copy()
-    else:
+    if mode == "online":
         poses = np.stack(out3d)
+    else:
+        poses = refine_and_fit(lift3, fps, mode=mode, fit=bool(fit), model=tpnet)
     tm.temporal += time.perf_counter() - t0
     poses = poses.astype(np.float32)
     poses[~detected] = np.nan              # the pose file's contract: invalid frames hold NaN
@@ -268,55 +262,3 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
         tm.extra["world"] = time.perf_counter() - t0
         tm.wall = time.perf_counter() - t_wall
     return seq, tm
-
-
-def write_still_video(path: str | Path, photos: Sequence[str | Path], frames_per_photo: int,
-                      size: tuple[int, int] = (640, 480), fps: float = 30.0, blank_frames: int = 0) -> Path:
-    """Write a *still-photo video* (mp4v): each photo letterboxed into ``size`` = (width, height) pixels
-    on black and held for ``frames_per_photo`` frames, in order, then ``blank_frames`` grey frames (no
-    person).  Real photos with the motion of a cut: a reproducible input for benchmarks, tests and
-    demos when no footage is at hand.  Written atomically; returns ``path``.
-    """
-    import cv2
-
-    from ..io.atomic import atomic_path
-    w, h = (int(v) for v in size)
-    if isinstance(photos, (str, Path)):
-        photos = [photos]
-    if not photos:
-        raise StructposeError("still video: no photo given; expected one or more image files")
-    if w < 2 or h < 2 or w % 2 or h % 2:
-        raise StructposeError(f"still video size {size}; expected an even width and height of at least 2 pixels "
-                              "(mp4v rounds odd sizes down)")
-    if int(frames_per_photo) != frames_per_photo or frames_per_photo < 1:
-        raise StructposeError(f"still video: frames_per_photo={frames_per_photo}; expected a whole number >= 1")
-    if int(blank_frames) != blank_frames or blank_frames < 0:
-        raise StructposeError(f"still video: blank_frames={blank_frames}; expected a whole number >= 0")
-    if not (np.isfinite(fps) and fps > 0):
-        raise StructposeError(f"still video: fps={fps}; expected a positive frame rate")
-    canvases = []
-    for photo in photos:
-        im = cv2.imread(str(photo))
-        if im is None:
-            raise StructposeError(f"{photo}: cannot read as an image (missing, or not png/jpg/bmp/...)")
-        s = min(w / im.shape[1], h / im.shape[0])
-        im = cv2.resize(im, (max(1, int(im.shape[1] * s)), max(1, int(im.shape[0] * s))))
-        canvas = np.zeros((h, w, 3), np.uint8)
-        y, x = (h - im.shape[0]) // 2, (w - im.shape[1]) // 2
-        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
-        canvases.append(canvas)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        out = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-        if not out.isOpened():
-            raise StructposeError(f"{path}: cannot write a video there (use an .mp4 name in a writable folder)")
-        try:
-            for canvas in canvases:
-                for _ in range(int(frames_per_photo)):
-                    out.write(canvas)
-            grey = np.full((h, w, 3), 127, np.uint8)
-            for _ in range(int(blank_frames)):
-                out.write(grey)
-        finally:
-            out.release()
-    return path

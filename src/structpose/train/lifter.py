@@ -25,7 +25,9 @@ import numpy as np
 import torch
 import yaml
 
+from ..cameras import Y_UP_FLIP
 from ..data.clip import Clip
+from ..data.detector_noise import detector_noise
 from ..errors import StructposeError
 from ..models.lifter import PELVIS, Lifter, LifterConfig, normalise_2d, save_lifter
 from ..skeleton import H36M17
@@ -211,7 +213,7 @@ def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
     q = q * u(0.85, 1.15)[:, None, None]                      # body size
     yaw = u(0, 2 * math.pi)
     q = q @ _rot(1, yaw).transpose(-1, -2)
-    q = q * torch.tensor([1.0, -1.0, -1.0])                     # Y-up world -> y-down, z-forward camera
+    q = q * torch.tensor(Y_UP_FLIP, dtype=q.dtype)               # Y-up world -> y-down, z-forward camera
     R = _rot(0, torch.deg2rad(u(*cfg.elevation_deg))) @ _rot(2, torch.deg2rad(u(-cfg.roll_deg, cfg.roll_deg)))
     q = q @ R.transpose(-1, -2)
     if cfg.flip:
@@ -225,26 +227,6 @@ def views(world: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
     f = u(*cfg.focal_px)
     uv = cam[..., :2] / cam[..., 2:3] * f[:, None, None]
     return cam, uv, f
-
-
-def detector_noise(uv: torch.Tensor, cfg: LifterTrainConfig, g: torch.Generator
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Detector-like 2D: ``uv (B,17,2)`` -> ``(noisy uv, mask (B,17))``."""
-    B = uv.shape[0]
-    rad = (uv - uv.mean(1, keepdim=True)).square().sum(-1).mean(-1).sqrt()
-    sigma = cfg.noise_frac * torch.rand(B, 1, 1, generator=g) * rad[:, None, None]
-    out = uv + sigma * torch.randn(uv.shape, generator=g)
-    outl = torch.rand(B, 17, 1, generator=g) < cfg.outlier_prob
-    out = torch.where(outl, out + 0.3 * rad[:, None, None] * torch.randn(uv.shape, generator=g), out)
-    mask = (torch.rand(B, 17, generator=g) >= cfg.drop_prob).float()
-    legs = [H36M17.index(n) for n in ("r_knee", "r_ankle", "l_knee", "l_ankle")]
-    crop = torch.rand(B, generator=g) < cfg.crop_legs_prob
-    mask[crop[:, None] & torch.isin(torch.arange(17), torch.tensor(legs))[None]] = 0
-    arm_sets = [[H36M17.index(f"{s}_{n}") for n in ("elbow", "wrist")] for s in "lr"]
-    for a in arm_sets:
-        hide = torch.rand(B, generator=g) < cfg.drop_arm_prob / 2
-        mask[hide[:, None] & torch.isin(torch.arange(17), torch.tensor(a))[None]] = 0
-    return out, mask
 
 
 def make_batch(frames: torch.Tensor, n: int, cfg: LifterTrainConfig, g: torch.Generator) -> dict[str, torch.Tensor]:
@@ -358,7 +340,6 @@ def train(cfg: LifterTrainConfig, out: str | Path, log: Callable[[str], None] = 
     ends with exactly the weights of an uninterrupted run (the batches are drawn from the saved generator)."""
     cfg.validate()
     out = Path(out)
-    torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     full, weak, val, test = split(clips if clips is not None else load_training_clips(cfg), cfg)

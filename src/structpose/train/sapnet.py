@@ -23,7 +23,7 @@ import csv
 import json
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +31,84 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..codec import bone_length_sum
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..io.guards import load_torch
 from ..losses import depth_l2_loss, heatmap_mse_loss, structure_aware_loss
-from ..models.sapnet import SAPNet, bone_length_sum, get_config, load_weights
+from ..models.sapnet import SAPNet, get_config, load_weights
 from .sapnet_data import build_datasets, canonical_lengths_normalised, evaluate
 
 LOSS_KEYS = ("heatmap", "depth", "lambda_g", "lambda_a", "lambda_s")
+
+
+@dataclass(frozen=True)
+class SAPNetTrainConfig:
+    """The ``train:`` section of a SAP-Net stage config (configs/sapnet_*.yaml), every field checked.
+
+    ``weights``: loss weights among :data:`LOSS_KEYS`; ``lambda_unit``: how ``lambda_g`` / ``lambda_a``
+    are read (:func:`effective_weights`); ``amp``: autocast on CUDA (auto, fp16, bf16, off);
+    ``threads``: torch CPU threads (set by the command, not by :func:`train`).
+    """
+
+    steps: int = 1000
+    batch_size: int = 6
+    optimizer: str = "rmsprop"
+    lr: float = 2.5e-4
+    weights: dict[str, float] = field(default_factory=lambda: {"heatmap": 1.0})
+    lambda_unit: str = "crop"
+    checkpoint_every: int = 100
+    log_every: int = 10
+    amp: str = "auto"
+    threads: int = 1
+    seed: int = 0
+    tensorboard: bool = False
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> SAPNetTrainConfig:
+        """Check every key's type and range; a problem is one line naming ``train.KEY``."""
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            raise StructposeError(f"train section is {type(doc).__name__}; expected a mapping of settings")
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(doc) - known)
+        if bad:
+            raise StructposeError(f"unknown train setting(s) {', '.join(map(str, bad))}; known: {', '.join(sorted(known))}")
+        ints = {"steps": 1, "batch_size": 2, "checkpoint_every": 1, "log_every": 1, "threads": 1, "seed": 0}
+        out: dict[str, Any] = {}
+        for key, value in doc.items():
+            if key in ints:
+                if isinstance(value, bool) or not isinstance(value, int) or value < ints[key]:
+                    what = "train.seed (or --seed)" if key == "seed" else f"train.{key}"
+                    raise StructposeError(f"{what} is {value!r}; expected an integer >= {ints[key]}")
+            elif key == "lr":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < float(value) < 1):
+                    raise StructposeError(f"train.lr is {value!r}; expected a learning rate in (0, 1)")
+                value = float(value)
+            elif key == "tensorboard":
+                if not isinstance(value, bool):
+                    raise StructposeError(f"train.tensorboard is {value!r}; expected true or false")
+            elif key == "weights":
+                if not isinstance(value, dict):
+                    raise StructposeError(f"train.weights is {value!r}; expected a mapping loss -> weight")
+                unknown = set(value) - set(LOSS_KEYS)
+                if unknown:
+                    raise StructposeError(f"unknown loss weight(s) {sorted(unknown)}; known: {', '.join(LOSS_KEYS)}")
+                for k, v in value.items():
+                    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (float(v) >= 0):
+                        raise StructposeError(f"train.weights.{k} is {v!r}; expected a number >= 0")
+                value = {k: float(v) for k, v in value.items()}
+            else:
+                choices = {"optimizer": ("rmsprop", "adam", "sgd"), "lambda_unit": ("crop", "heatmap_px"),
+                           "amp": ("auto", "fp16", "bf16", "off")}[key]
+                if value not in choices:
+                    raise StructposeError(f"train.{key} {value!r}; choose {', '.join(choices[:-1])} or {choices[-1]}")
+            out[key] = value
+        cfg = cls(**out)
+        if cfg.batch_size % 2:
+            raise StructposeError(f"train.batch_size must be even and >= 2 (half 2D, half 3D), got {cfg.batch_size}")
+        return cfg
 
 
 def _rank() -> tuple[int, int]:
@@ -53,21 +123,16 @@ def model_config(cfg: dict) -> Any:
 
 
 TOP_KEYS = ("stage", "model", "init", "reinit_depth", "out_dir", "data", "train")
-TRAIN_KEYS = ("steps", "batch_size", "lr", "optimizer", "weights", "lambda_unit", "checkpoint_every", "log_every",
-              "amp", "threads", "seed", "tensorboard")
 
 
 def validate_config(cfg: Any, where: str = "config") -> dict:
-    """Type and range of every key of a SAP-Net training config (one line naming the key)."""
+    """Type and range of every top-level key of a SAP-Net stage config (one line naming the key); the
+    ``train:`` section is :class:`SAPNetTrainConfig`'s."""
     from . import checks as C
     C.mapping(cfg, "the file", where)
     bad = sorted(set(cfg) - set(TOP_KEYS))
     if bad:
         raise StructposeError(f"{where}: unknown keys {bad}; known: {', '.join(TOP_KEYS)}")
-    t = C.mapping(cfg.get("train", {}), "train", where)
-    bad = sorted(set(t) - set(TRAIN_KEYS))
-    if bad:
-        raise StructposeError(f"{where}: unknown train keys {bad}; known: {', '.join(TRAIN_KEYS)}")
     if "stage" in cfg and cfg["stage"] is not None:
         C.integer(cfg["stage"], "stage", where, 1, 4)
     C.mapping(cfg.get("model", {}), "model", where)
@@ -75,24 +140,10 @@ def validate_config(cfg: Any, where: str = "config") -> dict:
     C.text(cfg.get("init"), "init", where, optional=True)
     C.text(cfg.get("out_dir"), "out_dir", where, optional=True)
     C.boolean(cfg.get("reinit_depth", False), "reinit_depth", where)
-    C.integer(t.get("steps", 1000), "train.steps", where, 1)
-    bs = C.integer(t.get("batch_size", 6), "train.batch_size", where, 2)
-    if bs % 2:
-        raise StructposeError(f"{where}: train.batch_size is {bs}; expected an even number (half 2D, half 3D)")
-    C.number(t.get("lr", 2.5e-4), "train.lr", where, 0, 10, lo_open=True)
-    C.text(t.get("optimizer", "rmsprop"), "train.optimizer", where, choices=("rmsprop", "adam", "sgd"))
-    C.text(t.get("lambda_unit", "crop"), "train.lambda_unit", where, choices=("crop", "heatmap_px"))
-    C.text(t.get("amp", "auto"), "train.amp", where, choices=("auto", "off", "bf16", "fp16"))
-    C.integer(t.get("checkpoint_every", 100), "train.checkpoint_every", where, 1)
-    C.integer(t.get("log_every", 10), "train.log_every", where, 1)
-    C.integer(t.get("threads", 1), "train.threads", where, 1, 1024)
-    C.integer(t.get("seed", 0), "train.seed", where, 0)
-    C.boolean(t.get("tensorboard", False), "train.tensorboard", where)
-    w = C.mapping(t.get("weights", {"heatmap": 1.0}), "train.weights", where)
-    for k, v in w.items():
-        if k not in LOSS_KEYS:
-            raise StructposeError(f"{where}: unknown loss weight train.weights.{k}; known: {', '.join(LOSS_KEYS)}")
-        C.number(v, f"train.weights.{k}", where, 0, 1e6)
+    try:
+        SAPNetTrainConfig.from_dict(cfg.get("train"))
+    except StructposeError as e:
+        raise StructposeError(f"{where}: {e}") from None
     return cfg
 
 
@@ -180,13 +231,10 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     ``eval.json`` (held-out renders), ``summary.json``, TensorBoard events if enabled."""
     out = Path(out)
     validate_config(cfg)
-    t_cfg = cfg.get("train", {})
+    t_cfg = SAPNetTrainConfig.from_dict(cfg.get("train"))
     rank, world = _rank()
     dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
-    torch.set_num_threads(int(t_cfg.get("threads", 1)))
-    seed = int(t_cfg.get("seed", 0))
-    if seed < 0:
-        raise StructposeError(f"train.seed (or --seed) is {seed}; expected an integer >= 0")
+    seed = t_cfg.seed
     mcfg = model_config(cfg)
     ckpt = out / "last.pt"
     # files the user names are read (safely) and checked before minutes of data preparation
@@ -215,19 +263,11 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
         net.depth = type(net.depth)(mcfg.channels, mcfg.heatmap_size, mcfg.num_joints)
     net.to(dev)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if dist.is_initialized() else net
-    lr = float(t_cfg.get("lr", 2.5e-4))
-    opt_name = t_cfg.get("optimizer", "rmsprop")
-    if opt_name not in ("rmsprop", "adam", "sgd"):
-        raise StructposeError(f"train.optimizer {opt_name!r}; choose rmsprop, adam or sgd")
     opt = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
-           "sgd": lambda p, lr: torch.optim.SGD(p, lr, momentum=0.9)}[opt_name](net.parameters(), lr=lr)
-    amp = str(t_cfg.get("amp", "auto"))
+           "sgd": lambda p, lr: torch.optim.SGD(p, lr, momentum=0.9)}[t_cfg.optimizer](net.parameters(), lr=t_cfg.lr)
+    amp = t_cfg.amp
     scaler = torch.amp.GradScaler(dev.type, enabled=(dev.type == "cuda" and amp in ("auto", "fp16")))
-    weights = {k: float(v) for k, v in t_cfg.get("weights", {"heatmap": 1.0}).items()}
-    bad = set(weights) - set(LOSS_KEYS)
-    if bad:
-        raise StructposeError(f"unknown loss weight(s) {sorted(bad)}; known: {', '.join(LOSS_KEYS)}")
-    weights = effective_weights(weights, str(t_cfg.get("lambda_unit", "crop")), mcfg.heatmap_size)
+    weights = effective_weights(dict(t_cfg.weights), t_cfg.lambda_unit, mcfg.heatmap_size)
     canon = torch.as_tensor(data["canonical"], dtype=torch.float32, device=dev)
     bone_sum = float(data["bone_sum"])
 
@@ -242,14 +282,11 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
         out.mkdir(parents=True, exist_ok=True)
         with atomic_path(out / "config.json") as tmp:
             tmp.write_text(json.dumps(cfg, indent=2))
-    steps = int(t_cfg.get("steps", 1000))
-    per_rank = int(t_cfg.get("batch_size", 6))
-    if per_rank < 2 or per_rank % 2:
-        raise StructposeError(f"train.batch_size must be even and >= 2 (half 2D, half 3D), got {per_rank}")
+    steps, per_rank = t_cfg.steps, t_cfg.batch_size
     half = per_rank // 2
-    every, log_every = int(t_cfg.get("checkpoint_every", 100)), int(t_cfg.get("log_every", 10))
+    every, log_every = t_cfg.checkpoint_every, t_cfg.log_every
     writer = None
-    if rank == 0 and t_cfg.get("tensorboard", False):
+    if rank == 0 and t_cfg.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
         writer = SummaryWriter(str(out / "tb"))
     log_path = out / "log.csv"
@@ -276,7 +313,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
                 t = torch.tensor([vals[k] for k in sorted(vals)], device=dev)
                 dist.all_reduce(t)
                 vals = dict(zip(sorted(vals), (t / world).tolist()))
-            vals = {"step": step, **vals, "lr": lr, "seconds": round(time.time() - t0, 2)}
+            vals = {"step": step, **vals, "lr": t_cfg.lr, "seconds": round(time.time() - t0, 2)}
             history.append(vals)
             if rank == 0:
                 new = not log_path.exists() or step <= log_every

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..codec import bone_length_sum, depth_target, lift_to_3d, normalise_xy
 from ..data.images import Augment, RenderedImages
 from ..data.sources import load_clips
 from ..data.splits import SPLIT_TABLE
@@ -28,14 +29,7 @@ from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..losses import canonical_bone_lengths
 from ..metrics import illegal_angle_ratio, mpjpe, pa_mpjpe, symmetry_error
-from ..models.sapnet import (
-    bone_length_sum,
-    decode_heatmaps,
-    depth_target,
-    heatmap_to_input,
-    lift_to_3d,
-    normalise_xy,
-)
+from ..pipeline.sapnet import predict_crops
 
 RENDER_VERSION = 1     # bump when the renderer's output changes: invalidates caches
 CLIPS_3D = ("holosoma/climb_seq_0", "holosoma/climb_seq_1", "deepmimic/backflip", "deepmimic/crawl",
@@ -45,20 +39,20 @@ CLIPS_2D = ("holosoma/climb_seq_2", "deepmimic/dance_a", "deepmimic/getup_facedo
             "deepmimic/spinkick", "deepmimic/walker_0walk_forward", "deepmimic/walker_turn_right0")
 
 
-_CLIPS: list = []
-
-
-def _render_cached(names: tuple[str, ...], num: int, size: int, seed: int, cache: Path, rank: int) -> Path:
+def _render_cached(names: tuple[str, ...], num: int, size: int, seed: int, cache: Path, rank: int,
+                   loaded: list) -> Path:
+    """The cached render of ``names``; ``loaded``: the mocap clips read so far in this build (the
+    caller's list, extended here: a source is read at most once per :func:`build_datasets`)."""
     key = json.dumps([RENDER_VERSION, sorted(names), num, size, seed])
     path = cache / f"renders_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if rank == 0 and not path.is_file():
         from ..render import render_dataset
         # the mocap is read only when something must be rendered, and only the sources named
-        have = {c.source for c in _CLIPS}
+        have = {c.source for c in loaded}
         need = sorted({n.split("/")[0] for n in names} - have)
         if need:
-            _CLIPS.extend(load_clips(need))
-        chosen = [c for c in _CLIPS if c.name in names]
+            loaded.extend(load_clips(need))
+        chosen = [c for c in loaded if c.name in names]
         missing = set(names) - {c.name for c in chosen}
         if missing:
             raise StructposeError(f"clips {sorted(missing)} not found; `structpose data sources` lists them")
@@ -129,10 +123,11 @@ def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, 
     test_names = tuple(d.get("clips_test", [n for n, s in SPLIT_TABLE.items() if s == "test"]))
     if set(test_names) & (set(names3) | set(names2)):
         raise StructposeError("held-out test clips overlap the training clips")
-    p3 = _render_cached(names3, int(r.get("num_3d", 2000)), rsize, rseed, cache, rank)
-    p2 = _render_cached(names2, int(r.get("num_2d", 2000)), rsize, rseed + 1, cache, rank)
+    loaded: list = []
+    p3 = _render_cached(names3, int(r.get("num_3d", 2000)), rsize, rseed, cache, rank, loaded)
+    p2 = _render_cached(names2, int(r.get("num_2d", 2000)), rsize, rseed + 1, cache, rank, loaded)
     n_test = int(r.get("num_test", 300))
-    pt = _render_cached(test_names, n_test, rsize, rseed + 2, cache, rank) if n_test and test_names else None
+    pt = _render_cached(test_names, n_test, rsize, rseed + 2, cache, rank, loaded) if n_test and test_names else None
     if dist.is_initialized():
         dist.barrier()             # rank 0 has rendered and cached; now every rank reads the same files
     a3, a2 = _load(p3), _load(p2)
@@ -144,20 +139,6 @@ def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, 
         "canonical": canonical_lengths_normalised(a3),
         "bone_sum": float(bone_length_sum(a3["joints_cam"]).mean()),
     }
-
-
-@torch.no_grad()
-def predict_crops(net: torch.nn.Module, images: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(N, S, S, 3)`` uint8 crops at the net's input size -> uv (N, 17, 2) crop px, z_n (N, 17), scores."""
-    uv, zs, sc = [], [], []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i:i + batch]).permute(0, 3, 1, 2).float() / 255.0
-        hm, z = net(x)
-        xy, s = decode_heatmaps(hm[:, -1].float().numpy())
-        uv.append(heatmap_to_input(xy))
-        zs.append(z.float().numpy())
-        sc.append(s)
-    return np.concatenate(uv), np.concatenate(zs), np.concatenate(sc)
 
 
 def evaluate(net: torch.nn.Module, test: dict[str, np.ndarray], bone_sum: float) -> dict[str, float]:

@@ -39,7 +39,8 @@ from ..data.splits import split_clips
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..io.guards import load_torch
-from ..models.tpnet import MODEL_FPS, build_model, reference_index, save_model
+from ..models.tpnet import build_model, save_model
+from ..models.windows import MODEL_FPS, reference_index
 from . import checks as C
 
 
@@ -129,11 +130,11 @@ class TPNetTrainConfig:
                 raise StructposeError(f"{where}: {e}") from None
             raise StructposeError(f"{where}: model or error_model has a bad key or value ({e})") from None
         if self.pairs_fraction > 0 and not self.pairs:
-            raise StructposeError(f"{where}: pairs_fraction > 0 needs 'pairs' (an npz from sapnet_eval pairs)")
+            raise StructposeError(f"{where}: pairs_fraction > 0 needs 'pairs' (an npz from `structpose data pairs`)")
         for f in (self.pairs, self.pairs_val):
             if f and not Path(f).is_file():
                 raise StructposeError(f"{where}: pairs file {f} not found; write it with "
-                                      "`python -m structpose.train.sapnet_eval pairs OUT.npz WEIGHTS`")
+                                      "`structpose data pairs OUT.npz WEIGHTS`")
 
 
 def _windows(clips, window: int, mode: str, speeds: list[float], pitch_deg: float, seed: int) -> ConcatDataset:
@@ -168,12 +169,12 @@ def lifted(clean: np.ndarray, lifter, rng: np.random.Generator, noise_px: float 
 
 def load_pairs(path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(name, ground truth (T,17,3), prediction (T,17,3))`` root-relative sequences at the model rate
-    from an npz with ``names``, ``fps``, ``pred_i``, ``gt_i`` (``sapnet_eval pairs``)."""
+    from an npz with ``names``, ``fps``, ``pred_i``, ``gt_i`` (``structpose data pairs``)."""
     try:
         f = np.load(path)
     except (OSError, ValueError) as e:
         raise StructposeError(f"{path}: cannot read as an npz pairs file ({type(e).__name__}); write one with "
-                              "`python -m structpose.train.sapnet_eval pairs`") from None
+                              "`structpose data pairs`") from None
     with f:
         if "names" not in f or "fps" not in f:
             raise StructposeError(f"{path}: not a pairs file (needs names, fps, pred_i, gt_i)")
@@ -259,7 +260,6 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train per ``cfg``; returns a summary (steps, wall time, val MPJPE, paths)."""
     from tqdm import tqdm
-    torch.set_num_threads(max(1, int(cfg.threads)))
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -247,8 +247,3 @@ def require_dict(x: Any, what: str) -> dict:
     if not isinstance(x, dict):
         raise _Bad(f"{what} is a {type(x).__name__}, not a dict")
     return x
-
-
-def require_finite_or_nan(arr: np.ndarray, what: str) -> None:
-    if np.isinf(arr).any():
-        raise _Bad(f"{what} holds infinite values")

@@ -39,13 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ...cameras import Camera
+from ...cameras import Y_UP_FLIP, Camera
 from ...errors import StructposeError
 from ._common import check_file
 
 SUBPIXELS = 64.0
 #: Qualisys camera frame (y up, looking down -z) -> OpenCV camera frame (y down, z forward)
-QUALISYS_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
+QUALISYS_TO_OPENCV = np.diag(Y_UP_FLIP)
 _R_KEYS = [f"r{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)]
 
 

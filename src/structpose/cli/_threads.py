@@ -3,7 +3,7 @@
 On a busy 2-core machine a multi-threaded BLAS call on a 1 x 512 matrix-vector product costs
 ~25 x more than a single-threaded one (measured: 2.6 ms vs 0.1 ms under load), and torch likewise.
 ``single_threaded()`` limits torch and NumPy's bundled OpenBLAS to one thread (what threadpoolctl
-does, without the dependency); it is called by the streaming commands, not on import.
+does, without the dependency); it is called by the streaming commands (never by library code), not on import.
 """
 from __future__ import annotations
 

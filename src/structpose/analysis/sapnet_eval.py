@@ -7,10 +7,10 @@ around the true 2D joints (as Human3.6M evaluation uses ground-truth boxes).  SA
 TP-Net (:func:`structpose.pipeline.refiner.refine_sequence`, H4's shipped refiner, trained on the
 lifter's error model rather than on SAP-Net's own predictions) then refines each sequence.
 
-``python -m structpose.train.sapnet_eval eval [--split val] [--tpnet LABEL=PATH] OUT.json WEIGHTS...`` prints one
-table row per weights file; ``... pairs OUT.npz WEIGHTS`` writes SAP-Net's predictions on rendered videos of
-training clips (TP-Net's training inputs, as in the paper); ``... figures WEIGHTS RUNS_DIR OUT_DIR`` draws the
-docs figures.
+``structpose analyze sapnet-eval OUT.json WEIGHTS... [--split val] [--tpnet LABEL=PATH]`` prints one
+table row per weights file; ``structpose data pairs OUT.npz WEIGHTS`` writes SAP-Net's predictions on
+rendered videos of training clips (TP-Net's training inputs, as in the paper);
+``structpose analyze sapnet-figures WEIGHTS RUNS_DIR OUT_DIR`` draws the docs figures.
 """
 from __future__ import annotations
 
@@ -20,14 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codec import lift_to_3d, normalise_xy
 from ..data.sources import load_clips
 from ..data.splits import split_clips
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..metrics import mpjpe, pa_mpjpe
-from ..models.sapnet import lift_to_3d, load_weights, normalise_xy
+from ..models.sapnet import load_weights
+from ..pipeline.sapnet import predict_crops
 from ..render.scene import render_sample
-from .sapnet_data import predict_crops
 
 FPS = 30.0
 MAX_FRAMES = 90     # per clip: 3 s of each held-out clip keeps the CPU bill small
@@ -149,9 +150,7 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     import csv
 
     import cv2
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a bare Figure: pyplot's global backend is left alone
 
     from ..skeleton import H36M17
     out_dir = Path(out_dir)
@@ -176,7 +175,7 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
         cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
     # the stand-in data itself: training-set renders at 128 px with their exact 2D labels
     from ..render import render_dataset
-    from .sapnet_data import CLIPS_2D, CLIPS_3D
+    from ..train.sapnet_data import CLIPS_2D, CLIPS_3D
     names = set(CLIPS_2D) | set(CLIPS_3D)
     d = render_dataset([c for c in load_clips() if c.name in names], 16, 128, seed=11)
     tiles = []
@@ -191,7 +190,8 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     with atomic_path(p0) as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate([np.concatenate(tiles[r * 8:(r + 1) * 8], 1)
                                                            for r in range(2)], 0), cv2.COLOR_RGB2BGR))
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    ax = fig.subplots(1, 2)
     offset = 0
     for stage in ("stage1", "stage2", "stage3", "stage4"):
         f = Path(runs) / stage / "log.csv"
@@ -213,73 +213,21 @@ def make_figures(weights: str | Path, runs: str | Path, out_dir: str | Path, n: 
     p2 = out_dir / "sapnet_training.png"
     with atomic_path(p2) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
     return [p0, p1, p2]
 
 
-def main(argv: list[str]) -> int:
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m structpose.train.sapnet_eval",
-                                 description="SAP-Net on rendered videos of real mocap (a stand-in for Human3.6M)")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("eval", help="score weights files on held-out rendered videos -> JSON")
-    e.add_argument("out")
-    e.add_argument("weights", nargs="+")
-    e.add_argument("--split", default="test", choices=["test", "val"])
-    e.add_argument("--frames", type=int, default=MAX_FRAMES, help="first N frames (30 fps) of each clip")
-    e.add_argument("--tpnet", action="append", default=[], metavar="LABEL=PATH",
-                   help="also refine with this TP-Net model (repeatable)")
-    pr = sub.add_parser("pairs", help="SAP-Net predictions + ground truth on rendered videos -> npz for TP-Net")
-    pr.add_argument("out")
-    pr.add_argument("weights")
-    pr.add_argument("--split", default="train", choices=["train", "val", "test"])
-    pr.add_argument("--clips", default="3d", choices=["3d", "all"],
-                    help="train split: the 3D set's clips (the paper's H36M role) or every train clip")
-    pr.add_argument("--scenes", type=int, default=1, help="rendered scenes (views, bodies) per clip")
-    pr.add_argument("--frames", type=int, default=300, help="first N frames (30 fps) of each clip")
-    f = sub.add_parser("figures", help="draw the docs figures")
-    f.add_argument("weights")
-    f.add_argument("runs")
-    f.add_argument("out_dir")
-    args = ap.parse_args(argv)
-    for name in ("frames", "scenes"):
-        if getattr(args, name, 1) < 1:
-            ap.error(f"--{name} {getattr(args, name)}; expected an integer >= 1")
-    try:
-        if args.cmd == "figures":
-            for p in make_figures(args.weights, args.runs, args.out_dir):
-                print(f"wrote {p}")
-            return 0
-        if args.cmd == "pairs":
-            from .sapnet_data import CLIPS_3D
-            names = CLIPS_3D if args.split == "train" and args.clips == "3d" else None
-            n = write_pairs(args.out, args.weights, args.split, names, args.scenes, args.frames)
-            print(f"wrote {args.out}: {n} frames")
-            return 0
-        refiners = {}
-        for item in args.tpnet:
-            label, sep, path = item.partition("=")
-            if not sep or not label or not Path(path).is_file():
-                raise StructposeError(f"--tpnet {item!r}; expected LABEL=PATH to an existing TP-Net model")
-            refiners[label] = path
-        size = load_weights(args.weights[0])[0].config.input_size
-        videos = render_videos(size, split=args.split, max_frames=args.frames)
-        rows = [evaluate_weights(w, videos, refiners=refiners) for w in args.weights]
-    except StructposeError as err:
-        print(f"sapnet_eval: error: {err}", file=sys.stderr)
-        return 2
-    for r in rows:
-        line = f"{r['weights']}: SAP-Net MPJPE {r['sapnet']['mpjpe_mm']:.1f} / PA {r['sapnet']['pa_mpjpe_mm']:.1f} mm"
-        for k, v in r.items():
-            if k.startswith(("sapnet+", "gt2d")):
-                line += f"; {k} {v['mpjpe_mm']:.1f} / {v['pa_mpjpe_mm']:.1f}"
-        line += f"; illegal {r['illegal_pct']['sapnet']:.1f} %"
-        print(line)
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps({"split": args.split, "frames_per_clip": args.frames,
+def evaluate_files(out: str | Path, weights: list[str], split: str = "test", frames: int = MAX_FRAMES,
+                   refiners: dict[str, str] | None = None) -> list[dict]:
+    """Score every weights file on rendered videos of ``split`` (first ``frames`` frames of each clip),
+    alone and refined by each TP-Net of ``refiners`` (label -> path); writes ``out`` (JSON), returns the rows."""
+    for name, value in (("--frames", frames),):
+        if value < 1:
+            raise StructposeError(f"{name} {value}; expected an integer >= 1")
+    refiners = dict(refiners or {})
+    size = load_weights(weights[0])[0].config.input_size
+    videos = render_videos(size, split=split, max_frames=frames)
+    rows = [evaluate_weights(w, videos, refiners=refiners) for w in weights]
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps({"split": split, "frames_per_clip": frames,
                                    "clips": [v["name"] for v in videos], "rows": rows}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    return rows
