@@ -90,7 +90,7 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
     from structpose.pipeline.lifting import PoseLifter, lift_sequence
     from structpose.world import to_world
     rows: dict = {m: {"skate_before": [], "skate_after": [], "mpjpe_before": [], "mpjpe_after": [],
-                      "normal_deg": [], "path_mm": [], "path_ok_mm": [], "path_raw_mm": [], "fallback": 0, "n": 0, "t_world": 0.0,
+                      "normal_deg": [], "path_mm": [], "path_ok_mm": [], "found": [], "path_raw_mm": [], "fallback": 0, "n": 0, "t_world": 0.0,
                       "frames": 0, "per_clip": {}} for m in modes}
     for name, clip, cam, uv, mask, gt in _cases(split):
         up = cam.R @ np.array([0.0, 1.0, 0.0])
@@ -114,6 +114,7 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
             sb, sa = skate_cm(pred, up, tc), skate_cm(back, up, tc)
             r["skate_before"].append(sb)
             r["skate_after"].append(sa)
+            r["found"].append(w.status == "ok")
             r["n"] += 1
             tp = _true_path(np.asarray(clip.world, np.float64))
             path = w.poses_world[:, 0].astype(np.float64)
@@ -135,15 +136,19 @@ def evaluate(split: str = "test", modes=("online", "bidirectional"), verbose: bo
 
 
 def summary(rows: dict) -> list[str]:
-    lines = [("| mode | foot skate before | after | change | MPJPE before | after | floor normal error | "
-              "path error, floor found | all | raw root path | fallbacks | world step |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| mode | foot skate before | after | change | skate where the floor was found | MPJPE before | after | "
+              "floor normal error | path error, floor found | all | raw root path | fallbacks | world step |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode, r in rows.items():
         sb, sa = np.concatenate(r["skate_before"]), np.concatenate(r["skate_after"])
         mb, ma = np.concatenate(r["mpjpe_before"]), np.concatenate(r["mpjpe_after"])
         nd = np.array(r["normal_deg"])
+        f = np.array(r["found"])
+        fb = np.concatenate([x for x, k in zip(r["skate_before"], f) if k] or [np.zeros(0)])
+        fa = np.concatenate([x for x, k in zip(r["skate_after"], f) if k] or [np.zeros(0)])
         lines.append(
             f"| {mode} | {sb.mean():.2f} cm/frame | {sa.mean():.2f} | {100 * (sa.mean() / sb.mean() - 1):+.0f} % | "
+            f"{fb.mean():.2f} -> {fa.mean():.2f} ({100 * (fa.mean() / fb.mean() - 1):+.0f} %) | "
             f"{1000 * mb.mean():.1f} mm | {1000 * ma.mean():.1f} | "
             f"{np.median(nd):.1f} deg median ({nd.mean():.1f} mean, {len(nd)} fits) | "
             f"{np.median(r['path_ok_mm']):.0f} mm median ({np.mean(r['path_ok_mm']):.0f} mean) | "
@@ -152,22 +157,12 @@ def summary(rows: dict) -> list[str]:
     return lines
 
 
-REAL = "real"          # under the data folder: pose2sim/cam0N.mp4 + Calib.qca.txt, sports2d/demo.mp4
-
-
-def _qualisys_up(calib_path, serial: str) -> tuple[np.ndarray, float]:
-    """True up (world +Z) in the OpenCV frame of a Qualisys camera, and its height in metres.
-
-    The calibration's rotation rows are the camera's axes in the lab (Z up, mm); a Qualisys camera looks
-    along its -z with y up, so OpenCV's (x, y, z) = (x, -y, -z) of it."""
-    import xml.etree.ElementTree as ET
-    for cam in ET.parse(calib_path).getroot().iter("camera"):
-        if cam.get("serial") == serial:
-            t = cam.find("transform")
-            R = np.array([[float(t.get(f"r{i}{j}")) for j in (1, 2, 3)] for i in (1, 2, 3)])
-            up = np.array([R[0, 2], -R[1, 2], -R[2, 2]])
-            return up / np.linalg.norm(up), float(t.get("z")) / 1000
-    raise KeyError(serial)
+def _lab_up(calib_path, serial: str) -> tuple[np.ndarray, float]:
+    """True up (the lab's +Z) in the OpenCV frame of a calibrated camera, and the camera's height (m),
+    from the Qualisys calibration (``data.formats.qualisys``)."""
+    from structpose.data.formats.qualisys import read_qualisys
+    cam = read_qualisys(calib_path)[serial]
+    return cam.R @ np.array([0.0, 0.0, 1.0]), float(cam.center[2])
 
 
 def _contact_skate(poses_world: np.ndarray, on: np.ndarray) -> float:
@@ -186,11 +181,17 @@ def real_videos() -> list[str]:
     from pathlib import Path
 
     from structpose.contacts import hysteresis
+    from structpose.data import realvideo
+    from structpose.errors import StructposeError
     from structpose.io.posefile import load_pose_file
     from structpose.world import to_world
-    root = Path(os.environ.get("STRUCTPOSE_DATA", Path.home() / ".cache" / "structpose")) / REAL
-    videos = [root / "pose2sim" / f"cam0{i}.mp4" for i in range(1, 5)] + [root / "sports2d" / "demo.mp4"]
-    videos = [v for v in videos if v.is_file()]
+    videos = []
+    for get in (lambda: list(realvideo.pose2sim_demo().videos), lambda: [realvideo.sports2d_demo()]):
+        try:
+            videos += get()
+        except StructposeError as e:          # the wheel is not in the data folder
+            print(f"  skipped: {e}")
+    root = "the data folder"
     lines = [("| video | frames | end to end (incl. start-up) | world status | floor RMS | floor normal error "
               "(lab calibration) | camera height (est. / lab) | skate of detected contacts, before / after pinning |"),
              "|---|---|---|---|---|---|---|---|"]
@@ -201,7 +202,7 @@ def real_videos() -> list[str]:
         out = tmp / (v.parent.name + "_" + v.stem + ".npz")
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "structpose", "video", str(v), "--out", str(out), "--no-progress"],
-                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=False)
+                           capture_output=True, text=True, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
         wall = time.perf_counter() - t0
         if r.returncode != 0:
             lines.append(f"| {v.parent.name}/{v.name} | failed: {r.stderr.strip().splitlines()[-1]} |")
@@ -213,7 +214,7 @@ def real_videos() -> list[str]:
         if w["status"] == "ok":
             calib = v.parent / "Calib.qca.txt"
             if calib.is_file():
-                up, h = _qualisys_up(calib, v.stem)
+                up, h = _lab_up(calib, v.stem)
                 err = f"{np.degrees(np.arccos(np.clip(seq.floor[:3] @ up, -1, 1))):.1f} deg"
                 hgt = f"{w['camera_height_m']:.2f} / {h:.2f} m"
             on = hysteresis(seq.contacts)
@@ -238,7 +239,7 @@ def speed(n: int = 300) -> list[str]:
     from structpose.pipeline.refiner import OnlineRefiner, refine_sequence
     from structpose.world import to_world
     single_threaded()
-    _name, _clip, cam, uv, _mask, _gt = _cases("test")[9]            # walker_turn_right1, camera 0
+    _, _, cam, uv, _, _ = _cases("test")[9]            # walker_turn_right1, camera 0
     uv = np.concatenate([uv] * (n // len(uv) + 1))[:n]
     sc = np.ones(17, np.float32)
     lifter = PoseLifter(focal_px=float(cam.f[0]))
@@ -253,6 +254,8 @@ def speed(n: int = 300) -> list[str]:
     poses = np.stack([lifter(uv[i], sc, cam.image_size)[0] for i in range(n)])
     ref, skel = OnlineRefiner(fps=30), RunningSkeleton(300)
     rows = [("lift, 1 frame at a time (NumPy lifter)", per_frame(lift)),
+            ("lift, whole clip in one batch (offline modes)",
+             per_frame(lambda: lifter(uv, np.ones(uv.shape[:2], np.float32), cam.image_size))),
             ("TP-Net online push", per_frame(lambda: [ref.push(p) for p in poses])),
             ("skeleton fit, running median (online)", per_frame(lambda: [skel(p) for p in poses])),
             ("TP-Net bidirectional, whole clip", per_frame(lambda: refine_sequence(poses, 30, "bidirectional"))),
@@ -267,9 +270,11 @@ def speed(n: int = 300) -> list[str]:
     lift()
     prof.disable()
     buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(8)
-    out.append("\nlift, where the time goes (cProfile, tottime):\n" + "\n".join(
-        ln for ln in buf.getvalue().splitlines() if ln.strip() and "{" not in ln[:5])[-2000:])
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(10)
+    body = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
+    start = next(i for i, ln in enumerate(body) if ln.lstrip().startswith("ncalls"))
+    out.append("\nlift, 1 frame at a time: where the time goes (cProfile, top 10 by own time)")
+    out += ["    " + ln for ln in body[start:start + 11]]
     return out
 
 

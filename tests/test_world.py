@@ -7,7 +7,8 @@ import pytest
 from structpose.cameras import look_at
 from structpose.cli import main
 from structpose.errors import StructposeError
-from structpose.world import ANKLE_FRAC, fit_floor, solve_root, standing_height, to_world
+from structpose.rootpath import solve_root
+from structpose.world import ANKLE_FRAC, fit_floor, standing_height, to_world
 
 
 def _walk(deepmimic_clips):
@@ -162,3 +163,33 @@ def test_to_world_refuses_bad_input():
         to_world(np.full((4, 17, 3), np.nan), 30.0)
     with pytest.raises(StructposeError, match="height"):
         to_world(np.zeros((4, 17, 3)), 30.0, height=0.0)
+
+
+def test_missing_frames_stay_missing_and_split_the_path(deepmimic_clips):
+    world, fps = _walk(deepmimic_clips)
+    R, t = _camera(world)
+    cam = _seen(world, R, t, depth_noise=0.02)
+    cam[:3] = np.nan                       # nobody yet
+    cam[100:110] = np.nan                  # a gap
+    for mode in ("bidirectional", "online"):
+        res = to_world(cam, fps, mode=mode)
+        assert res.status == "ok"
+        bad = ~np.isfinite(cam).all((1, 2))
+        assert np.isnan(res.poses_world[bad]).all() and np.isfinite(res.poses_world[~bad]).all()
+        assert np.isnan(res.contacts[bad]).all()
+        # the first valid frame is the origin, facing +Z
+        assert np.abs(res.poses_world[3, 0, [0, 2]]).max() < 1e-5
+
+
+def test_the_normal_is_uncertain_where_the_feet_do_not_span_the_floor(deepmimic_clips):
+    """Walking over several metres pins the floor's tilt; standing in one spot (the first pose held, with
+    small jitter) leaves it to the prior, and the reported standard deviation says so."""
+    world, fps = _walk(deepmimic_clips)
+    R, t = _camera(world)
+    walk = fit_floor(_seen(world, R, t), fps)
+    still = np.repeat(world[:1], 60, 0) + np.random.default_rng(4).normal(scale=0.003, size=(60, 17, 3))
+    stand = fit_floor(_seen(still, R, t), fps)
+    assert walk.status == "ok" and stand.status == "ok"
+    # (the sd is what the chain's noise model expects, 8 % depth error, even on this clean input)
+    assert walk.normal_sd_deg < 5.0
+    assert stand.normal_sd_deg > 3 * walk.normal_sd_deg and stand.normal_sd_deg > 10.0

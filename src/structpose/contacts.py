@@ -16,7 +16,8 @@ the floor (x, z of the contact, y = ``ankle_height``) and the leg is re-solved b
 (:func:`two_bone_ik`: hip fixed, thigh and shin lengths kept, knee in the plane of the original knee).
 The pull is blended in and out over ``blend_s`` seconds with a smoothstep weight, so the foot does
 not pop.  Offline the fixed point is the mean of the ankle's positions over the contact and the blend
-starts before it; online it is the ankle where the contact began and the blend starts with it.
+starts before it; online it is the running mean of the ankle since the contact began (so it settles
+without waiting for the future) and the blend starts with it.
 """
 from __future__ import annotations
 
@@ -150,9 +151,9 @@ def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_he
             lo = s if causal else max(0, s - ramp)
             k = np.arange(lo, min(T, e + ramp))
             if causal:
-                # online: the running mean of the ankle since the onset, frozen after ``ramp`` frames
-                # (one frame's jitter would otherwise stay in the pin for the whole contact)
-                n = np.minimum(k - s + 1, min(ramp, e - s))
+                # online: the running mean of the ankle since the onset (one frame's jitter would
+                # otherwise stay in the pin for the whole contact); it moves less every frame
+                n = np.minimum(k - s + 1, e - s)
                 pin = (np.cumsum(a, axis=0) / np.arange(1, len(a) + 1)[:, None])[n - 1]
             else:
                 pin = np.broadcast_to(np.nanmean(a, axis=0), (len(k), 3)).copy()

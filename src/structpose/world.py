@@ -10,14 +10,16 @@ frame** projected on the floor, X = Y x Z, the origin under the first valid fram
    chosen so that the skeleton's standing height (ankle -> knee -> hip, pelvis -> spine -> thorax ->
    neck -> head top, plus the ankle's height above the floor, ``ANKLE_FRAC`` of the height) equals
    ``height`` (the ``--height`` prior, default :data:`DEFAULT_HEIGHT_M`).
-2. **Floor** (:func:`fit_floor`).  The chain's root depth carries a multiplicative error along the
-   viewing ray, so the floor is fitted in that error's terms: a foot point ``x`` on the ankle plane
-   ``n.x + d = 0`` (``d`` = the camera's height above the ankles) has ``-n.x / d = 1``, and the residual
-   is ``log(-n.x / d)`` (robust soft-L1 loss), with the normal tied to the torso's mean up direction
-   by a prior (a standing person leaves the normal's tilt along their foot line undetermined).  The
-   points are the lower ankle of each frame where it moves slowly; the selection is redone once around
-   the first fit.  Ground = ankle plane lowered by the ankle height.
-3. **Root path** (:func:`solve_root`).  A linear least-squares problem over the root positions: the
+2. **Floor** (:func:`fit_floor`).  Candidates: each frame's lower ankle where it moves slowly (speed read
+   on a smoothed root path).  The floor is the *lowest* level the feet stand on: the fit starts under the
+   10th percentile of the candidates and keeps the points near the plane (feet on a box or a climbing
+   hold are not floor points).  A point's residual is its height above the ankle plane ``n.x + d = 0``
+   over its own standard deviation: the lifter's ankle error and the chain's relative depth error, which
+   slides the body along its root's viewing ray and so moves it ``DEPTH_SD * |n . root|`` in height.
+   Reweighted Gauss-Newton (soft-L1) on (roll, pitch, d) with a prior on the normal: a level camera
+   (``ROLL_SD_DEG``) pitched as the upright torso says (``PITCH_SD_DEG``); a person standing in one spot
+   leaves the tilt undetermined otherwise.  Ground = ankle plane lowered by the ankle height.
+3. **Root path** (:func:`structpose.rootpath.solve_root`).  A linear least-squares problem over the root positions: the
    chain's per-frame root (tight across the viewing ray, loose along it), a foot in contact lies on the
    floor and does not slide horizontally between frames, and a constant-acceleration prior.  Offline
    the whole sequence is solved at once (block-banded normal equations); online each frame solves the
@@ -25,9 +27,10 @@ frame** projected on the floor, X = Y x Z, the origin under the first valid fram
 4. **Contacts and planted feet**: :mod:`structpose.contacts` on the world poses.
 
 Fallbacks (``status`` starts with ``"fallback:"``, the poses stay usable): fewer than
-:data:`MIN_CONTACT_FRAMES` floor contacts, contacts that do not lie on one plane (RMS above
-:data:`MAX_FLOOR_RMS_M`: climbing, stairs, a cut), a floor that differs between the first and second
-half of the contacts (the camera moved), a camera at or below the ankles.  The world frame is then the
+:data:`MIN_CONTACT_FRAMES` floor contacts, standing feet that do not lie on one plane (RMS on the smoothed
+path above :data:`MAX_FLOOR_RMS_M`: climbing, floor work, a lift too noisy to trust), planes of the first
+and second half of the contacts that disagree by :data:`MAX_HALF_GAP_M` where the feet stood in both (the
+camera moved), a camera at or below the ankles, a single frame.  The world frame is then the
 camera frame turned Y up (``x, -y, -z``: a level camera assumed), the origin under the first root,
 y = 0 at the lowest ankle minus the ankle height; the root is smoothed, no contacts, no pinning.
 A level dolly or a pan about the vertical leaves the floor unchanged in the camera frame and is not
@@ -43,6 +46,7 @@ import numpy as np
 
 from .contacts import ANKLES, ON, contact_probability, hysteresis, pin_feet
 from .errors import StructposeError, check_shape
+from .rootpath import RootModel, solve_root
 from .skeleton import H36M17
 
 DEFAULT_HEIGHT_M = 1.70
@@ -50,12 +54,12 @@ HEIGHT_RANGE_M = (0.5, 2.5)
 ANKLE_FRAC = 0.04             # ankle joint above the floor, fraction of standing height (DeepMimic 0.036)
 MIN_CONTACT_FRAMES = 5
 MAX_FLOOR_RMS_M = 0.05
-MAX_HALF_GAP_M = 0.20        # floor points' mean height, first against second half
+MAX_HALF_GAP_M = 0.20         # first- and second-half floors, apart where the feet stood in both
 ROLL_SD_DEG = 5.0             # prior: the camera is held level to a few degrees ...
 PITCH_SD_DEG = 20.0           # ... and pitched about as the upright torso says
 ANKLE_SD_M = 0.03             # the floor fit's noise model: the lifter's ankle height error ...
 DEPTH_SD = 0.08               # ... and the chain's relative depth error (after smoothing)
-REVISIT_M = 0.5              # floor points of the two halves this close count as the same spot
+REVISIT_M = 0.5               # floor points of the two halves this close count as the same spot
 MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
 _J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
                                     "spine", "thorax", "neck_nose", "head_top")}
@@ -71,6 +75,7 @@ class FloorFit:
     points: int
     status: str = "ok"
     support: np.ndarray | None = None       # (T,) index 0/1 of the foot used, -1 where none
+    normal_sd_deg: float = float("nan")     # the normal's uncertainty (fit covariance), degrees
 
 
 @dataclass
@@ -132,7 +137,8 @@ def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior
     ``ANKLE_SD_M`` and the depth error ``DEPTH_SD`` moving the body along the root's ray (which changes its
     height by ``DEPTH_SD * |n . root|``); the normal has a prior (roll ``ROLL_SD_DEG``, pitch
     ``PITCH_SD_DEG`` about ``prior``).  Iteratively reweighted Gauss-Newton with soft-L1 weights
-    (``1 / sqrt(1 + r^2)``, on the prior's terms too) on (roll, pitch, d).  Returns (n, d, inlier mask)."""
+    (``1 / sqrt(1 + r^2)``, on the prior's terms too) on (roll, pitch, d).  Returns (n, d, inlier mask,
+    the normal's standard deviation in degrees from the fit's covariance: large where the prior decides)."""
     B = np.stack([np.array([1.0, 0.0, 0.0]), np.cross(prior, [1.0, 0.0, 0.0])])    # roll, pitch directions
     sd = np.radians([ROLL_SD_DEG, PITCH_SD_DEG])
 
@@ -156,7 +162,11 @@ def _plane_lsq(x: np.ndarray, root: np.ndarray, n0: np.ndarray, d0: float, prior
             break
     v = prior + q[:2] @ B
     n, d = v / np.linalg.norm(v), float(q[2])
-    return n, d, _inliers(x, root, n, d)
+    r = res(q)
+    J = np.stack([(res(q + eps * e) - r) / eps for e in np.eye(3)], 1)
+    cov = np.linalg.inv((J / np.sqrt(1.0 + r * r)[:, None]).T @ J + 1e-12 * np.eye(3))
+    sd_deg = float(np.degrees(np.sqrt(np.linalg.eigvalsh(cov[:2, :2]).max())))
+    return n, d, _inliers(x, root, n, d), sd_deg
 
 
 def _support_points(poses: np.ndarray, up: np.ndarray, fps: float, speed: bool = True
@@ -210,12 +220,12 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         none.status = "fallback: the camera is at or below the feet (no floor seen from above)"
         return none
     roots = poses[idx, 0]
-    n = up
+    n, sd_deg = up, float("nan")
     for _ in range(3):
         sel = _inliers(x, roots, n, d)
         if sel.sum() < MIN_CONTACT_FRAMES:
             break
-        n, d, _ = _plane_lsq(x[sel], roots[sel], n, d, up)
+        n, d, _, sd_deg = _plane_lsq(x[sel], roots[sel], n, d, up)
     sel = _inliers(x, roots, n, d)
     # the fit's quality: how far the standing feet lie from the plane on the smoothed path (the raw
     # points carry the chain's depth jitter, which the fit models but a user's RMS should not show)
@@ -225,7 +235,7 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
     support = np.full(len(poses), -1)
     hgt = poses[:, list(ANKLES)] @ n + d
     support[idx[sel]] = np.argmin(np.nan_to_num(hgt[idx[sel]], nan=np.inf), axis=1)
-    fit = FloorFit(n, d, rms, int(sel.sum()), support=support)
+    fit = FloorFit(n, d, rms, int(sel.sum()), support=support, normal_sd_deg=sd_deg)
     gap = 0.0
     if sel.sum() >= 4 * MIN_CONTACT_FRAMES:
         # a static camera sees one floor all along: planes fitted to the first and to the second half of
@@ -237,8 +247,8 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         flat = xs - (xs @ n)[:, None] * n                    # positions on the floor
         near = np.linalg.norm(flat[:h, None] - flat[None, h:], axis=-1).min(1) < REVISIT_M
         if near.sum() >= MIN_CONTACT_FRAMES:               # only where the feet stood in both halves
-            n1, d1, _ = _plane_lsq(xs[:h], rs[:h], n, d, up)
-            n2, d2, _ = _plane_lsq(xs[h:], rs[h:], n, d, up)
+            n1, d1, *_ = _plane_lsq(xs[:h], rs[:h], n, d, up)
+            n2, d2, *_ = _plane_lsq(xs[h:], rs[h:], n, d, up)
             xn = xs[:h][near]
             gap = float(np.median(np.abs((xn @ n1 + d1) - (xn @ n2 + d2))))
     if sel.sum() < MIN_CONTACT_FRAMES:
@@ -250,109 +260,6 @@ def fit_floor(poses: np.ndarray, fps: float, smoothed: np.ndarray | None = None)
         fit.status = (f"fallback: no floor seen (the feet's low points scatter {100 * rms:.0f} cm about the "
                       f"best plane; at most {100 * MAX_FLOOR_RMS_M:.0f} cm)")
     return fit
-
-
-# --- the root's path ------------------------------------------------------------------------------
-
-@dataclass
-class RootModel:
-    """Standard deviations of the root-path terms (metres unless stated)."""
-
-    across_ray: float = 0.03        # the chain's root, across the viewing ray
-    along_ray: float = 0.12         # ... along it, as a fraction of the depth
-    floor: float = 0.06             # a foot in contact, off the floor (the lifter's ankle error)
-    slide: float = 0.005            # a foot in contact, horizontal slide per frame
-    accel: float = 4.0              # root acceleration, m/s^2
-    window_s: float = 1.0           # online: the causal window
-
-
-def _normal_equations(root: np.ndarray, rel: np.ndarray, contact: np.ndarray | None,
-                      plane: tuple[np.ndarray, float] | None, fps: float, m: RootModel):
-    """Block-banded normal equations (diag, first and second off-diagonal 3x3 blocks; rhs)."""
-    T = len(root)
-    z = np.linalg.norm(root, axis=-1)
-    u = root / np.maximum(z, 1e-9)[:, None]
-    uu = u[:, :, None] * u[:, None, :]
-    eye = np.eye(3)
-    D = (eye - uu) / m.across_ray ** 2 + uu / (m.along_ray * np.maximum(z, 0.1))[:, None, None] ** 2
-    b = np.einsum("tij,tj->ti", D, root)
-    U1 = np.zeros((max(T - 1, 0), 3, 3))
-    U2 = np.zeros((max(T - 2, 0), 3, 3))
-    if contact is not None and plane is not None:
-        n, d = plane
-        nn = np.outer(n, n)
-        P = eye - nn
-        for f, ank in enumerate(ANKLES):
-            w = np.nan_to_num(contact[:, f])
-            r = rel[:, ank]
-            wf = w / m.floor ** 2
-            D += wf[:, None, None] * nn
-            b += wf[:, None] * (-(d + r @ n))[:, None] * n
-            if T > 1:
-                ws = np.minimum(w[1:], w[:-1]) / m.slide ** 2
-                D[1:] += ws[:, None, None] * P
-                D[:-1] += ws[:, None, None] * P
-                U1 -= ws[:, None, None] * P
-                g = (r[1:] - r[:-1]) @ P                              # P symmetric
-                b[1:] -= ws[:, None] * g
-                b[:-1] += ws[:, None] * g
-    if T > 2:
-        lam = 1.0 / (m.accel / fps ** 2) ** 2
-        D[:-2] += lam * eye
-        D[1:-1] += 4 * lam * eye
-        D[2:] += lam * eye
-        U1[:-1] -= 2 * lam * eye
-        U1[1:] -= 2 * lam * eye
-        U2 += lam * eye
-    return D, U1, U2, b
-
-
-def _solve_banded(D, U1, U2, b) -> np.ndarray:
-    from scipy.linalg import solveh_banded
-    T = len(D)
-    n = 3 * T
-    ab = np.zeros((9, n))
-    i, j = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
-    t = np.arange(T)[:, None, None]
-    for k, B in ((0, D), (1, U1), (2, U2)):
-        if len(B) == 0:
-            continue
-        tt = t[: len(B)]
-        r = 3 * (tt + k) + i                       # lower block (t + k, t) = B[t]^T
-        c = 3 * tt + j
-        v = np.swapaxes(B, 1, 2)
-        r, c = np.broadcast_to(r, v.shape), np.broadcast_to(c, v.shape)
-        keep = r >= c
-        ab[(r - c)[keep], c[keep]] = v[keep]
-    ab[0] += 1e-9
-    return solveh_banded(ab, b.reshape(-1), lower=True).reshape(T, 3)
-
-
-def _segments(ok: np.ndarray) -> list[tuple[int, int]]:
-    d = np.diff(np.r_[0, ok.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
-def solve_root(root: np.ndarray, rel: np.ndarray, fps: float, contact: np.ndarray | None = None,
-               plane: tuple[np.ndarray, float] | None = None, causal: bool = False,
-               model: RootModel | None = None) -> np.ndarray:
-    """Root positions ``(T, 3)`` (scaled camera frame) from the chain's roots ``(T, 3)``, root-relative
-    poses ``(T, 17, 3)``, contact weights ``(T, 2)`` and the ankle plane ``(n, d)``; NaN frames stay
-    NaN and split the sequence.  ``causal``: each frame from the last ``window_s`` seconds only."""
-    m = model or RootModel()
-    out = np.full(root.shape, np.nan)
-    ok = np.isfinite(root).all(-1) & np.isfinite(rel).all((-1, -2))
-    for s, e in _segments(ok):
-        if not causal:
-            out[s:e] = _solve_banded(*_normal_equations(root[s:e], rel[s:e], None if contact is None
-                                                        else contact[s:e], plane, fps, m))
-            continue
-        W = max(3, round(m.window_s * fps))
-        for t in range(s, e):
-            a = max(s, t - W + 1)
-            out[t] = _solve_banded(*_normal_equations(root[a:t + 1], rel[a:t + 1], None if contact is None
-                                                      else contact[a:t + 1], plane, fps, m))[-1]
-    return out
 
 
 # --- the frame ------------------------------------------------------------------------------------
@@ -414,7 +321,10 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     ankle_h = ANKLE_FRAC * height
     first = int(np.flatnonzero(valid)[0])
     smooth = solve_root(root, rel, fps, causal=causal, model=model)
-    fit = fit_floor(P, fps, rel + smooth[:, None]) if valid.sum() > 1 else FloorFit(
+    # the floor is a property of the whole recording (also online, see the module text): chosen on the
+    # offline-smoothed path
+    whole = smooth if not causal else solve_root(root, rel, fps, model=model)
+    fit = fit_floor(P, fps, rel + whole[:, None]) if valid.sum() > 1 else FloorFit(
         up_prior(P), float("nan"), float("nan"), 0, status="fallback: a single frame (the floor needs contacts "
                                                            "over time)")
     meta: dict[str, Any] = {"height_m": height, "scale": float(scale), "floor_rms_m": None,
@@ -443,6 +353,7 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     if pin:
         w = pin_feet(w, on, fps, ankle_h, causal=causal).astype(np.float64)
     meta.update(status="ok", floor_rms_m=fit.rms_m, contact_threshold=ON, floor_points=fit.points,
+                floor_normal_sd_deg=fit.normal_sd_deg,
                 camera_height_m=float(d + ankle_h),
                 camera_tilt_down_deg=float(np.degrees(np.arcsin(np.clip(-n[2], -1, 1)))),
                 camera_roll_deg=float(np.degrees(np.arctan2(n[0], -n[1]))),

@@ -100,7 +100,7 @@ def _sapnet(view: ViewInput) -> np.ndarray:
 
 
 register_system("mediapipe_world", "MediaPipe world landmarks", _mediapipe_world)
-register_system("video_online", "structpose video (online, default)", _structpose_video("online"))
+register_system("video_online", "structpose video --mode online", _structpose_video("online"))
 register_system("video_bidirectional", "structpose video --mode bidirectional", _structpose_video("bidirectional"))
 register_system("video_none", "structpose video --mode none (lifter + fit)", _structpose_video("none"))
 register_system("image", "structpose image (per frame)", _structpose_image)

@@ -21,7 +21,8 @@ def world_line(seq) -> str:
     if status != "ok":
         return (f"world frame: {status}; poses_world is the camera frame turned Y up (level camera assumed), "
                 "no floor, contacts or planted feet")
-    return (f"world frame: floor fitted to {w['floor_points']} foot contacts, {100 * w['floor_rms_m']:.1f} cm RMS; "
+    return (f"world frame: floor fitted to {w['floor_points']} foot contacts, {100 * w['floor_rms_m']:.1f} cm RMS, "
+            f"normal +- {w['floor_normal_sd_deg']:.0f} deg; "
             f"camera {w['camera_height_m']:.2f} m high, tilted {w['camera_tilt_down_deg']:.0f} deg down; "
             f"scale {w['scale']:.3f} for a {w['height_m']:.2f} m person; contact frames right/left "
             f"{w['contact_frames'][0]}/{w['contact_frames'][1]}")

@@ -314,6 +314,7 @@ def refine_file(input: str | Path, out: str | Path, mode: str = "online", fit: b
     valid = np.isfinite(refined).all((1, 2))
     bridged = np.flatnonzero(valid & ~np.isfinite(poses).all((1, 2)))
     meta = dict(seq.meta)
+    meta.pop("world", None)          # the world keys are not carried over: the refined poses differ
     meta["refine"] = {"mode": mode, "model": str(model or "shipped"),
                       "fit_skeleton": "lengths file" if bone_lengths else bool(fit),
                       "max_gap_s": max_gap_s, "input_fps": seq.fps, "bridged_frames": bridged.tolist()}

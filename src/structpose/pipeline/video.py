@@ -167,7 +167,7 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
     refiner = OnlineRefiner(model=tpnet, fps=fps, fit=bool(fit)) if mode == "online" else None
-    kp_all, sc_all, lifted, out3d = [], [], [], []
+    kp_all, sc_all, lifted, out3d, found = [], [], [], [], []
     tm = Timings()
     bar = None
     if progress:
@@ -192,9 +192,12 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
             try:
                 i, img, d, sz = item
                 t2 = time.perf_counter()
-                cam, _ = lifter(d.keypoints, d.scores, sz)
-                if not d.found:
-                    cam = np.full((17, 3), np.nan, np.float32)
+                cam = None
+                if mode == "online":              # offline modes lift the whole clip at once at the end
+                    cam, _ = lifter(d.keypoints, d.scores, sz)
+                    if not d.found:
+                        cam = np.full((17, 3), np.nan, np.float32)
+                found.append(d.found)
                 t3 = time.perf_counter()
                 pose = refiner.push(cam) if refiner is not None else None
                 t4 = time.perf_counter()
@@ -239,7 +242,15 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
         raise failure[0]
     if tm.frames == 0:
         raise StructposeError(f"{info['name']}: no frame could be decoded (empty or corrupt video)")
-    kp, sc, lift3 = np.stack(kp_all), np.stack(sc_all), np.stack(lifted)
+    kp, sc = np.stack(kp_all), np.stack(sc_all)
+    if mode == "online":
+        lift3 = np.stack(lifted)
+    else:
+        # one batched call: ~50x cheaper per frame than the streaming NumPy path (bench_world speed)
+        t0 = time.perf_counter()
+        lift3, _ = lifter(kp, sc, size)
+        lift3[~np.asarray(found)] = np.nan
+        tm.lift += time.perf_counter() - t0
     detected = np.isfinite(lift3).all((1, 2))
     t0 = time.perf_counter()
     if mode == "online":

@@ -1,0 +1,124 @@
+"""The root's path through a static camera's scene: a linear least-squares problem over the root
+positions (``(T, 3)``, camera frame, metres), solved offline for the whole sequence or causally.
+
+Terms (standard deviations in :class:`RootModel`):
+
+* the chain's per-frame root: tight across the viewing ray, loose along it (its depth comes from the
+  body's image size and an assumed focal length);
+* a foot in contact (weight = its contact probability) lies on the floor's ankle plane ``n.x + d = 0``;
+* a foot in contact on two consecutive frames does not slide horizontally (``I - n n^T``);
+* a constant-acceleration prior (second differences).
+
+Every term couples at most frames ``t-1, t, t+1``, so the normal equations are block-banded (3x3 blocks,
+bandwidth 8) and solved with ``scipy.linalg.solveh_banded`` in O(T).  Causal mode solves, for each frame,
+the last ``window_s`` seconds and keeps that window's newest frame: later frames never change earlier
+output.  NaN frames split the sequence into independent segments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contacts import ANKLES
+
+
+@dataclass
+class RootModel:
+    """Standard deviations of the root-path terms (metres unless stated)."""
+
+    across_ray: float = 0.03        # the chain's root, across the viewing ray
+    along_ray: float = 0.12         # ... along it, as a fraction of the depth
+    floor: float = 0.06             # a foot in contact, off the floor (the lifter's ankle error)
+    slide: float = 0.005            # a foot in contact, horizontal slide per frame
+    accel: float = 4.0              # root acceleration, m/s^2
+    window_s: float = 1.0           # online: the causal window
+
+
+def _normal_equations(root: np.ndarray, rel: np.ndarray, contact: np.ndarray | None,
+                      plane: tuple[np.ndarray, float] | None, fps: float, m: RootModel):
+    """Block-banded normal equations (diag, first and second off-diagonal 3x3 blocks; rhs)."""
+    T = len(root)
+    z = np.linalg.norm(root, axis=-1)
+    u = root / np.maximum(z, 1e-9)[:, None]
+    uu = u[:, :, None] * u[:, None, :]
+    eye = np.eye(3)
+    D = (eye - uu) / m.across_ray ** 2 + uu / (m.along_ray * np.maximum(z, 0.1))[:, None, None] ** 2
+    b = np.einsum("tij,tj->ti", D, root)
+    U1 = np.zeros((max(T - 1, 0), 3, 3))
+    U2 = np.zeros((max(T - 2, 0), 3, 3))
+    if contact is not None and plane is not None:
+        n, d = plane
+        nn = np.outer(n, n)
+        P = eye - nn
+        for f, ank in enumerate(ANKLES):
+            w = np.nan_to_num(contact[:, f])
+            r = rel[:, ank]
+            wf = w / m.floor ** 2
+            D += wf[:, None, None] * nn
+            b += wf[:, None] * (-(d + r @ n))[:, None] * n
+            if T > 1:
+                ws = np.minimum(w[1:], w[:-1]) / m.slide ** 2
+                D[1:] += ws[:, None, None] * P
+                D[:-1] += ws[:, None, None] * P
+                U1 -= ws[:, None, None] * P
+                g = (r[1:] - r[:-1]) @ P                              # P symmetric
+                b[1:] -= ws[:, None] * g
+                b[:-1] += ws[:, None] * g
+    if T > 2:
+        lam = 1.0 / (m.accel / fps ** 2) ** 2
+        D[:-2] += lam * eye
+        D[1:-1] += 4 * lam * eye
+        D[2:] += lam * eye
+        U1[:-1] -= 2 * lam * eye
+        U1[1:] -= 2 * lam * eye
+        U2 += lam * eye
+    return D, U1, U2, b
+
+
+def _solve_banded(D, U1, U2, b) -> np.ndarray:
+    from scipy.linalg import solveh_banded
+    T = len(D)
+    n = 3 * T
+    ab = np.zeros((9, n))
+    i, j = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
+    t = np.arange(T)[:, None, None]
+    for k, B in ((0, D), (1, U1), (2, U2)):
+        if len(B) == 0:
+            continue
+        tt = t[: len(B)]
+        r = 3 * (tt + k) + i                       # lower block (t + k, t) = B[t]^T
+        c = 3 * tt + j
+        v = np.swapaxes(B, 1, 2)
+        r, c = np.broadcast_to(r, v.shape), np.broadcast_to(c, v.shape)
+        keep = r >= c
+        ab[(r - c)[keep], c[keep]] = v[keep]
+    ab[0] += 1e-9
+    return solveh_banded(ab, b.reshape(-1), lower=True).reshape(T, 3)
+
+
+def _segments(ok: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.r_[0, ok.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def solve_root(root: np.ndarray, rel: np.ndarray, fps: float, contact: np.ndarray | None = None,
+               plane: tuple[np.ndarray, float] | None = None, causal: bool = False,
+               model: RootModel | None = None) -> np.ndarray:
+    """Root positions ``(T, 3)`` (scaled camera frame) from the chain's roots ``(T, 3)``, root-relative
+    poses ``(T, 17, 3)``, contact weights ``(T, 2)`` and the ankle plane ``(n, d)``; NaN frames stay
+    NaN and split the sequence.  ``causal``: each frame from the last ``window_s`` seconds only."""
+    m = model or RootModel()
+    out = np.full(root.shape, np.nan)
+    ok = np.isfinite(root).all(-1) & np.isfinite(rel).all((-1, -2))
+    for s, e in _segments(ok):
+        if not causal:
+            out[s:e] = _solve_banded(*_normal_equations(root[s:e], rel[s:e], None if contact is None
+                                                        else contact[s:e], plane, fps, m))
+            continue
+        W = max(3, round(m.window_s * fps))
+        for t in range(s, e):
+            a = max(s, t - W + 1)
+            out[t] = _solve_banded(*_normal_equations(root[a:t + 1], rel[a:t + 1], None if contact is None
+                                                      else contact[a:t + 1], plane, fps, m))[-1]
+    return out
