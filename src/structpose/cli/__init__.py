@@ -30,13 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that ``finally`` blocks remove temporary files (``kill`` by default
-    ends the process without running them, leaving a hidden ``.NAME.xxxx`` file beside each output)."""
-
-
 def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
+    """SIGTERM (``kill``): remove the temporary files of unfinished outputs, say so, exit 143.  Done here,
+    not by raising into the main thread: the signal can land inside native code (MediaPipe, OpenCV)
+    that would swallow an exception and carry on."""
+    import os
+
+    from ..io.atomic import remove_temporaries
+    remove_temporaries()
+    try:
+        sys.stderr.write("terminated\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(143)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,9 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:               # `structpose ... | head`: the reader left, not an error
         sys.stderr.close()
         return 0
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
