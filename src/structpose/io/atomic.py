@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ..errors import StructposeError
 
-
 #: temporary files of atomic writes in progress (a SIGTERM handler removes them: :func:`remove_temporaries`)
 _LIVE: set[Path] = set()
 
