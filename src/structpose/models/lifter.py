@@ -190,6 +190,8 @@ def load_lifter(path: str | Path | None = None) -> Lifter:
     if str(path) in NAMED_WEIGHTS:
         path = WEIGHTS_PATH.parent / NAMED_WEIGHTS[str(path)]
     path = Path(path)
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
     if not path.is_file():
         raise StructposeError(f"{path}: no lifter weights there; train them with "
                               "`structpose train lifter --config configs/lifter.yaml`")
