@@ -123,13 +123,21 @@ def test_left_right_is_the_persons_own(tmp_path, frames):
     assert (np.einsum("ti,ti->t", np.cross(fwd, [0, 1, 0]), right) > 0).mean() > 0.95
 
 
-def test_missing_head_end_is_synthesised_and_reported(tmp_path, frames):
+@pytest.mark.parametrize("zero_end", [False, True])
+def test_missing_head_end_is_synthesised_and_reported(tmp_path, frames, zero_end):
+    """No head End Site, or one with a zero offset (Bandai's rig): the derived head top lands where
+    DeepMimic's own forward kinematics puts its real head top (0.1025 m along the neck, against
+    0.125 x leg = 0.104 m), turning with the head through a spin kick."""
+    rig = deepmimic_bvh(frames, CMU, 1 / 0.056444, head_end=zero_end)
+    if zero_end:
+        rig.offsets[rig.names.index("Head_End")] = 0.0
     path = tmp_path / "nohead.bvh"
-    path.write_text(dumps_bvh(deepmimic_bvh(frames[:10], CMU, 1 / 0.056444, head_end=False)))
+    path.write_text(dumps_bvh(rig))
     clip, info = load_bvh_with_info(path)
-    assert info["synthesised"] == ["head_top"]
-    head, neck = clip.world[:, J("neck_nose")], clip.world[:, J("thorax")]
-    assert np.allclose(clip.world[:, J("head_top")], 2 * head - neck, atol=1e-9)
+    assert info["synthesised"] == ["head_top"] and "head_top" not in info["mapping"]
+    truth = deepmimic.forward_kinematics(frames)[:, J("head_top")]
+    err = np.linalg.norm(clip.world[:, J("head_top")] - truth, axis=-1)
+    assert err.max() < 0.004
 
 
 # --- bad input ------------------------------------------------------------------------------------
@@ -234,3 +242,25 @@ def test_absurdly_deep_hierarchy_is_one_error():
     text = head + chain + "}\n" * 3001 + "MOTION\nFrames: 1\nFrame Time: 0.1\n" + " 0" * (3 * 3001)
     with pytest.raises(StructposeError, match="too deep"):
         parse_bvh(text)
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e300", "1e7"])
+def test_one_huge_value_is_refused_not_spread_to_valid_frames(tmp_path, capsys, value):
+    head, motion = _valid_text().split("Frame Time:")
+    lines = motion.split("\n")
+    row = lines[2].split()                 # lines[0]: the frame time; lines[1]: frame 0; lines[2]: frame 1
+    row[0] = value
+    lines[2] = " ".join(row)
+    path = tmp_path / "huge.bvh"
+    path.write_text(head + "Frame Time:" + "\n".join(lines))
+    with pytest.raises(StructposeError, match="frame 1 channel 0") as e:
+        load_bvh(path)
+    assert "\n" not in str(e.value)
+    out = tmp_path / "huge.npz"
+    assert main(["data", "convert", str(path), "--out", str(out)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not out.exists()
+    # the same file with an ordinary value there converts, every frame finite
+    row[0] = "1.5"
+    lines[2] = " ".join(row)
+    path.write_text(head + "Frame Time:" + "\n".join(lines))
+    assert np.isfinite(load_bvh(path).world).all()

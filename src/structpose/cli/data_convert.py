@@ -16,6 +16,7 @@ _EPILOG = """formats (auto-detected; force with --format):
   coco          COCO keypoints JSON, ground truth or detector results (2D)
   openpose      folder of OpenPose per-frame JSON, BODY_25 or COCO-18 (2D)
   posefile      a structpose pose file (e.g. to resample with --fps)
+  bvh, deepmimic, amc   mocap: BVH, DeepMimic JSON, ASF/AMC (CMU; the .asf beside the .amc; 120 fps)
 
 Output: H36M-17, metres, camera frame (x right, y down, z forward).  2D-only inputs give a file
 with poses_2d and NaN poses_3d (meta has_3d = false): run `structpose lift` on it.
@@ -34,8 +35,9 @@ def _fps(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a number of frames per second") from None
-    if not (v > 0 and v < 1e5):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive frame rate")
+    from ..errors import FPS_MAX, FPS_MIN
+    if not FPS_MIN <= v <= FPS_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a frame rate between {FPS_MIN:g} and {FPS_MAX:g}")
     return v
 
 

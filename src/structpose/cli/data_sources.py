@@ -42,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _frames(text: str) -> list[int]:
-    if not re.fullmatch(r"\s*-?\d+(\s*,\s*-?\d+)*\s*", text):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated frame indices, e.g. 0,10,20")
+    if not re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated frame indices >= 0, e.g. 0,10,20")
     return [int(v) for v in text.split(",")]
 
 
@@ -77,6 +77,10 @@ def run_sources(args: argparse.Namespace) -> int:
     print()
     for r in rows:
         print(f"{r['source']}: {r['origin']}")
+        if "licence" in r:
+            print(f"    actors: {r['actors']}; licence: {r['licence']}"
+                  f"{'' if r['commercial'] else ' (not all commercially usable)'}")
+            print(f"    content: {r['content']}")
     missing = [r for r in rows if not r["found"]]
     for r in missing:
         print(f"MISSING {r['source']}: {r['install']}")

@@ -47,6 +47,9 @@ L_HIP, R_HIP, L_SH, R_SH, NOSE = _j("l_hip"), _j("r_hip"), _j("l_shoulder"), _j(
 #: joints recomputed from the observed ones (the rule matches skeleton.py's mediapipe/coco tables)
 SYNTHESISED_JOINTS = (PELVIS, SPINE, THORAX, HEAD_TOP)
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "weights" / "lifter.pt"
+#: shipped lifter variants by name (each file records its sources and licences in ``extra["train"]``);
+#: ``STRUCTPOSE_LIFTER=NAME`` (or a path) picks what ``load_lifter()`` loads; unset: ``lifter.pt``
+NAMED_WEIGHTS = {"today": "lifter.pt", "motion": "lifter_motion.pt", "motion-commercial": "lifter_motion_commercial.pt"}
 
 
 def synthesise_2d(xy: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,8 +182,16 @@ def save_lifter(path: str | Path, model: Lifter, extra: dict | None = None, half
 
 
 def load_lifter(path: str | Path | None = None) -> Lifter:
-    """Load a lifter checkpoint (default: the shipped ``weights/lifter.pt``), in eval mode."""
-    path = Path(path) if path is not None else WEIGHTS_PATH
+    """Load a lifter checkpoint (default: the shipped ``weights/lifter.pt``, or what the environment
+    variable ``STRUCTPOSE_LIFTER`` names), in eval mode.  ``path`` may be a name of :data:`NAMED_WEIGHTS`."""
+    import os
+    if path is None:
+        path = os.environ.get("STRUCTPOSE_LIFTER") or WEIGHTS_PATH
+    if str(path) in NAMED_WEIGHTS:
+        path = WEIGHTS_PATH.parent / NAMED_WEIGHTS[str(path)]
+    path = Path(path)
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
     if not path.is_file():
         raise StructposeError(f"{path}: no lifter weights there; train them with "
                               "`structpose train lifter --config configs/lifter.yaml`")
