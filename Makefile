@@ -58,7 +58,8 @@ data: $(STAMP)
 	@# once, ~2 min and ~0.8 GB in the data folder; a 2 s load afterwards)
 	dpkg -s libosmesa6 >/dev/null 2>&1 || \
 	  (apt-get install -y -q libosmesa6 >/dev/null || sudo apt-get install -y -q libosmesa6 >/dev/null)
-	$(BIN)/python -c "from structpose.render.anny_body import load_body; load_body()"
+	$(BIN)/python -c "from structpose.render.anny_body import load_body; load_body()" || \
+	  echo "Anny's model cache not built (see the line above); the first render builds it (~2 min)"
 
 demo: setup
 	$(BIN)/structpose demo --out demo_out
