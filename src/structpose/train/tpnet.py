@@ -112,6 +112,7 @@ class TPNetTrainConfig:
         C.text(self.pairs, "pairs", where, optional=True)
         C.number(self.pairs_fraction, "pairs_fraction", where, 0, 1)
         C.text(self.pairs_val, "pairs_val", where, optional=True)
+        self.pairs, self.pairs_val = (str(Path(f).expanduser()) if f else f for f in (self.pairs, self.pairs_val))
         C.number(self.pitch_deg, "pitch_deg", where, 0, 90)
         C.mapping(self.error_model, "error_model", where)
         self.error_scale = C.pair(self.error_scale, "error_scale", where, 0, 100)
