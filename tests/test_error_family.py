@@ -76,7 +76,7 @@ def test_mediapipe_pairs_cut_at_missed_frames(tmp_path):
     gt = _renders(tmp_path / "r.npz", found)
     seqs = mediapipe_pairs(tmp_path / "r.npz", min_len=11)
     assert [len(g) for _, g, _ in seqs] == [12, 12]
-    name, g, p = seqs[1]
+    _, g, p = seqs[1]
     assert np.allclose(g, gt[13:25] - gt[13:25, :1], atol=1e-6)
     assert np.allclose(p[:, 1:] - g[:, 1:], 0.0, atol=1e-5)          # the +1 cm offset cancels root-relative
     write_pairs(seqs, tmp_path / "pairs.npz")
