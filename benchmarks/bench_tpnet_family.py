@@ -99,6 +99,9 @@ def main() -> None:
     fam = {mode: family_model(mode) for mode in ("online", "bidirectional")}
     if fam["online"].is_file():
         models["TP-Net online (family: depth + lifter + MediaPipe)"] = load_model(fam["online"])
+    light = ROOT / "runs/ablation/tpnet_family_online_light/best.pt"      # configs/ablation/tpnet_family_online_light.yaml
+    if light.is_file():
+        models["TP-Net online (lighter family mix: lifter 10 %, MediaPipe 5 %)"] = load_model(light)
     models["TP-Net bidirectional (shipped, depth model only)"] = pretrained("bidirectional")
     if fam["bidirectional"].is_file():
         models["TP-Net bidirectional (family: depth + lifter + MediaPipe)"] = load_model(fam["bidirectional"])
