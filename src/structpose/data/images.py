@@ -27,20 +27,9 @@ from torch.utils.data import Dataset
 from ..codec import apply_affine, crop_image, depth_target, gaussian_heatmaps
 from ..errors import StructposeError
 from ..skeleton import H36M17
+from .imread import read_image
 
 FLIP = H36M17.flip_permutation
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as BGR uint8 ``(H, W, 3)`` (OpenCV's order); missing or undecodable files ->
-    one clear line."""
-    p = Path(path)
-    if not p.is_file():
-        raise StructposeError(f"{p}: no such image file")
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    if img is None:
-        raise StructposeError(f"{p}: not a readable image (cv2 reads PNG, JPEG, BMP, TIFF, WebP)")
-    return img
 
 
 def load_image(path: str | Path) -> np.ndarray:

@@ -13,12 +13,13 @@ import json
 import sys
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import StructposeError
 from ..skeleton import H36M17
 from .atomic import atomic_path
-from .bvh_export import write_bvh, write_bvh_sequence
 from .posefile import PoseSequence, save_pose_file
 
 FORMATS = ("npz", "vp3d", "json", "csv", "bvh", "glb")
@@ -170,6 +171,7 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
         elif fmt == "csv":
             out.append(write_csv(p, seq))
         elif fmt == "bvh":
+            from .bvh_export import write_bvh_sequence  # scipy: imported only when a BVH is asked for
             write_bvh_sequence(p, seq)
             out.append(p)
         elif fmt == "glb":
@@ -177,6 +179,13 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
             write_glb(p, seq)
             out.append(p)
     return out
+
+
+def __getattr__(name: str) -> Any:
+    if name == "write_bvh":                      # re-exported lazily (scipy)
+        from .bvh_export import write_bvh
+        return write_bvh
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["FORMATS", "export", "parse_formats", "write_bvh", "write_csv", "write_json", "write_vp3d"]

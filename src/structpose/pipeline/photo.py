@@ -71,7 +71,7 @@ def process_photos(paths: list[str | Path], out: str | Path, model: str = "lifte
     """
     import cv2
 
-    from ..data.images import read_image
+    from ..data.imread import read_image
     from ..io.atomic import atomic_path
     from ..viz import draw_skeleton_2d, save_skeleton_figure
     from .detector import PoseDetector
