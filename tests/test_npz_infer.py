@@ -12,8 +12,15 @@ import pytest
 import torch
 
 from structpose.cameras import look_at
-from structpose.models.npz_infer import (NotAnMLP, NpzLifter, NpzTPNet, export_npz, npz_for, read_npz,
-                                         shipped_weights)
+from structpose.models.npz_infer import (
+    NotAnMLP,
+    NpzLifter,
+    NpzTPNet,
+    export_npz,
+    npz_for,
+    read_npz,
+    shipped_weights,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = Path("/usr/share/doc/opencv-doc/examples/data/messi5.jpg")
@@ -91,7 +98,7 @@ def test_stale_npz_is_not_used_and_a_fresh_one_is_cached(tmp_path, monkeypatch):
     export_npz(src, tmp_path / "mine.npz")             # the wrong weights beside it
     got = npz_for(pt)
     assert got.parent == tmp_path / "data" / "npz"
-    header, w = read_npz(got)
+    _, w = read_npz(got)
     first = next(k for k in blob["state_dict"] if k.endswith("weight"))
     np.testing.assert_array_equal(w[first], blob["state_dict"][first].float().numpy())
     assert npz_for(pt) == got                          # converted once
@@ -127,14 +134,14 @@ def test_video_lift_and_image_do_not_import_torch(tmp_path):
     env.pop("STRUCTPOSE_INFERENCE", None)
     code = "import json, sys; sys.argv[1:] = [json.loads(a) for a in sys.argv[1:]]\n" + _NO_TORCH
     import json
-    r = subprocess.run([sys.executable, "-c", code, *(json.dumps(a) for a in args)], capture_output=True,
+    r = subprocess.run([sys.executable, "-c", code, *(json.dumps(a) for a in args)], check=False, capture_output=True,
                        text=True, env=env, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith("[0, 0, 0]"), last
     assert "torch" not in last, last
     # image draws its 3D figure with matplotlib (and MediaPipe's own import pulls it in); lift needs neither
-    r2 = subprocess.run([sys.executable, "-c", code, json.dumps(args[1])], capture_output=True, text=True,
+    r2 = subprocess.run([sys.executable, "-c", code, json.dumps(args[1])], check=False, capture_output=True, text=True,
                         env=env, cwd=tmp_path, timeout=120)
     last = r2.stdout.strip().splitlines()[-1]
     assert last.startswith("[0]") and "torch" not in last and "matplotlib" not in last, r2.stdout + r2.stderr[-1000:]

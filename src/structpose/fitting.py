@@ -21,7 +21,6 @@ from __future__ import annotations
 import sys
 from collections import deque
 from functools import cache
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -20,6 +20,8 @@ def single_threaded() -> bool:
     torch = sys.modules.get("torch")      # the NumPy inference path never imports it; do not load it here
     if torch is not None:
         torch.set_num_threads(1)
+    else:                                 # a torch imported later (SAP-Net on torch) starts with one thread
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "libopenblas*.so*"))
     for path in libs:
         try:

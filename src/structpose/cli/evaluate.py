@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _to_display(results: dict[str, Any]) -> dict[str, Any]:
-    from ..metrics import METRIC_UNITS      # torch: imported when evaluating, not when the CLI starts
+    from ..metrics import METRIC_UNITS  # torch: imported when evaluating, not when the CLI starts
     out: dict[str, Any] = {}
     for key, unit in METRIC_UNITS.items():
         v = results[key]

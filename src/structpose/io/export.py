@@ -12,7 +12,6 @@ import csv
 import json
 import sys
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np
@@ -188,4 +187,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["FORMATS", "export", "parse_formats", "write_bvh", "write_csv", "write_json", "write_vp3d"]
+__all__ = ["FORMATS", "export", "parse_formats", "write_bvh",  # noqa: F822  (module __getattr__)
+           "write_csv", "write_json", "write_vp3d"]

@@ -84,9 +84,8 @@ def export_npz(pt: str | Path, out: str | Path | None = None) -> Path:
         raise NotAnMLP(f"{pt}: a {kind!r} model; only the lifter and TP-Net (MLPs) run from .npz")
     arrays = {f"w/{k}": v.detach().cpu().numpy() for k, v in state.items()}
     header = {"format": FORMAT, "kind": kind, "config": config, "source": pt.name, "source_sha256": _sha256(pt)}
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, __header__=np.array(json.dumps(header)), **arrays)
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.savez(f, __header__=np.array(json.dumps(header)), **arrays)
     return out
 
 
@@ -158,9 +157,8 @@ class NpzLifter:
         return cls(w, int(header["config"].get("blocks", 3)))
 
     def _ln(self, x: np.ndarray, p: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        mu = x.mean(-1, keepdims=True)
-        x = x - mu
-        var = np.einsum("ij,ij->i", x, x)[:, None] / np.float32(x.shape[-1])
+        x = x - x.sum(-1, keepdims=True) * np.float32(1 / x.shape[-1])
+        var = np.einsum("ij,ij->i", x, x)[:, None] * np.float32(1 / x.shape[-1])
         return x * (p[0] / np.sqrt(var + self.eps)) + p[1]
 
     def __call__(self, xy: np.ndarray, mask: np.ndarray):

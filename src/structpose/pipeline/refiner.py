@@ -37,8 +37,7 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
-
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -46,15 +45,12 @@ from ..errors import StructposeError, check_shape
 from ..fitting import HISTORY_S, RunningSkeleton, fit_sequence, fit_skeleton
 from ..models.npz_infer import WEIGHTS_DIR, NotAnMLP, NpzTPNet, npz_for, torch_forced
 from ..models.windows import check_mode, sample_windows, window_offsets
-
-if TYPE_CHECKING:
-    import torch
 from ..skeleton import H36M17
 
 MAX_GAP_S = 0.5
 MODES = ("online", "bidirectional", "none")
 Fit = None | bool | str | np.ndarray
-ModelArg = "None | str | Path | torch.nn.Module"
+ModelArg = Any   # None (shipped) | str | Path (a model file) | a torch temporal module
 
 
 def _load(path: Path) -> Any:
