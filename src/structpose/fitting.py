@@ -155,7 +155,7 @@ def fit_skeleton(poses: np.ndarray | torch.Tensor, bone_lengths: np.ndarray | to
         if _is_np(bone_lengths):
             bad = (np.asarray(bone_lengths) < 0).any() or not np.isfinite(bone_lengths).all()
         else:
-            bad = bool((bone_lengths < 0).any()) or not bool(bone_lengths.isfinite().all())
+            bad = bool((bone_lengths < 0).any()) or not bool(bone_lengths.isfinite().all())  # type: ignore[union-attr]
         if bad:
             raise StructposeError("bone_lengths must be finite and >= 0 (metres)")
         if is_np and _is_np(bone_lengths):

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 sess = onnx_session(export_onnx(net, Path(d) / "sapnet.onnx"), threads=args.threads)
             s_ = net.config.input_size
             x = np.random.default_rng(0).random((1, 3, s_, s_), dtype=np.float32)
-            sec = median_seconds(lambda: sess.run(None, {"image": x}), repeats=args.repeats)
+            sec = median_seconds(lambda sess=sess, x=x: sess.run(None, {"image": x}), repeats=args.repeats)
         res = {"config": net.config.name, "runtime": rt, "input_size": net.config.input_size,
                "channels": net.config.channels, "stacks": net.config.num_stacks, "threads": args.threads, "batch": 1,
                "dtype": "float32", "ms_per_img": round(sec * 1000, 2), "img_per_s": round(1 / sec, 2),
