@@ -3,12 +3,15 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip
-DATA    ?= $(HOME)/.cache/structpose
+# the data folder: the same variable the package reads (a DATA or other variable in the caller's
+# environment changes nothing); `make setup` restores missing data files whatever the venv's state
+STRUCTPOSE_DATA ?= $(HOME)/.cache/structpose
+export STRUCTPOSE_DATA
 STAMP   := $(VENV)/.structpose-installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup data demo test bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) data
 
 # torch is installed first and pinned, so that nothing can pull a CUDA build; MediaPipe is installed
 # without its heavy optional dependencies (jax, opencv-contrib, sounddevice) — see README "Install".
@@ -19,13 +22,19 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q -e '.[mocap,train,onnx,dev]' 'protobuf<5'
 	$(PIP) install -q --no-deps mediapipe==0.10.21
 	$(PIP) install -q 'protobuf<5' opencv-python-headless==4.11.0.86 attrs absl-py flatbuffers
+	touch $(STAMP)
+
+# every time `make setup` runs; each step is a no-op when its files are there
+data: $(STAMP)
 	@# real climbing mocap: read straight from the holosoma-retargeting wheel (never installed)
-	mkdir -p $(DATA)
-	test -f $(DATA)/holosoma_retargeting-0.1.0-py3-none-any.whl || \
-	  $(PIP) download -q --no-deps holosoma-retargeting==0.1.0 -d $(DATA)
+	mkdir -p "$(STRUCTPOSE_DATA)"
+	test -f "$(STRUCTPOSE_DATA)/holosoma_retargeting-0.1.0-py3-none-any.whl" || \
+	  $(PIP) download -q --no-deps holosoma-retargeting==0.1.0 -d "$(STRUCTPOSE_DATA)"
 	@# real videos for `python -m benchmarks real` (Pose2Sim's 4 calibrated views, Sports2D's demo), read from the wheels
-	test -f $(DATA)/pose2sim-0.10.49-py3-none-any.whl || $(PIP) download -q --no-deps pose2sim==0.10.49 -d $(DATA)
-	test -f $(DATA)/sports2d-0.8.34-py3-none-any.whl || $(PIP) download -q --no-deps sports2d==0.8.34 -d $(DATA)
+	test -f "$(STRUCTPOSE_DATA)/pose2sim-0.10.49-py3-none-any.whl" || \
+	  $(PIP) download -q --no-deps pose2sim==0.10.49 -d "$(STRUCTPOSE_DATA)"
+	test -f "$(STRUCTPOSE_DATA)/sports2d-0.8.34-py3-none-any.whl" || \
+	  $(PIP) download -q --no-deps sports2d==0.8.34 -d "$(STRUCTPOSE_DATA)"
 	@# real photos and video (messi5, basketball, vtest.avi) from Debian's opencv-doc
 	dpkg -s opencv-doc >/dev/null 2>&1 || \
 	  (apt-get install -y -q opencv-doc >/dev/null || sudo apt-get install -y -q opencv-doc >/dev/null)
@@ -34,7 +43,6 @@ $(STAMP): pyproject.toml Makefile
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null || \
 	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null) || \
 	   sudo apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null)
-	touch $(STAMP)
 
 demo: setup
 	$(BIN)/structpose demo --out demo_out

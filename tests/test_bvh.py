@@ -234,3 +234,25 @@ def test_absurdly_deep_hierarchy_is_one_error():
     text = head + chain + "}\n" * 3001 + "MOTION\nFrames: 1\nFrame Time: 0.1\n" + " 0" * (3 * 3001)
     with pytest.raises(StructposeError, match="too deep"):
         parse_bvh(text)
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e300", "1e7"])
+def test_one_huge_value_is_refused_not_spread_to_valid_frames(tmp_path, capsys, value):
+    head, motion = _valid_text().split("Frame Time:")
+    lines = motion.split("\n")
+    row = lines[2].split()                 # lines[0]: the frame time; lines[1]: frame 0; lines[2]: frame 1
+    row[0] = value
+    lines[2] = " ".join(row)
+    path = tmp_path / "huge.bvh"
+    path.write_text(head + "Frame Time:" + "\n".join(lines))
+    with pytest.raises(StructposeError, match="frame 1 channel 0") as e:
+        load_bvh(path)
+    assert "\n" not in str(e.value)
+    out = tmp_path / "huge.npz"
+    assert main(["data", "convert", str(path), "--out", str(out)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not out.exists()
+    # the same file with an ordinary value there converts, every frame finite
+    row[0] = "1.5"
+    lines[2] = " ".join(row)
+    path.write_text(head + "Frame Time:" + "\n".join(lines))
+    assert np.isfinite(load_bvh(path).world).all()

@@ -120,7 +120,7 @@ def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, world):
 
 def test_out_must_differ_from_input(capsys, vp3d_file):
     code, _, err = run(capsys, vp3d_file, "--out", vp3d_file, "--subject", "S5")
-    assert code == 2 and "is the input file" in err
+    assert code == 2 and "is the same file as INPUT" in err
 
 
 def test_pose_file_input_resamples(tmp_path, capsys, vp3d_file):

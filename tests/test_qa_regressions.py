@@ -41,7 +41,7 @@ def test_video_refuses_a_render_path_that_is_the_input_video(tmp_path, capsys):
     before = src.read_bytes()
     assert main(["video", str(src), "--out", str(tmp_path / "p.npz"), "--no-progress", "--render",
                  str(tmp_path / "." / "v.mp4")]) == 2
-    assert "is the input video" in capsys.readouterr().err
+    assert "is the same file as VIDEO" in capsys.readouterr().err
     assert src.read_bytes() == before and not (tmp_path / "p.npz").exists()
 
 

@@ -30,7 +30,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``): remove the temporary files of unfinished outputs, say so, exit 143.  Done here,
+    not by raising into the main thread: the signal can land inside native code (MediaPipe, OpenCV)
+    that would swallow an exception and carry on."""
+    import os
+
+    from ..io.atomic import remove_temporaries
+    remove_temporaries()
+    try:
+        sys.stderr.write("terminated\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(143)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    from .._native import quiet_native_logs
+    quiet_native_logs()
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

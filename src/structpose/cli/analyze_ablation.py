@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..errors import StructposeError
@@ -11,17 +12,24 @@ from ._groups import group
 def _run(args: argparse.Namespace) -> int:
     from ..analysis.ablation import arms_for, run_ablation
     from ..train.lifter import LifterTrainConfig
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise StructposeError(f"--seeds {args.seeds!r}; expected comma-separated integers, e.g. 0,1") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise StructposeError(f"--seeds {args.seeds!r}: give at least 2 different seeds >= 0, e.g. 0,1 (the table "
+                              "reports a spread over seeds)")
+    for name in ("warm_steps", "ga_steps", "s_steps"):
+        if getattr(args, name) < 1:
+            raise StructposeError(f"--{name.replace('_', '-')} {getattr(args, name)}; expected a number of steps >= 1")
     cfg = LifterTrainConfig.from_yaml(args.config)
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    if len(seeds) < 2:
-        raise StructposeError(f"--seeds {args.seeds!r}: give at least 2 seeds, e.g. 0,1 (the table reports a spread)")
     if args.threads is not None:
         cfg.threads = args.threads
     try:
         scales = [float(s) for s in args.lambda_scales.split(",") if s.strip()]
     except ValueError:
         raise StructposeError(f"--lambda-scales {args.lambda_scales!r}; expected numbers like 1,20") from None
-    if not scales or min(scales) <= 0:
+    if not scales or not all(math.isfinite(s) and 0 < s <= 1e6 for s in scales):
         raise StructposeError("--lambda-scales needs positive multipliers, e.g. 1 or 1,20")
     import torch
     torch.set_num_threads(max(1, cfg.threads))            # the command owns the process's threads

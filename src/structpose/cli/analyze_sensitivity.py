@@ -23,13 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
+
     import torch
 
     from ..analysis.sensitivity import run_analysis
     from ..errors import StructposeError
     from ..models.tpnet import load_model, pretrained
-    if args.samples < 1:
-        raise StructposeError(f"--samples {args.samples}; expected >= 1")
+    if not 1 <= args.samples <= 100_000:
+        raise StructposeError(f"--samples {args.samples}; expected 1..100000")
+    if not (math.isfinite(args.sigma) and 0 < args.sigma <= 1.0):
+        raise StructposeError(f"--sigma {args.sigma}; expected a perturbation in metres, > 0 and <= 1 (default 0.01)")
+    if args.seed < 0:
+        raise StructposeError(f"--seed {args.seed}; expected an integer >= 0")
     torch.set_num_threads(2)
     model = load_model(args.model) if args.model else pretrained(args.mode)
     for p in run_analysis(model, args.out, args.samples, args.sigma, args.seed):

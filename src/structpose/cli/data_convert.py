@@ -34,8 +34,9 @@ def _fps(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a number of frames per second") from None
-    if not (v > 0 and v < 1e5):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive frame rate")
+    from ..errors import FPS_MAX, FPS_MIN
+    if not FPS_MIN <= v <= FPS_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a frame rate between {FPS_MIN:g} and {FPS_MAX:g}")
     return v
 
 

@@ -42,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _frames(text: str) -> list[int]:
-    if not re.fullmatch(r"\s*-?\d+(\s*,\s*-?\d+)*\s*", text):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated frame indices, e.g. 0,10,20")
+    if not re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated frame indices >= 0, e.g. 0,10,20")
     return [int(v) for v in text.split(",")]
 
 

@@ -63,7 +63,13 @@ def _to_display(results: dict[str, Any]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.margin) and 0.0 <= args.margin < 1.0):
         raise StructposeError(f"--margin is {args.margin}; expected a number in [0, 1)")
+    if args.out:
+        from ..io.guards import refuse_overwrite
+        refuse_overwrite({"--out": args.out}, {"PRED": args.pred, "GT": args.gt})
     pred, gt = load_pose_file(args.pred), load_pose_file(args.gt)
+    from ..io.guards import check_metres
+    check_metres(pred.poses_3d[pred.valid], str(args.pred))   # millimetres would give MPJPEs 1000x too large
+    check_metres(gt.poses_3d[gt.valid], str(args.gt))
     if pred.num_frames != gt.num_frames:
         raise StructposeError(f"{args.pred} has {pred.num_frames} frames but {args.gt} has {gt.num_frames}; "
                               "evaluate compares the same frames")

@@ -26,8 +26,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..errors import StructposeError
+    from ..io.guards import refuse_overwrite
     from ..models.sapnet import InferenceHead, SAPNet, load_pretrained, load_weights
     from ..models.sapnet_export import export_onnx, onnx_session
+    refuse_overwrite({"--out": args.out}, {"--weights": args.weights})
     if args.untrained:
         if not args.config or args.weights:
             raise StructposeError("--untrained needs --config paper|realtime and no --weights")

@@ -32,6 +32,8 @@ def _run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.export) if args.export else []
     height = None if args.no_world else check_height(args.height)
     size = _size(args.image_size)
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"--out": args.out}, {"--lifter": args.lifter})
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
     results = lift_file(args.keypoints, args.out, fmt=args.format, sequence=args.sequence, mode=args.mode,
                         fit=not args.no_fit, fps=args.fps, image_size=size, lifter=lifter, tpnet=args.tpnet,

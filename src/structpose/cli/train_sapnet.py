@@ -31,19 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_config(path: str | Path) -> dict:
-    import yaml
-
     from ..errors import StructposeError
+    from ..train.checks import read_yaml_mapping
+    from ..train.sapnet import validate_config
     p = Path(path)
-    if not p.is_file():
-        raise StructposeError(f"config {p} not found")
-    try:
-        cfg = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        raise StructposeError(f"config {p} is not valid YAML (line {getattr(e, 'problem_mark', None)})") from None
-    if not isinstance(cfg, dict) or "train" not in cfg:
+    cfg = read_yaml_mapping(p, "configs/sapnet_realtime_stage3.yaml", "a mapping with a 'train' section")
+    if "train" not in cfg:
         raise StructposeError(f"config {p} must be a mapping with a 'train' section (see configs/sapnet_*.yaml)")
-    return cfg
+    return validate_config(cfg, str(p))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         cfg["train"]["seed"] = args.seed
     if args.init is not None:
-        if not Path(args.init).is_file():
-            raise StructposeError(f"--init {args.init}: no such weights file")
-        cfg["init"] = args.init
+        from ..io.guards import check_input_file
+        cfg["init"] = str(check_input_file(args.init, "--init", "give a SAP-Net weights file"))
     torch.set_num_threads(SAPNetTrainConfig.from_dict(cfg["train"]).threads)   # checked before any work
     out = Path(args.out_dir or cfg.get("out_dir") or f"runs/{Path(args.config).stem}")
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"the run's config copy": out / "config.json", "--export": args.export},
+                     {"--config": args.config, "init weights": cfg.get("init")})
+    refuse_overwrite({"--export": args.export}, {f"out_dir file {n}": out / n for n in ("last.pt", "weights.pt")})
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):
         raise StructposeError(f"--device {device!r}; choose cpu or cuda")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ._groups import group
 
@@ -22,15 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import StructposeError
     from ..train.tpnet import TPNetTrainConfig, train
     cfg = TPNetTrainConfig.from_yaml(args.config)
     for key in ("steps", "out_dir", "export", "max_minutes"):
         v = getattr(args, key)
         if v is not None:
             setattr(cfg, key, v)
-    if cfg.steps < 1:
-        raise StructposeError(f"steps={cfg.steps}; expected >= 1")
+    cfg.validate(f"{args.config} (with command-line overrides)")
+    from ..io.guards import refuse_overwrite
+    run_dir = Path(cfg.out_dir)
+    refuse_overwrite({"the run's config copy": run_dir / "config.yaml", "--export": cfg.export},
+                     {"--config": args.config})
+    refuse_overwrite({"--export": cfg.export}, {f"out_dir file {n}": run_dir / n
+                                                for n in ("checkpoint.pt", "best.pt", "summary.json")})
     import torch
     torch.set_num_threads(max(1, int(cfg.threads)))       # the command owns the process's threads
     s = train(cfg, resume=args.resume, progress=not args.no_progress)

@@ -17,6 +17,8 @@ def _run(args: argparse.Namespace) -> int:
     from ..world import check_height
     formats = parse_formats(args.export) if args.export else []
     height = None if args.no_world else check_height(args.height)
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"--out": args.out, "--render": args.render, "--view": args.view}, {"--lifter": args.lifter})
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
     seq, tm, written = video_to_files(args.source, args.out, render=args.render, formats=formats, mode=args.mode,
                                       fit=not args.no_fit, lifter=lifter, max_frames=args.max_frames,

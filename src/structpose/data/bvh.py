@@ -159,6 +159,10 @@ class _Tokens:
         return v
 
 
+#: largest accepted |value| of a motion channel or offset (1e6 cm = 10 km; 1e6 degrees = 2,800 turns)
+MAX_MOTION = 1e6
+
+
 def parse_bvh(text: str, where: str = "BVH") -> BvhData:
     """Parse BVH text (HIERARCHY + MOTION).  Any problem -> one :class:`StructposeError` line."""
     # the motion table is most of a file: tokenise only the header with line numbers, and hand the
@@ -239,6 +243,16 @@ def parse_bvh(text: str, where: str = "BVH") -> BvhData:
         raise StructposeError(f"{where}: BVH motion has a value that is not a number") from None
     if not np.isfinite(motion).all():
         raise StructposeError(f"{where}: BVH motion has NaN/inf values; expected finite numbers")
+    big = np.abs(motion) > MAX_MOTION
+    if big.any():
+        # finite but absurd: later arithmetic overflows to inf/NaN and spreads to valid frames
+        t, c = (int(i[0]) for i in np.nonzero(big))
+        raise StructposeError(f"{where}: BVH frame {t} channel {c} holds {motion[t, c]:.3g}; motion values must be "
+                              f"within +-{MAX_MOTION:.0e} (translations in file units, rotations in degrees)")
+    offs = np.array(offsets, float)
+    if offs.size and (np.abs(offs) > MAX_MOTION).any():
+        raise StructposeError(f"{where}: a BVH joint OFFSET exceeds {MAX_MOTION:.0e}; expected bone offsets in "
+                              "file units")
     return BvhData(names, parents, np.array(offsets, float).reshape(-1, 3), channels, ends, motion, dt)
 
 
@@ -249,6 +263,8 @@ def read_bvh(path: str | Path) -> BvhData:
         text = path.read_text(encoding="utf-8-sig", errors="strict")   # -sig: tolerate a BOM
     except FileNotFoundError:
         raise StructposeError(f"{path}: no such file; expected a .bvh motion file") from None
+    except IsADirectoryError:
+        raise StructposeError(f"{path} is a folder; expected a .bvh motion file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise StructposeError(f"{path}: cannot read as a BVH text file ({type(e).__name__})") from None
     return parse_bvh(text, str(path))

@@ -250,6 +250,11 @@ def _sequence_2d(k: Keypoints2D, base: dict, fps, image_size) -> PoseSequence:
 
 
 def _load(src: Path, fmt: str, camera_file, universal: bool) -> list:
+    if camera_file is not None and fmt not in ("vp3d_3d", "mmpose_h36m"):
+        # read by those two formats only; anywhere else it would be silently ignored
+        raise StructposeError(f"--camera-file is used with 3D inputs in the vp3d_3d and mmpose_h36m formats; "
+                              f"{src} is {fmt}" + ("" if FORMATS[fmt].has_3d else " (2D keypoints)")
+                              + ": drop --camera-file")
     if FORMATS[fmt].has_3d:
         return load_motion_3d(src, fmt, cameras=camera_file if fmt == "mmpose_h36m" else None, universal=universal)
     return load_keypoints_2d(src, fmt)
@@ -272,8 +277,8 @@ def convert_file(src: str | Path, out: str | Path, fmt: str | None = None, subje
     """Read ``src`` (any format in ``formats.FORMATS``), write one pose file to ``out``."""
     src, out = Path(src), Path(out)
     fmt = check_format(fmt) if fmt else detect_format(src)
-    if out.exists() and src.exists() and out.resolve() == src.resolve():
-        raise StructposeError(f"--out {out} is the input file; choose another output path")
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"--out": out}, {"INPUT": src, "--camera-file": camera_file})
     item = select(_load(src, fmt, camera_file, universal), src, subject, action, camera,
                   camera_selects=fmt != "vp3d_3d")
     seq = _build(item, src, fmt, camera, camera_file, fps, image_size)

@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 from ..codec import apply_affine, crop_image, depth_target, gaussian_heatmaps
 from ..errors import StructposeError
 from ..skeleton import H36M17
-from .imread import read_image
+from .imread import MAX_IMAGE_PIXELS, check_image_header, read_image  # noqa: F401  (re-exported)
 
 FLIP = H36M17.flip_permutation
 

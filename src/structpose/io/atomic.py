@@ -9,6 +9,19 @@ from pathlib import Path
 
 from ..errors import StructposeError
 
+#: temporary files of atomic writes in progress (a SIGTERM handler removes them: :func:`remove_temporaries`)
+_LIVE: set[Path] = set()
+
+
+def remove_temporaries() -> None:
+    """Delete every temporary file of an atomic write still in progress (for a signal handler that ends the
+    process without unwinding: ``kill`` must not leave hidden ``.NAME.xxxx`` files behind)."""
+    for p in list(_LIVE):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -27,6 +40,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise StructposeError(f"{path}: cannot write there ({e.strerror or e}); choose a writable output path") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    _LIVE.add(tmp_path)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp_path, 0o666 & ~umask)      # mkstemp makes 0600; outputs should follow the umask
@@ -34,5 +48,6 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
+        _LIVE.discard(tmp_path)
         if tmp_path.exists():
             tmp_path.unlink()

@@ -18,6 +18,8 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
     from .posefile import load_pose_file
     path = Path(path)
     nb = len(H36M17.bones)
+    if path.is_dir():
+        raise StructposeError(f"--bone-lengths {path} is a folder; expected a .json, .npy, .txt or pose file")
     if not path.is_file():
         raise StructposeError(f"{path}: no such bone-length file")
     try:
@@ -33,6 +35,10 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
                 if missing:
                     raise StructposeError(f"{path}: bone lengths lack child joints {', '.join(missing)}")
                 raw = [raw[H36M17.names[c]] for _, c in H36M17.bones]
+            if not isinstance(raw, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    for v in raw):
+                raise StructposeError(f"{path}: bone lengths must be numbers (a list of {nb}, or "
+                                      "{child_joint: metres}); found other JSON values")
             L = np.asarray(raw, np.float64)
         elif path.suffix == ".npy":
             L = np.load(path, allow_pickle=False).astype(np.float64)
@@ -46,6 +52,8 @@ def load_bone_lengths(path: str | Path) -> np.ndarray:
     if L.shape != (nb,) or not np.isfinite(L).all() or (L <= 0).any():
         raise StructposeError(f"{path}: expected {nb} positive bone lengths in metres (H36M-17 bones, child joints "
                               f"{', '.join(H36M17.names[1:])}); got {L.size} values")
+    if L.min() < 0.01:
+        raise StructposeError(f"{path}: a bone of {L.min():.3g} m; every bone must be at least 0.01 m (1 cm)")
     if L.max() > 3.0:
         raise StructposeError(f"{path}: a bone of {L.max():.1f} m; bone lengths must be in metres, not millimetres")
     return L

@@ -147,6 +147,18 @@ def write_csv(path: str | Path, seq: PoseSequence) -> Path:
     return Path(path)
 
 
+def export_paths(out_base: str | Path, formats: list[str]) -> dict[str, Path]:
+    """The files :func:`export` writes for ``formats`` beside ``out_base`` (for the output guard)."""
+    base = Path(out_base)
+    stem = base.name.removesuffix(".npz")
+    out = {}
+    for fmt in formats:
+        out[f"--export {fmt}"] = base.with_name(stem + SUFFIX[fmt])
+        if fmt == "vp3d":
+            out["--export vp3d (3D)"] = base.with_name(stem + ".vp3d_3d.npz")
+    return out
+
+
 def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: str = "video") -> list[Path]:
     """Write ``seq`` in each of ``formats`` next to ``out_base`` (suffixes from :data:`SUFFIX`)."""
     base = Path(out_base)

@@ -4,10 +4,10 @@ Keys
 ----
 ``poses_3d``   float32 (T, 17, 3), metres, H36M-17, camera frame (x right, y down, z forward)
 ``layout``     "h36m17"
-``fps``        float, frames per second
-optional: ``poses_2d`` float32 (T, 17, 2) pixels, ``scores`` float32 (T, 17) in [0, 1],
-``image_size`` int (2,) = (width, height), ``valid`` bool (T,) (False where no person was found;
-those frames hold NaN in ``poses_3d``), ``meta`` a JSON string (source, subject, action, ...).
+``fps``        float, frames per second, 0.1 .. 10000
+optional: ``poses_2d`` float32 (T, 17, 2) pixels (|value| <= 1e6), ``scores`` float32 (T, 17) in [0, 1],
+``image_size`` int (2,) = (width, height), both > 0, ``valid`` bool (T,) (False where no person was found;
+those frames hold NaN in ``poses_3d``), ``meta`` a JSON string holding an object (source, subject, ...).
 
 World-frame keys (all optional; files without them load as before, see ``docs/world.md``):
 ``poses_world``        float32 (T, 17, 3), metres, world frame: Y up, floor at y = 0, right-handed, +Z the
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StructposeError
+from ..errors import StructposeError, check_fps
 from ..skeleton import H36M17
 from .atomic import atomic_path
 
@@ -56,7 +56,7 @@ class PoseSequence:
     world_from_camera: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.poses_3d = np.asarray(self.poses_3d, dtype=np.float32)
+        self.poses_3d = _numeric(self.poses_3d, "poses_3d")
         T = self.validate()
         if self.valid is None:
             self.valid = np.isfinite(self.poses_3d).all(axis=(1, 2))
@@ -74,17 +74,24 @@ class PoseSequence:
         T = p.shape[0]
         if T == 0:
             raise StructposeError("pose file holds 0 frames; expected at least 1")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise StructposeError(f"fps is {self.fps}; expected a positive frame rate")
+        check_fps(self.fps, "fps")
         if np.isinf(p).any():
             raise StructposeError("poses_3d contains inf values; mark missing frames with NaN and valid=False")
         for key, shape in (("poses_2d", (T, 17, 2)), ("scores", (T, 17))):
             v = getattr(self, key)
             if v is not None:
-                v = np.asarray(v, dtype=np.float32)
+                v = _numeric(v, key)
                 setattr(self, key, v)
                 if v.shape != shape:
                     raise StructposeError(f"{key} has shape {v.shape}; expected {shape}")
+        if self.image_size is not None:
+            s = self.image_size
+            ok = isinstance(s, (tuple, list)) and len(s) == 2 and all(
+                isinstance(v, (int, np.integer)) and 0 < int(v) <= 1_000_000 for v in s)
+            if not ok:
+                raise StructposeError(f"image_size is {s!r}; expected (width, height) in pixels, two positive "
+                                      "integers")
+            self.image_size = (int(s[0]), int(s[1]))
         self._validate_world(T)
         return T
 
@@ -122,6 +129,14 @@ class PoseSequence:
         return int(self.poses_3d.shape[0])
 
 
+def _numeric(v: Any, key: str) -> np.ndarray:
+    """``v`` as float32, refusing strings, objects and booleans in one line."""
+    a = np.asarray(v)
+    if a.dtype.kind not in "fiu":
+        raise StructposeError(f"{key} holds {a.dtype} values; expected numbers (float32)")
+    return a.astype(np.float32)
+
+
 def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
     """Write ``seq`` to ``path`` atomically (``.npz`` is appended if missing)."""
     path = Path(path)
@@ -147,12 +162,18 @@ def save_pose_file(path: str | Path, seq: PoseSequence) -> Path:
     return path
 
 
+#: largest |pixel coordinate| accepted from a pose file (a keypoint 1e30 px away is not a keypoint)
+MAX_PIXELS = 1e6
+
+
 def load_pose_file(path: str | Path, fps: float | None = None) -> PoseSequence:
     """Read and validate a pose file; any problem is one :class:`StructposeError` line.
 
     ``fps``: the frame rate to use instead of the file's (required when the file has none).
     """
     path = Path(path)
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a structpose pose file (.npz)")
     if not path.is_file():
         raise StructposeError(f"{path}: no such file; expected a structpose pose file (.npz)")
     try:
@@ -168,15 +189,30 @@ def load_pose_file(path: str | Path, fps: float | None = None) -> PoseSequence:
     try:
         fps = float(data["fps"] if fps is None else fps)
         meta = json.loads(str(data["meta"])) if "meta" in data else {}
-        poses = np.asarray(data["poses_3d"], dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise StructposeError(f"{path}: pose file has a mistyped field ({e})") from None
+    if not isinstance(meta, dict):
+        raise StructposeError(f"{path}: meta holds a JSON {type(meta).__name__}; expected a JSON object "
+                              "({\"key\": value, ...})")
+    poses = data["poses_3d"]
     image_size = None
     if "image_size" in data:
-        size = np.ravel(data["image_size"])
-        if size.shape != (2,):
-            raise StructposeError(f"{path}: image_size has {size.size} values; expected (width, height)")
-        image_size = (int(size[0]), int(size[1]))
+        s = data["image_size"]
+        if s.dtype.kind not in "iu" or s.shape != (2,):
+            raise StructposeError(f"{path}: image_size is {s.tolist()!r}; expected two integers (width, height)")
+        image_size = (int(s[0]), int(s[1]))
+    sc = data.get("scores")
+    if sc is not None and sc.dtype.kind in "fiu":
+        fin = sc[np.isfinite(sc)]
+        if fin.size and (fin.min() < 0 or fin.max() > 1):
+            raise StructposeError(f"{path}: scores range {float(fin.min()):g}..{float(fin.max()):g}; expected "
+                                  "confidences in 0..1")
+    p2 = data.get("poses_2d")
+    if p2 is not None and p2.dtype.kind in "fiu":
+        fin = np.abs(p2[np.isfinite(p2)])
+        if fin.size and fin.max() > MAX_PIXELS:
+            raise StructposeError(f"{path}: poses_2d holds a coordinate of {float(fin.max()):.3g} px; pixel "
+                                  f"coordinates beyond +-{MAX_PIXELS:.0e} are refused")
     try:
         return PoseSequence(
             poses_3d=poses, fps=fps, layout=str(data.get("layout", "h36m17")),

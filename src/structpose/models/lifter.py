@@ -181,6 +181,8 @@ def save_lifter(path: str | Path, model: Lifter, extra: dict | None = None, half
 def load_lifter(path: str | Path | None = None) -> Lifter:
     """Load a lifter checkpoint (default: the shipped ``weights/lifter.pt``), in eval mode."""
     path = Path(path) if path is not None else WEIGHTS_PATH
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
     if not path.is_file():
         raise StructposeError(f"{path}: no lifter weights there; train them with "
                               "`structpose train lifter --config configs/lifter.yaml`")

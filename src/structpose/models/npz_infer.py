@@ -67,18 +67,19 @@ def _kind(config: dict[str, Any], state: dict[str, Any]) -> str:
 
 def export_npz(pt: str | Path, out: str | Path | None = None) -> Path:
     """Convert a lifter or TP-Net ``.pt`` to ``.npz`` (default: beside it); the arrays keep their dtype."""
-    import torch
-
     from ..io.atomic import atomic_path
+    from ..io.guards import load_torch
     pt = Path(pt)
     out = Path(out) if out is not None else pt.with_suffix(".npz")
-    if not pt.is_file():
-        raise StructposeError(f"{pt}: no such weights file; expected a lifter or TP-Net .pt")
+    if pt.is_dir():
+        raise StructposeError(f"{pt} is a folder; expected a lifter or TP-Net weights file (.pt)")
+    blob = load_torch(pt, "weights", "expected a lifter or TP-Net .pt")
     try:
-        blob = torch.load(pt, map_location="cpu", weights_only=True)
         config, state = dict(blob["config"]), blob["state_dict"]
-    except Exception as e:  # noqa: BLE001  (torch raises pickle, zip and runtime errors for foreign files)
-        raise StructposeError(f"{pt}: not a structpose checkpoint ({type(e).__name__})") from None
+        if not all(hasattr(v, "detach") for v in state.values()):
+            raise TypeError("state_dict holds non-tensors")
+    except (KeyError, TypeError, ValueError) as e:
+        raise StructposeError(f"{pt}: not a structpose lifter or TP-Net checkpoint ({type(e).__name__})") from None
     kind = _kind(config, state)
     if kind not in ("lifter", "tpnet"):
         raise NotAnMLP(f"{pt}: a {kind!r} model; only the lifter and TP-Net (MLPs) run from .npz")
@@ -112,6 +113,8 @@ def npz_for(pt: str | Path) -> Path:
     """The ``.npz`` matching ``pt``: beside it if its recorded hash matches, else the data-folder copy
     (converted now, with torch, if missing)."""
     pt = Path(pt)
+    if pt.is_dir():
+        raise StructposeError(f"{pt} is a folder; expected a lifter or TP-Net weights file (.pt)")
     if not pt.is_file():
         raise StructposeError(f"{pt}: no such weights file")
     sha = _sha256(pt)

@@ -137,13 +137,9 @@ def load_weights(path: str | Path, expect: str | SAPNetConfig | None = None) -> 
 
     ``expect`` names the config the caller wants; a file trained with another one is refused with one line.
     """
+    from ..io.guards import load_torch
     path = Path(path)
-    if not path.is_file():
-        raise StructposeError(f"SAP-Net weights {path} not found; train them with `structpose train sapnet`")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001  (torch raises many types for a corrupt or foreign file)
-        raise StructposeError(f"cannot read SAP-Net weights {path}: not a torch file ({type(e).__name__})") from None
+    blob = load_torch(path, "SAP-Net weights", "train them with `structpose train sapnet`")
     if not isinstance(blob, dict) or blob.get("kind") not in ("sapnet", "sapnet-train") or "config" not in blob:
         raise StructposeError(f"{path} is not a SAP-Net weights file or checkpoint")
     cfg = SAPNetConfig(**blob["config"])

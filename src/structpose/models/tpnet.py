@@ -109,12 +109,12 @@ def save_model(model: nn.Module, path: str | Path, half: bool = True, extra: dic
 def load_model(path: str | Path) -> nn.Module:
     """Load a model written by :func:`save_model` or a training checkpoint (float32, eval mode)."""
     path = Path(path)
+    if path.is_dir():
+        raise StructposeError(f"{path} is a folder; expected a .pt model file written by `structpose train tpnet`")
     if not path.is_file():
         raise StructposeError(f"{path}: no such model file; expected a .pt written by `structpose train tpnet`")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001  (torch raises pickle, zip and runtime errors for foreign files)
-        raise StructposeError(f"{path}: not a readable model file ({type(e).__name__})") from None
+    from ..io.guards import load_torch
+    blob = load_torch(path, "TP-Net model", "expected a .pt written by `structpose train tpnet`")
     try:
         model = build_model(blob["config"])
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})

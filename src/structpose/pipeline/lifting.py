@@ -84,6 +84,8 @@ class PoseLifter:
         self.backend = "numpy"
         if isinstance(weights, (str, Path)) or weights is None:
             path = Path(weights) if weights is not None else WEIGHTS_DIR / "lifter.pt"
+            if path.is_dir():
+                raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
             if not path.is_file():
                 raise StructposeError(f"{path}: no lifter weights there; train them with "
                                       "`structpose train lifter --config configs/lifter.yaml`")
@@ -182,10 +184,29 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
     ``height`` (metres): also place the poses in a world frame (:mod:`structpose.pipeline.world_step`).
     """
+    from ..errors import check_fps, warn
     from .refiner import refine_and_fit
     lifter = lifter or PoseLifter()
     meta = dict(meta or {})
+    check_fps(fps, "frame rate")
     xy = np.asarray(xy, np.float32)
+    scores = np.asarray(scores, np.float32)
+    fin = np.isfinite(xy)
+    if fin.any() and float(np.abs(xy[fin]).max()) > 1e6:
+        raise StructposeError(f"a keypoint lies {float(np.abs(xy[fin]).max()):.3g} px from the image origin; pixel "
+                              "coordinates beyond +-1e6 are refused")
+    if image_size is not None:
+        if len(image_size) != 2 or not all(0 < int(v) <= 1_000_000 for v in image_size):
+            raise StructposeError(f"image size {tuple(image_size)}; expected (width, height), two positive integers")
+        W, H = int(image_size[0]), int(image_size[1])
+        # more than one image width/height outside the frame: no detector puts a joint there
+        far = ((xy[..., 0] < -W) | (xy[..., 0] > 2 * W) | (xy[..., 1] < -H) | (xy[..., 1] > 2 * H)) & fin.all(-1)
+        if far.any():
+            warn(f"{int(far.sum())} keypoint(s) lie more than one image size outside the {W}x{H} image; treated as "
+                 "missing joints")
+            xy, scores = xy.copy(), scores.copy()
+            xy[far], scores[far] = np.nan, 0.0
+            meta["keypoints_far_outside_image"] = int(far.sum())
     if image_size is None:
         fin = xy[np.isfinite(xy).all(-1)]
         if len(fin) == 0:
@@ -239,12 +260,18 @@ def lift_file(keypoints: str | Path, out: str | Path, fmt: str | None = None, se
     import re
 
     from ..data.formats import load_keypoints_2d
-    from .outputs import check_pose_path, write_outputs
+    from ..errors import check_fps
+    from .outputs import check_outputs, check_pose_path, write_outputs
     out = check_pose_path(out)
-    if fps is not None and not fps > 0:
-        raise StructposeError(f"--fps {fps}; expected a positive frame rate")
+    if fps is not None:
+        check_fps(fps, "--fps")
     if tpnet and mode == "none":       # accepted and silently unused otherwise
         raise StructposeError("--tpnet has no effect with --mode none (the lifter alone); drop one of them")
+    inputs = {"KEYPOINTS": keypoints, "--tpnet": tpnet}
+    check_outputs(out, formats, inputs)
+    if tpnet:       # read (safely) and checked now, even if no frame ends up needing it
+        from ..models.tpnet import load_model
+        load_model(tpnet)
     seqs = load_keypoints_2d(keypoints, fmt)
     if sequence:
         names = [s.name for s in seqs]
@@ -260,6 +287,7 @@ def lift_file(keypoints: str | Path, out: str | Path, fmt: str | None = None, se
                             tpnet=tpnet, meta=meta, height=height)
         target = out if len(seqs) == 1 else out.with_name(
             f"{out.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.name)}.npz")
+        check_outputs(target, formats, inputs)
         written = write_outputs(seq, target, formats, name=s.name or "video")
         results.append(LiftResult(s.name, seq, not (fps or s.fps), written))
     return results

@@ -17,6 +17,17 @@ def check_pose_path(out: str | Path, what: str = "--out") -> Path:
     return out
 
 
+def check_outputs(out: str | Path, formats: Sequence[str] = (), inputs: dict | None = None,
+                  extra: dict | None = None) -> None:
+    """Refuse, before any work, a pose file ``out``, an export beside it (``formats``) or an ``extra``
+    output ({option: path}) that is the same file as one of ``inputs`` ({option: path})
+    (:func:`structpose.io.guards.refuse_overwrite`)."""
+    from ..io.export import export_paths
+    from ..io.guards import refuse_overwrite
+    refuse_overwrite({"--out": out, **export_paths(out, [f for f in formats if f != "npz"]), **(extra or {})},
+                     inputs or {})
+
+
 def write_outputs(sequence: PoseSequence, out: str | Path, formats: Sequence[str] = (), name: str = "video"
                   ) -> list[Path]:
     """Write ``sequence`` to the pose file ``out`` (.npz) and each of ``formats`` (json, csv, bvh, vp3d)

@@ -48,7 +48,8 @@ def process_photo(image_bgr: np.ndarray, detection, lifter: PoseLifter, model: s
         from ..fitting import fit_sequence
         cam = fit_sequence(cam[None])[0]
     seq = PoseSequence(poses_3d=np.asarray(cam, np.float32)[None], fps=1.0, poses_2d=detection.keypoints[None],
-                       scores=detection.scores[None], image_size=size, valid=np.array([ok]),
+                       # pose files hold confidences in 0..1; SAP-Net's heatmap peaks can stray just outside
+                       scores=np.clip(detection.scores, 0.0, 1.0)[None], image_size=size, valid=np.array([ok]),
                        meta={"source": source, "fov_deg_assumed": lifter.fov_deg, "focal_px": lifter.focal(size),
                              "detector": DETECTOR, "model": model, "fit": ok and fit, **extra})
     return seq, detection
@@ -93,6 +94,10 @@ def process_photos(paths: list[str | Path], out: str | Path, model: str = "lifte
     stems = [p.stem for p, _ in images]
     if len(set(stems)) != len(stems):
         raise StructposeError("two photos share a file name stem; their outputs would collide in --out")
+    from ..io.guards import refuse_overwrite
+    inputs = [("IMG", p) for p, _ in images]
+    for s in stems:        # e.g. p.png and p_3d.png into their own folder: p's 3D view would replace p_3d.png
+        refuse_overwrite([("--out", out / f"{s}{tail}") for tail in (".npz", "_overlay.png", "_3d.png")], inputs)
     out.mkdir(parents=True, exist_ok=True)
     lifter = lifter or PoseLifter()
     # SAP-Net's scores are heatmap peaks (about 0.1-0.3 on photos), not detector confidences, and its

@@ -315,23 +315,29 @@ def refine_file(input: str | Path, out: str | Path, mode: str = "online", fit: b
     supplies the file's frame rate.  Returns ``(the written PoseSequence, indices of bridged frames)``:
     frames missing in the input that now hold a pose.
     """
+    from ..errors import check_fps, warn
     from ..geometry import bone_lengths as lengths_of
     from ..io.bonefile import load_bone_lengths
+    from ..io.guards import check_metres, refuse_overwrite
     from ..io.posefile import PoseSequence, load_pose_file
     from .outputs import check_pose_path, write_outputs
     out = check_pose_path(out)
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
-        raise StructposeError(f"--fps {fps}; expected a positive frame rate")
-    if max_gap_s < 0:
-        raise StructposeError(f"--max-gap {max_gap_s}; expected seconds >= 0")
+    refuse_overwrite({"--out": out}, {"INPUT": input, "--bone-lengths": bone_lengths,
+                                      "--model": model if isinstance(model, (str, Path)) else None})
+    if fps is not None:
+        check_fps(fps, "--fps")
+    if not (np.isfinite(max_gap_s) and 0 <= max_gap_s <= 3600):
+        raise StructposeError(f"--max-gap {max_gap_s}; expected seconds, 0..3600 (0: bridge nothing)")
     seq = load_pose_file(input, fps=fps)
     poses = seq.poses_3d.astype(np.float64)
     poses[~seq.valid] = np.nan
-    if np.isfinite(poses).all(-1).any():
-        med = float(np.nanmedian(lengths_of(poses)))
-        if med > 5.0:
-            raise StructposeError(f"{input}: median bone length {med:.0f}; poses_3d must be in metres "
-                                  "(divide millimetres by 1000)")
+    check_metres(poses, str(input))
+    # a valid frame whose joints all sit at one point (e.g. all zeros) is no skeleton: treat it as missing
+    flat = np.isfinite(poses).all((1, 2)) & (np.nan_to_num(lengths_of(poses)).max(-1) < 1e-3)
+    if flat.any():
+        warn(f"{input}: {int(flat.sum())} frame(s) marked valid hold no skeleton (every bone < 1 mm, e.g. "
+             "all zeros); refined as missing frames")
+        poses[flat] = np.nan
     how: Fit = load_bone_lengths(bone_lengths) if bone_lengths else (True if fit else None)
     refined = refine_sequence(poses, seq.fps, mode=mode, fit=how, model=model, max_gap_s=max_gap_s)
     valid = np.isfinite(refined).all((1, 2))

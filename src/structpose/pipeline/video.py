@@ -57,6 +57,8 @@ def open_source(source: str | int) -> tuple[object, dict]:
         cap, live, name = cv2.VideoCapture(source), True, source
     else:
         p = Path(source)
+        if p.is_dir():
+            raise StructposeError(f"{p} is a folder; give a video file, a webcam index such as 0, or a URL")
         if not p.is_file():
             raise StructposeError(f"{p}: no such video file (give a file, a webcam index such as 0, or a URL)")
         if p.stat().st_size == 0:
@@ -81,6 +83,11 @@ def open_source(source: str | int) -> tuple[object, dict]:
             "fps_known": bool(np.isfinite(fps) and 0 < fps < 1000),
             "frames": n if (n > 0 and not live) else None, "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), "live": live, "name": name}
+    from ..data.imread import MAX_IMAGE_PIXELS
+    if info["width"] * info["height"] > MAX_IMAGE_PIXELS:
+        cap.release()
+        raise StructposeError(f"{name}: frames of {info['width']}x{info['height']} pixels; at most "
+                              f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels per frame are accepted (scale the video down)")
     return cap, info
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
 from .lifting import PoseLifter
-from .outputs import check_pose_path, write_outputs
+from .outputs import check_outputs, check_pose_path, write_outputs
 from .refiner import MODES
 from .video import Timings, frames, open_source, process_video
 
@@ -31,7 +31,7 @@ def default_mode(source: str) -> str:
 
 
 def _check(source: str, out: Path, render: str | None, view: str | None, mode: str, max_frames: int | None,
-           tpnet) -> None:
+           tpnet, formats: Sequence[str] = ()) -> None:
     if mode not in MODES:
         raise StructposeError(f"--mode {mode!r} unknown; choose one of {', '.join(MODES)}")
     if render and Path(render).suffix.lower() not in RENDER_SUFFIXES:
@@ -45,13 +45,10 @@ def _check(source: str, out: Path, render: str | None, view: str | None, mode: s
     live = is_live(source)
     if max_frames is not None and max_frames < 1:
         raise StructposeError(f"--max-frames {max_frames}; expected a number of frames >= 1")
-    if not live and Path(source).is_file():
-        # the render (and the pose file) are renamed into place at the end: one of them naming the
-        # input would silently replace the user's video
-        src = Path(source).resolve()
-        for opt, path in (("--out", out), ("--render", render)):
-            if path and Path(path).resolve() == src:
-                raise StructposeError(f"{opt} {path} is the input video; choose another output path")
+    if not live:
+        # the render, the viewer and the pose file are renamed into place at the end: one of them naming
+        # the input would silently replace the user's video
+        check_outputs(out, formats, {"VIDEO": source, "--tpnet": tpnet}, {"--render": render, "--view": view})
     if render and mode != "online" and live:
         raise StructposeError("--render with a live source needs --mode online (a live stream cannot be re-read "
                               "for the bidirectional second pass)")
@@ -68,7 +65,10 @@ def video_to_files(source: str, out: str | Path, render: str | None = None, form
     Returns the pose sequence, the timings and the paths written."""
     out = check_pose_path(out)
     mode = mode or default_mode(source)
-    _check(source, out, render, view, mode, max_frames, tpnet)
+    _check(source, out, render, view, mode, max_frames, tpnet, formats)
+    if tpnet:       # read (safely) and checked now, even if no frame ends up needing it
+        from ..models.tpnet import load_model
+        load_model(tpnet)
     lifter = lifter or PoseLifter()
     min_score = lifter.min_score
     writer = None
@@ -91,6 +91,11 @@ def video_to_files(source: str, out: str | Path, render: str | None = None, form
         raise
     if writer is not None:
         writer.close()
+    announced = opened[1].get("frames")
+    if announced and max_frames is None and seq.num_frames + max(2, 0.02 * announced) < announced:
+        from ..errors import warn
+        warn(f"{source}: its header announces {announced} frames but only {seq.num_frames} could be decoded "
+             "(truncated or damaged file?); the pose file holds those")
     written = write_outputs(seq, out, formats, name=Path(source).stem or "video")
     if render and mode != "online":
         from .render_video import VideoWriter, compose

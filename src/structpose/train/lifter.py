@@ -31,6 +31,7 @@ from ..data.detector_noise import detector_noise
 from ..errors import StructposeError
 from ..models.lifter import PELVIS, Lifter, LifterConfig, normalise_2d, save_lifter
 from ..skeleton import H36M17
+from . import checks as C
 
 _PARENTS = torch.tensor([max(p, 0) for p in H36M17.parents])
 # symmetric bone-length augmentation: left and right twins share a factor
@@ -74,26 +75,68 @@ class LifterTrainConfig:
     bone_jitter: float = 0.08
     flip: bool = True
     threads: int = 1
+    checkpoint_every: int = 250    # steps between resume checkpoints (``OUT.ckpt.pt``)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> LifterTrainConfig:
         path = Path(path)
-        try:
-            doc = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise StructposeError(f"{path}: not a readable YAML config ({type(e).__name__})") from None
+        doc = C.read_yaml_mapping(path, "configs/lifter.yaml")
         known = set(cls.__dataclass_fields__)
         bad = sorted(set(doc) - known)
         if bad:
             raise StructposeError(f"{path}: unknown config keys {', '.join(bad)}; known: {', '.join(sorted(known))}")
+        stages = doc.get("stages", [])
+        if not isinstance(stages, list) or not stages:
+            raise StructposeError(f"{path}: stages is {stages!r}; expected a non-empty list of training stages")
         try:
-            doc["stages"] = [Stage(**s) for s in doc.get("stages", [])]
+            doc["stages"] = [Stage(**C.mapping(s, f"stages[{i}]", str(path))) for i, s in enumerate(stages)]
             cfg = cls(**doc)
         except TypeError as e:
             raise StructposeError(f"{path}: bad stage or value ({e})") from None
-        if not cfg.stages:
-            raise StructposeError(f"{path}: no training stages; add a 'stages' list")
+        cfg.validate(str(path))
         return cfg
+
+    def validate(self, where: str = "config") -> None:
+        """Type and range of every field, one line naming the key (also after command-line overrides)."""
+        C.integer(self.seed, "seed", where, 0)
+        C.strings(self.sources, "sources", where)
+        C.strings(self.weak_clips, "weak_clips", where, nonempty=False)
+        C.integer(self.holosoma_stride, "holosoma_stride", where, 1, 120)
+        C.integer(self.batch_3d, "batch_3d", where, 1, 1_000_000)
+        C.integer(self.batch_2d, "batch_2d", where, 1, 1_000_000)
+        C.mapping(self.model, "model", where)
+        unknown = set(self.model) - set(LifterConfig.__dataclass_fields__)
+        if unknown:
+            raise StructposeError(f"{where}: unknown model keys {sorted(unknown)}; known: "
+                                  f"{sorted(LifterConfig.__dataclass_fields__)}")
+        if "hidden" in self.model:
+            C.integer(self.model["hidden"], "model.hidden", where, 1, 65536)
+        if "blocks" in self.model:
+            C.integer(self.model["blocks"], "model.blocks", where, 0, 100)
+        if "dropout" in self.model:
+            C.number(self.model["dropout"], "model.dropout", where, 0, 1, hi_open=True)
+        if not self.stages:
+            raise StructposeError(f"{where}: no training stages; add a 'stages' list")
+        for i, st in enumerate(self.stages):
+            k = f"stages[{i}]"
+            C.text(st.name, f"{k}.name", where)
+            C.integer(st.steps, f"{k}.steps", where, 1)
+            C.number(st.lr, f"{k}.lr", where, 0, 10, lo_open=True)
+            for lam in ("lambda_g", "lambda_a", "lambda_s"):
+                C.number(getattr(st, lam), f"{k}.{lam}", where, 0, 1e6)
+            C.number(st.angle_margin, f"{k}.angle_margin", where, 0, 1, hi_open=True)
+        self.distance = C.pair(self.distance, "distance", where, 0, 1000, lo_open=True)
+        self.elevation_deg = C.pair(self.elevation_deg, "elevation_deg", where, -89, 89)
+        C.number(self.roll_deg, "roll_deg", where, 0, 180)
+        C.number(self.off_axis_deg, "off_axis_deg", where, 0, 80)
+        self.focal_px = C.pair(self.focal_px, "focal_px", where, 0, 1e6, lo_open=True)
+        C.number(self.noise_frac, "noise_frac", where, 0, 10)
+        for k in ("outlier_prob", "drop_prob", "crop_legs_prob", "drop_arm_prob"):
+            C.number(getattr(self, k), k, where, 0, 1)
+        C.number(self.bone_jitter, "bone_jitter", where, 0, 1, hi_open=True)
+        C.boolean(self.flip, "flip", where)
+        C.integer(self.threads, "threads", where, 1, 1024)
+        C.integer(self.checkpoint_every, "checkpoint_every", where, 1)
 
 
 def load_training_clips(cfg: LifterTrainConfig) -> list[Clip]:
@@ -238,16 +281,23 @@ def evaluate(model: Lifter, clips: list[Clip], cfg: LifterTrainConfig, seed: int
 
 def train_steps(model: Lifter, opt: torch.optim.Optimizer, st: Stage, f3: torch.Tensor, f2: torch.Tensor,
                 cfg: LifterTrainConfig, g: torch.Generator, log: Callable[[str], None] = print,
-                t0: float | None = None) -> None:
+                t0: float | None = None, start: int = 0, state: dict[str, Any] | None = None,
+                on_step: Callable[[int, Any], None] | None = None) -> None:
     """One stage: ``st.steps`` Adam steps at ``st.lr`` (cosine to 0.1x), batches of 3D frames ``f3`` and
-    2D-only frames ``f2`` in the config's proportion, Eq. 3 on the 2D-only half when any lambda > 0."""
+    2D-only frames ``f2`` in the config's proportion, Eq. 3 on the 2D-only half when any lambda > 0.
+
+    Resuming: ``start`` steps are done and ``state`` holds the optimiser and schedule state saved then
+    (``g`` and torch's RNG restored by the caller); ``on_step(done, sched)`` runs after every step."""
     t0 = time.time() if t0 is None else t0
     for pg in opt.param_groups:
         pg["lr"] = st.lr
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(st.steps, 1), eta_min=st.lr * 0.1)
+    if state is not None:
+        sched.load_state_dict(state["sched"])
+        opt.load_state_dict(state["opt"])   # after the schedule: restores the current learning rate
     use_weak = st.lambda_a or st.lambda_g or st.lambda_s
     n3 = cfg.batch_3d
-    for step in range(st.steps):
+    for step in range(start, st.steps):
         model.train()
         b3, b2 = make_batch(f3, cfg.batch_3d, cfg, g), make_batch(f2, cfg.batch_2d, cfg, g)
         # one forward over the mixed batch: same composition in every stage and ablation arm
@@ -263,11 +313,33 @@ def train_steps(model: Lifter, opt: torch.optim.Optimizer, st: Stage, f3: torch.
         if step % 250 == 0 or step == st.steps - 1:
             log(f"[{st.name}] step {step:5d} loss3d {loss3.item():.4f} weak {lw.item():.4f} "
                 f"({time.time() - t0:.0f}s)")
+        if on_step is not None:
+            on_step(step + 1, sched)
+
+
+def checkpoint_path(out: str | Path) -> Path:
+    """Where ``train`` keeps its resume checkpoint for weights file ``out``: ``OUT.ckpt.pt`` beside it."""
+    out = Path(out)
+    return out.with_name(out.stem + ".ckpt.pt")
+
+
+def output_paths(out: str | Path) -> dict[str, Path]:
+    """Every file ``train`` writes for weights file ``out``, by role."""
+    out = Path(out)
+    return {"--out": out, "the config copy written for --out,": out.with_suffix(".yaml"),
+            "the log written for --out,": out.with_suffix(".json"),
+            "the checkpoint written for --out,": checkpoint_path(out)}
 
 
 def train(cfg: LifterTrainConfig, out: str | Path, log: Callable[[str], None] = print,
-          clips: list[Clip] | None = None) -> dict[str, Any]:
-    """Run all stages; write ``out`` (weights), ``out.yaml`` (config) and ``out.json`` (log). Returns the log."""
+          clips: list[Clip] | None = None, resume: bool = False) -> dict[str, Any]:
+    """Run all stages; write ``out`` (weights), ``out.yaml`` (config) and ``out.json`` (log). Returns the log.
+
+    A checkpoint ``OUT.ckpt.pt`` (model, optimiser, schedule, generator and RNG state, stage and step) is
+    written every ``checkpoint_every`` steps and after each stage; ``resume=True`` continues from it and
+    ends with exactly the weights of an uninterrupted run (the batches are drawn from the saved generator)."""
+    cfg.validate()
+    out = Path(out)
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     full, weak, val, test = split(clips if clips is not None else load_training_clips(cfg), cfg)
@@ -279,17 +351,50 @@ def train(cfg: LifterTrainConfig, out: str | Path, log: Callable[[str], None] = 
     model = Lifter(LifterConfig(**cfg.model))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.stages[0].lr)
     history: list[dict[str, Any]] = []
-    t0 = time.time()
-    for st in cfg.stages:
-        train_steps(model, opt, st, f3, f2, cfg, g, log, t0)
+    ckpt = checkpoint_path(out)
+    first_stage, first_step, state, elapsed = 0, 0, None, 0.0
+    if resume and ckpt.is_file():
+        from ..io.guards import load_torch
+        blob = load_torch(ckpt, "checkpoint", "drop --resume or use another --out")
+        if not isinstance(blob, dict) or blob.get("kind") != "lifter-train" or \
+                blob.get("config") != _jsonable(asdict(cfg)):
+            raise StructposeError(f"{ckpt} was not written by this training config; drop --resume, or use the "
+                                  "config (and --seed/--steps-scale) it was started with")
+        model.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["opt"])     # Adam's moments carry over from stage to stage
+        first_stage, first_step, history = int(blob["stage"]), int(blob["step"]), list(blob["history"])
+        state, elapsed = {"opt": blob["opt"], "sched": blob["sched"]}, float(blob["seconds"])
+        g.set_state(blob["gen"])
+        torch.set_rng_state(blob["torch_rng"])
+        log(f"resumed from {ckpt}: stage {first_stage}, step {first_step}")
+    t0 = time.time() - elapsed
+
+    def save(stage: int, step: int, sched: Any) -> None:
+        from ..io.atomic import atomic_path
+        blob = {"kind": "lifter-train", "config": _jsonable(asdict(cfg)), "stage": stage, "step": step,
+                "model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict() if sched is not None else None, "history": history,
+                "gen": g.get_state(), "torch_rng": torch.get_rng_state(), "seconds": time.time() - t0}
+        with atomic_path(ckpt) as tmp:
+            torch.save(blob, tmp)
+
+    for i, st in enumerate(cfg.stages):
+        if i < first_stage:
+            continue
+        def on_step(done: int, sched: Any, i: int = i, st: Stage = st) -> None:
+            if done % cfg.checkpoint_every == 0 and done < st.steps:
+                save(i, done, sched)
+        resume_here = state if i == first_stage and first_step > 0 else None
+        train_steps(model, opt, st, f3, f2, cfg, g, log, t0, start=first_step if resume_here else 0,
+                    state=resume_here, on_step=on_step)
         row: dict[str, Any] = {"stage": st.name, "seconds": round(time.time() - t0, 1)}
         if val:
             row.update({f"val_{k}": v for k, v in evaluate(model, val, cfg).items()})
             log(f"[{st.name}] val: MPJPE {row['val_mpjpe_mm']:.1f} mm, PA-MPJPE {row['val_pa_mpjpe_mm']:.1f} mm")
         history.append(row)
+        save(i + 1, 0, None)                # stage done: a resume starts the next stage afresh
     final = {f"test_{k}": v for k, v in evaluate(model, test, cfg).items()} if test else {}
     log(f"test: {final}")
-    out = Path(out)
     summary = {"config": _jsonable(asdict(cfg)), "history": history, "final": final,
                "wall_seconds": round(time.time() - t0, 1),
                "clips": {"3d": [c.name for c in full], "2d_only": [c.name for c in weak],

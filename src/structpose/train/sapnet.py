@@ -34,6 +34,7 @@ import torch.distributed as dist
 from ..codec import bone_length_sum
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
+from ..io.guards import load_torch
 from ..losses import depth_l2_loss, heatmap_mse_loss, structure_aware_loss
 from ..models.sapnet import SAPNet, get_config, load_weights
 from .sapnet_data import build_datasets, canonical_lengths_normalised, evaluate
@@ -121,6 +122,31 @@ def model_config(cfg: dict) -> Any:
     return get_config(base)
 
 
+TOP_KEYS = ("stage", "model", "init", "reinit_depth", "out_dir", "data", "train")
+
+
+def validate_config(cfg: Any, where: str = "config") -> dict:
+    """Type and range of every top-level key of a SAP-Net stage config (one line naming the key); the
+    ``train:`` section is :class:`SAPNetTrainConfig`'s."""
+    from . import checks as C
+    C.mapping(cfg, "the file", where)
+    bad = sorted(set(cfg) - set(TOP_KEYS))
+    if bad:
+        raise StructposeError(f"{where}: unknown keys {bad}; known: {', '.join(TOP_KEYS)}")
+    if "stage" in cfg and cfg["stage"] is not None:
+        C.integer(cfg["stage"], "stage", where, 1, 4)
+    C.mapping(cfg.get("model", {}), "model", where)
+    C.mapping(cfg.get("data", {}), "data", where)
+    C.text(cfg.get("init"), "init", where, optional=True)
+    C.text(cfg.get("out_dir"), "out_dir", where, optional=True)
+    C.boolean(cfg.get("reinit_depth", False), "reinit_depth", where)
+    try:
+        SAPNetTrainConfig.from_dict(cfg.get("train"))
+    except StructposeError as e:
+        raise StructposeError(f"{where}: {e}") from None
+    return cfg
+
+
 def _global_indices(n: int, step: int, per_step: int, seed: int, salt: int) -> np.ndarray:
     """Dataset indices of one global step: walk per-epoch permutations (deterministic in ``seed``)."""
     steps_per_epoch = max(n // per_step, 1)
@@ -204,11 +230,24 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     ``config.json``, ``log.csv``, ``last.pt`` (every ``checkpoint_every`` steps), ``weights.pt``,
     ``eval.json`` (held-out renders), ``summary.json``, TensorBoard events if enabled."""
     out = Path(out)
+    validate_config(cfg)
     t_cfg = SAPNetTrainConfig.from_dict(cfg.get("train"))
     rank, world = _rank()
     dev = torch.device(device if device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
     seed = t_cfg.seed
     mcfg = model_config(cfg)
+    ckpt = out / "last.pt"
+    # files the user names are read (safely) and checked before minutes of data preparation
+    blob = load_torch(ckpt, "checkpoint", "drop --resume or use another --out") if resume and ckpt.is_file() \
+        else None
+    if blob is not None:
+        if not isinstance(blob, dict) or blob.get("kind") != "sapnet-train":
+            raise StructposeError(f"{ckpt} is not a SAP-Net training checkpoint; drop --resume or use another --out")
+        if blob.get("config") != asdict(mcfg):
+            raise StructposeError(f"{ckpt} was written by SAP-Net {blob.get('config')}, not {asdict(mcfg)}; "
+                                  "use another --out or drop --resume")
+    if cfg.get("init"):
+        load_weights(cfg["init"], expect=mcfg)
     data = build_datasets(cfg, mcfg.input_size, seed, rank)
     if dist.is_initialized():
         dist.barrier()   # rank 0 rendered/cached the data; the others have loaded the same arrays
@@ -233,12 +272,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
     bone_sum = float(data["bone_sum"])
 
     step = 0
-    ckpt = out / "last.pt"
-    if resume and ckpt.is_file():
-        blob = torch.load(ckpt, map_location=dev, weights_only=False)
-        if blob.get("config") != asdict(mcfg):
-            raise StructposeError(f"{ckpt} was written by SAP-Net {blob.get('config')}, not {asdict(mcfg)}; "
-                                  "use another --out or drop --resume")
+    if blob is not None:
         net.load_state_dict(blob["model"])
         opt.load_state_dict(blob["optimizer"])
         scaler.load_state_dict(blob["scaler"])

@@ -15,7 +15,7 @@ Each sample holds ``N + 1`` frames, so that two consecutive outputs are predicte
 paper's L2 on the pose plus ``velocity_weight`` x L2 on the difference of consecutive outputs
 (a learned refiner is otherwise jerkier than a filter, see ``docs``).  Adam, cosine learning rate,
 tqdm progress, a checkpoint every ``checkpoint_every`` steps with optimiser and RNG state
-(``--resume`` continues from it at the next epoch), the run's config written beside the checkpoint,
+(``--resume`` continues exactly: the checkpoint holds the epoch and the batch within it), the run's config written beside the checkpoint,
 validation MPJPE on the VAL split; ``best.pt`` keeps the best validation model.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from torch.utils.data import ConcatDataset, DataLoader
+from torch.utils.data import ConcatDataset, default_collate
 
 from ..data.datasets import PoseWindowDataset
 from ..data.error_model import ErrorModel
@@ -38,8 +38,10 @@ from ..data.sources import load_clips
 from ..data.splits import split_clips
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
+from ..io.guards import load_torch
 from ..models.tpnet import build_model, save_model
 from ..models.windows import MODEL_FPS, reference_index
+from . import checks as C
 
 
 @dataclass
@@ -72,29 +74,67 @@ class TPNetTrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> TPNetTrainConfig:
         path = Path(path)
-        if not path.is_file():
-            raise StructposeError(f"{path}: no such config file; expected a YAML file like configs/tpnet_online.yaml")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise StructposeError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        raw = C.read_yaml_mapping(path, "configs/tpnet_online.yaml")
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
             raise StructposeError(f"{path}: unknown config keys {sorted(unknown)}; known: "
                                   f"{sorted(cls.__dataclass_fields__)}")
         cfg = cls(**raw)
-        cfg.error_scale = tuple(cfg.error_scale)
-        ErrorModel(**cfg.error_model)         # validate early
-        build_model(cfg.model)
-        if not 0.0 <= cfg.pairs_fraction <= 1.0:
-            raise StructposeError(f"{path}: pairs_fraction {cfg.pairs_fraction}; expected 0..1")
-        if cfg.pairs_fraction > 0 and not cfg.pairs:
-            raise StructposeError(f"{path}: pairs_fraction > 0 needs 'pairs' (an npz from `structpose data pairs`)")
-        for f in (cfg.pairs, cfg.pairs_val):
-            if f and not Path(f).is_file():
-                raise StructposeError(f"{path}: pairs file {f} not found; write it with "
-                                      "`structpose data pairs OUT.npz WEIGHTS`")
+        cfg.validate(str(path))
         return cfg
+
+    def validate(self, where: str = "config") -> None:
+        """Type and range of every field (one line naming the key); also run after command-line overrides."""
+        C.mapping(self.model, "model", where)
+        if "window" in self.model:
+            C.integer(self.model["window"], "model.window", where, 1, 1000)
+        if "hidden" in self.model:
+            h = self.model["hidden"]
+            if not isinstance(h, (list, int)) or isinstance(h, bool):
+                raise StructposeError(f"{where}: model.hidden is {h!r}; expected a list of layer sizes, e.g. [4096] "
+                                      "(an integer for kind: lstm)")
+            for v in (h if isinstance(h, list) else [h]):
+                C.integer(v, "model.hidden", where, 1, 65536)
+        C.strings(self.sources, "sources", where)
+        C.integer(self.steps, "steps", where, 1)
+        C.integer(self.batch_size, "batch_size", where, 1)
+        C.number(self.lr, "lr", where, 0, 10, lo_open=True)
+        C.number(self.weight_decay, "weight_decay", where, 0)
+        C.number(self.velocity_weight, "velocity_weight", where, 0)
+        if not isinstance(self.speeds, list) or not self.speeds:
+            raise StructposeError(f"{where}: speeds is {self.speeds!r}; expected a non-empty list of speed "
+                                  "factors, e.g. [0.8, 1.0, 1.25]")
+        for s in self.speeds:
+            C.number(s, "speeds", where, 0.1, 10)
+        for k, v in C.mapping(self.clip_repeat, "clip_repeat", where).items():
+            C.integer(v, f"clip_repeat.{k}", where, 1, 1000)
+        C.number(self.lifter_fraction, "lifter_fraction", where, 0, 1)
+        C.text(self.pairs, "pairs", where, optional=True)
+        C.number(self.pairs_fraction, "pairs_fraction", where, 0, 1)
+        C.text(self.pairs_val, "pairs_val", where, optional=True)
+        C.number(self.pitch_deg, "pitch_deg", where, 0, 90)
+        C.mapping(self.error_model, "error_model", where)
+        self.error_scale = C.pair(self.error_scale, "error_scale", where, 0, 100)
+        C.integer(self.seed, "seed", where, 0)
+        C.integer(self.threads, "threads", where, 1, 1024)
+        C.integer(self.checkpoint_every, "checkpoint_every", where, 1)
+        C.integer(self.val_every, "val_every", where, 1)
+        C.number(self.max_minutes, "max_minutes", where, 0, lo_open=True)
+        C.text(self.out_dir, "out_dir", where)
+        C.text(self.export, "export", where, optional=True)
+        try:
+            ErrorModel(**self.error_model)         # validate early
+            build_model(self.model)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, StructposeError):
+                raise StructposeError(f"{where}: {e}") from None
+            raise StructposeError(f"{where}: model or error_model has a bad key or value ({e})") from None
+        if self.pairs_fraction > 0 and not self.pairs:
+            raise StructposeError(f"{where}: pairs_fraction > 0 needs 'pairs' (an npz from `structpose data pairs`)")
+        for f in (self.pairs, self.pairs_val):
+            if f and not Path(f).is_file():
+                raise StructposeError(f"{where}: pairs file {f} not found; write it with "
+                                      "`structpose data pairs OUT.npz WEIGHTS`")
 
 
 def _windows(clips, window: int, mode: str, speeds: list[float], pitch_deg: float, seed: int) -> ConcatDataset:
@@ -208,6 +248,15 @@ def evaluate(model: torch.nn.Module, seqs) -> tuple[float, float]:
     return 1000 * err_in / n, 1000 * err_out / n
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The window order of one epoch, a pure function of ``(seed, epoch)``: exactly what
+    ``DataLoader(shuffle=True, generator=manual_seed(seed * 100003 + epoch))`` gave before resume was made
+    exact (the loader draws one base seed from the generator, then its sampler one permutation)."""
+    g = torch.Generator().manual_seed(seed * 100003 + epoch)
+    torch.empty((), dtype=torch.int64).random_(generator=g)
+    return torch.randperm(n, generator=g)
+
+
 def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train per ``cfg``; returns a summary (steps, wall time, val MPJPE, paths)."""
     from tqdm import tqdm
@@ -233,14 +282,25 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1))))
     rng = np.random.default_rng(cfg.seed)
-    step, epoch, best, history = 0, 0, float("inf"), []
+    # position = (epoch, batch within the epoch): the batch order of an epoch is a pure function of
+    # (seed, epoch), so a checkpoint that stores both resumes on exactly the batch that came next
+    step, epoch, pos, best, history = 0, 0, 0, float("inf"), []
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.is_file():
-        blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+        blob = load_torch(ckpt, "checkpoint", "drop --resume or use another --out-dir")
+        if not isinstance(blob, dict) or "batch_in_epoch" not in blob or blob.get("config") != model.config:
+            raise StructposeError(f"{ckpt} is not a checkpoint of this model {model.config} (or was written by an "
+                                  "older version that cannot resume exactly); drop --resume or use another --out-dir")
         model.load_state_dict(blob["model"]), opt.load_state_dict(blob["opt"]), sched.load_state_dict(blob["sched"])
-        step, epoch, best, history = blob["step"], blob["epoch"], blob["best"], blob["history"]
+        step, epoch, pos, best, history = (int(blob["step"]), int(blob["epoch"]), int(blob["batch_in_epoch"]),
+                                           float(blob["best"]), list(blob["history"]))
         rng.bit_generator.state = blob["rng"]
         torch.set_rng_state(blob["torch_rng"])
+    bs = cfg.batch_size
+    per_epoch = len(data) // bs                      # drop_last: every batch has batch_size windows
+    if per_epoch == 0:
+        raise StructposeError(f"batch_size {bs} is larger than the {len(data)} training windows of this config; "
+                              f"use a batch_size of at most {len(data)}")
     t0, elapsed0 = time.perf_counter(), (history[-1]["wall_s"] if history else 0.0)
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, mininterval=5.0,
                desc=f"train {model.kind} {model.mode}")
@@ -249,9 +309,9 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     while step < cfg.steps and not stop:
         for ds in data.datasets:
             ds.set_epoch(epoch)
-        g = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
-        loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=True, generator=g)
-        for batch in loader:
+        order = epoch_order(len(data), cfg.seed, epoch)
+        for b in range(pos, per_epoch):
+            batch = default_collate([data[int(i)] for i in order[b * bs:(b + 1) * bs]])
             clean = batch["window"].numpy()
             noisy_np = corrupt(clean, em, cfg.error_scale, rng)
             k = round(cfg.lifter_fraction * len(clean))
@@ -284,15 +344,16 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
                     best = mo
                     save_model(model, out / "best.pt", half=False, extra={"step": step, "val_mpjpe_mm": mo})
             if step % cfg.checkpoint_every == 0 or last:
+                nxt = (epoch, b + 1) if b + 1 < per_epoch else (epoch + 1, 0)
                 with atomic_path(ckpt) as tmp:
                     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                                "step": step, "epoch": epoch + 1, "best": best, "history": history,
-                                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                "config": model.config}, tmp)
+                                "step": step, "epoch": nxt[0], "batch_in_epoch": nxt[1], "best": best,
+                                "history": history, "rng": rng.bit_generator.state,
+                                "torch_rng": torch.get_rng_state(), "config": model.config}, tmp)
             if last:
                 stop = step < cfg.steps      # time budget reached before the step budget
                 break
-        epoch += 1
+        epoch, pos = epoch + 1, 0
     bar.close()
     summary = {"steps": step, "wall_s": elapsed0 + time.perf_counter() - t0, "best_val_mpjpe_mm": best,
                "history": history, "out_dir": str(out), "stopped_by_time": stop}

@@ -104,6 +104,11 @@ def load_sequence(path: str | Path) -> Keypoints2D:
             xy[t], conf[t] = _kps(a, i, results)
         out_xy, out_sc = map_to_h36m(xy, conf, conversion_matrix(COCO17.name, H36M17.name))
         sizes = {(w, h) for _, _, w, h in images if w is not None and h is not None}
+        if len(sizes) > 1:
+            from ...errors import warn
+            warn(f"{path}: images of {len(sizes)} different sizes ({', '.join(f'{w}x{h}' for w, h in sorted(sizes)[:4])}"
+                 f"{', ...' if len(sizes) > 4 else ''}) read as one sequence without an image size; the root position "
+                 "is guessed from the keypoints (give --image-size if they share a camera)")
         return Keypoints2D(xy=out_xy, scores=out_sc, image_size=sizes.pop() if len(sizes) == 1 else None,
                            fps=None, name=path.stem,
                            meta={"source": "coco", "images": [n for _, n, _, _ in images],

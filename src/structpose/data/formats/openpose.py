@@ -11,7 +11,8 @@ shoulders, head top = nose + 0.6 (nose - mid-shoulders) as in ``skeleton``'s COC
 
 One person is followed through the clip: on the first frame with people, the one with the highest
 summed confidence; afterwards the one closest (mean distance over joints seen in both) to the last
-kept pose.  Frames without people are all-NaN (score 0).
+kept pose.  Frames without people are all-NaN (score 0), and so are frames absent from the folder: the
+time axis follows the frame numbers (frames 0-9 and 30-59 give 60 frames, 10-29 missing).
 """
 from __future__ import annotations
 
@@ -106,12 +107,48 @@ def load_sequence(folder: str | Path) -> Keypoints2D:
         raise StructposeError(f"{folder}: frames mix BODY_25 and COCO-18 keypoints; use one model per folder")
     J = sizes.pop()
     names, table = TABLES[J]
-    raw = np.zeros((len(files), J, 3))
+    slots = frame_slots(files, folder)
+    raw = np.zeros((int(slots[-1]) + 1 if len(slots) else 0, J, 3))
     last = None
-    for t, people in enumerate(frames):
+    for t, people in zip(slots, frames):
         if people:
             last = raw[t] = _closest(people, last)
     xy, sc = map_to_h36m(raw[..., :2], np.clip(raw[..., 2], 0, 1), table_to_matrix(table, names))
+    absent = len(raw) - len(files)
     return Keypoints2D(xy=xy, scores=sc, image_size=None, fps=None, name=folder.stem,
                        meta={"source": "openpose", "model": "BODY_25" if J == 25 else "COCO-18",
-                             "frames": [f.name for f in files]})
+                             "frames": [f.name for f in files], "first_frame_number": _first_number(files),
+                             "absent_frames": absent})
+
+
+#: frame numbers may skip (OpenPose run on some frames only); beyond this span the folder is refused
+MAX_SPAN = 1_000_000
+
+
+def _number(p: Path) -> int | None:
+    nums = re.findall(r"\d+", p.stem)
+    return int(nums[-1]) if nums else None
+
+
+def _first_number(files: list[Path]) -> int | None:
+    n = [_number(f) for f in files]
+    return min(n) if n and None not in n else None  # type: ignore[type-var]
+
+
+def frame_slots(files: list[Path], folder: Path) -> np.ndarray:
+    """Time index of each file: its frame number minus the first one, so frames absent from the folder
+    stay in the time axis (as frames without a person: NaN, score 0).  Files without a number in their
+    name keep name order, one frame each."""
+    nums = [_number(f) for f in files]
+    if len(files) <= 1 or None in nums:
+        return np.arange(len(files))
+    arr = np.asarray(nums, np.int64)
+    if len(np.unique(arr)) != len(arr):
+        dup = int(arr[np.flatnonzero(np.diff(np.sort(arr)) == 0)[0]])
+        raise StructposeError(f"{folder}: two files carry frame number {dup}; put one video's OpenPose output per "
+                              "folder")
+    span = int(arr.max() - arr.min()) + 1
+    if span > MAX_SPAN:
+        raise StructposeError(f"{folder}: frame numbers span {span} frames ({arr.min()}..{arr.max()}) for "
+                              f"{len(files)} files; at most {MAX_SPAN} are accepted")
+    return arr - arr.min()
