@@ -74,6 +74,8 @@ def _model(model: ModelArg, mode: str) -> Any:
                                   f"train them with `structpose train tpnet --config configs/tpnet_{mode}.yaml`")
         return _load(p)
     if isinstance(model, (str, Path)):
+        if Path(model).is_dir():
+            raise StructposeError(f"{model} is a folder; expected a .pt model file written by `structpose train tpnet`")
         if not Path(model).is_file():
             raise StructposeError(f"{model}: no such model file; expected a .pt written by `structpose train tpnet`")
         m = _load(Path(model))
