@@ -43,6 +43,13 @@ data: $(STAMP)
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null || \
 	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null) || \
 	   sudo apt-get install -y -q blender python3-numpy chromium chromium-driver >/dev/null)
+	@# CMU boxing and CMU 01_01 as BVH (the AMC/BVH cross-check) from Debian's assimp-testmodels
+	dpkg -s assimp-testmodels >/dev/null 2>&1 || \
+	  (apt-get install -y -q assimp-testmodels >/dev/null || sudo apt-get install -y -q assimp-testmodels >/dev/null)
+	@# real motion at scale (Bandai Namco, CMU ASF/AMC, DeepMimic's full set): git clone when missing.
+	@# Offline this says what to do and setup goes on: only training at scale needs them, never the tests.
+	$(BIN)/structpose data fetch all || \
+	  echo "motion sources not fetched (see the line above); only training at scale needs them"
 
 demo: setup
 	$(BIN)/structpose demo --out demo_out

@@ -123,13 +123,21 @@ def test_left_right_is_the_persons_own(tmp_path, frames):
     assert (np.einsum("ti,ti->t", np.cross(fwd, [0, 1, 0]), right) > 0).mean() > 0.95
 
 
-def test_missing_head_end_is_synthesised_and_reported(tmp_path, frames):
+@pytest.mark.parametrize("zero_end", [False, True])
+def test_missing_head_end_is_synthesised_and_reported(tmp_path, frames, zero_end):
+    """No head End Site, or one with a zero offset (Bandai's rig): the derived head top lands where
+    DeepMimic's own forward kinematics puts its real head top (0.1025 m along the neck, against
+    0.125 x leg = 0.104 m), turning with the head through a spin kick."""
+    rig = deepmimic_bvh(frames, CMU, 1 / 0.056444, head_end=zero_end)
+    if zero_end:
+        rig.offsets[rig.names.index("Head_End")] = 0.0
     path = tmp_path / "nohead.bvh"
-    path.write_text(dumps_bvh(deepmimic_bvh(frames[:10], CMU, 1 / 0.056444, head_end=False)))
+    path.write_text(dumps_bvh(rig))
     clip, info = load_bvh_with_info(path)
-    assert info["synthesised"] == ["head_top"]
-    head, neck = clip.world[:, J("neck_nose")], clip.world[:, J("thorax")]
-    assert np.allclose(clip.world[:, J("head_top")], 2 * head - neck, atol=1e-9)
+    assert info["synthesised"] == ["head_top"] and "head_top" not in info["mapping"]
+    truth = deepmimic.forward_kinematics(frames)[:, J("head_top")]
+    err = np.linalg.norm(clip.world[:, J("head_top")] - truth, axis=-1)
+    assert err.max() < 0.004
 
 
 # --- bad input ------------------------------------------------------------------------------------

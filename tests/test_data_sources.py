@@ -51,7 +51,8 @@ def test_describe_sources_matches_the_clips():
         assert rows[s]["use"] == "train"
     assert rows["holosoma"]["fps"] == [120.0]
     assert rows["deepmimic"]["fps"] == [16.0, 24.0, 30.0, 60.0]
-    assert all(r["use"] == "eval-only" for k, r in rows.items() if k not in ("deepmimic", "holosoma"))
+    fetched = {"bandai", "cmu", "deepmimic_repo"}        # train sources when fetched (motion_sources)
+    assert all(r["use"] == "eval-only" for k, r in rows.items() if k not in {"deepmimic", "holosoma"} | fetched)
 
 
 def test_missing_source_says_how_to_install(tmp_path, monkeypatch, capsys):

@@ -16,6 +16,7 @@ _EPILOG = """formats (auto-detected; force with --format):
   coco          COCO keypoints JSON, ground truth or detector results (2D)
   openpose      folder of OpenPose per-frame JSON, BODY_25 or COCO-18 (2D)
   posefile      a structpose pose file (e.g. to resample with --fps)
+  bvh, deepmimic, amc   mocap: BVH, DeepMimic JSON, ASF/AMC (CMU; the .asf beside the .amc; 120 fps)
 
 Output: H36M-17, metres, camera frame (x right, y down, z forward).  2D-only inputs give a file
 with poses_2d and NaN poses_3d (meta has_3d = false): run `structpose lift` on it.

@@ -77,6 +77,10 @@ def run_sources(args: argparse.Namespace) -> int:
     print()
     for r in rows:
         print(f"{r['source']}: {r['origin']}")
+        if "licence" in r:
+            print(f"    actors: {r['actors']}; licence: {r['licence']}"
+                  f"{'' if r['commercial'] else ' (not all commercially usable)'}")
+            print(f"    content: {r['content']}")
     missing = [r for r in rows if not r["found"]]
     for r in missing:
         print(f"MISSING {r['source']}: {r['install']}")

@@ -17,24 +17,37 @@ Forward kinematics (:func:`bvh_forward_kinematics`), the BVH convention:
 
 Mapping to H36M-17 (:func:`bvh_to_h36m`) goes by joint names: a namespace prefix (``mixamorig:``)
 is dropped, case and ``_ -.`` are ignored, and the first candidate of :data:`CANDIDATES` found in
-the file wins.  The tables cover CMU-style rigs (Hips, LHipJoint/LeftUpLeg, LeftLeg, LeftFoot,
-LowerBack, Spine, Spine1, Neck, Neck1, Head, LeftShoulder=clavicle, LeftArm, LeftForeArm,
-LeftHand), Mixamo (``mixamorig:Hips`` ... ``HeadTop_End``) and the older 3ds Max / Biovision
-names (``rThigh``, ``rShin``, ``rShldr`` ...).  Joint choices:
+the file wins.  A side is read from a prefix or a suffix, long or short: ``LeftUpLeg``, ``LUpLeg``,
+``UpperLeg_L``, ``L_UpperLeg``, ``UpperLegLeft``, ``lThigh``.  The tables cover CMU-style rigs
+(Hips, LHipJoint/LeftUpLeg, LeftLeg, LeftFoot, LowerBack, Spine, Spine1, Neck, Neck1, Head,
+LeftShoulder=clavicle, LeftArm, LeftForeArm, LeftHand), Mixamo (``mixamorig:Hips`` ...
+``HeadTop_End``), Bandai Namco's rig (``Shoulder_L``=clavicle, ``UpperArm_L``, ``LowerArm_L``,
+``Hand_L``, ``UpperLeg_L``, ``LowerLeg_L``, ``Foot_L``) and the older 3ds Max / Biovision names
+(``rThigh``, ``rShin``, ``rShldr`` ...).  Joint choices:
 
 * pelvis = Hips; hips/knees/ankles = UpLeg/Leg/Foot; shoulders/elbows/wrists = Arm/ForeArm/Hand
   (``*Shoulder`` is the clavicle in these rigs, used only when no ``*Arm`` exists);
 * thorax = Neck (base of the neck); neck_nose = Head (skull base);
-* head_top = ``HeadTop_End`` or the Head's End Site; without either it is synthesised as
-  Head + (Head - Neck) and reported in ``info["synthesised"]``;
+* head_top = ``HeadTop_End`` or the Head's End Site when it lies away from the Head.  Without one
+  (or when the End Site has a zero offset, as in Bandai's rig) it is derived and reported in
+  ``info["synthesised"]``: ``head + R_head @ u * 0.125 * leg``, where ``u`` is the unit rest
+  direction of the Head's own offset (the neck bone, so the derived top turns with the head),
+  ``R_head`` the Head's world rotation and ``leg`` the mean hip-knee-ankle length.  0.125 is the
+  skull-base-to-vertex length over leg length of the DeepMimic character (0.1025 / 0.831 m = 0.123)
+  and of Human3.6M's subjects (about 0.115 / 0.89 m = 0.13);
 * spine = the joint between pelvis and thorax whose rest position is nearest their midpoint.
 
-Units (``units="auto"``): the rest-pose height from ankles to head top (zero rotations) tells
-them: 1.2-2.3 -> metres, 21-41 -> CMU units (0.056444 m: the ASF length unit 0.45 in; cgspeed's
-CMU BVH conversions), 47-90 -> inches, 120-230 -> centimetres, 1200-2300 -> millimetres.  Outside
-these bands the loader refuses and asks for ``units=``.  Up axis (``up_axis="auto"``): the signed
-coordinate axis nearest the rest pose's ankle -> head-top direction; ``"y"``, ``"z"`` ... force it.
-The result is rotated properly (det +1) to Y up, so left and right are kept.
+Units and up axis are read from the **motion**, not from the rest pose (Bandai's rest pose lies
+along X; a T-pose may have its arms as its longest extent).  Units (``units="auto"``): the body's
+size -- leg length (hip-knee-ankle) + pelvis-thorax + thorax-head + head-head top, each the median
+over the clip of the distance between the mapped joints -- tells them: 1.0-2.3 -> metres, 17.5-39.5 ->
+CMU units (0.056444 m: the ASF length unit 0.45 in; cgspeed's CMU BVH conversions), 40-90 ->
+inches, 100-230 -> centimetres, 1000-2300 -> millimetres (an adult measures 1.3-1.5 m this way).  Outside these bands the loader refuses
+and asks for ``units=``.  Up axis (``up_axis="auto"``): the signed coordinate axis nearest the
+mean over the clip of the unit feet -> head-top direction; when the clip is not upright enough to
+tell (that mean shorter than 0.5, e.g. a person lying throughout) the rest pose's feet -> head-top
+direction is used instead and ``info["up_from"]`` says so.  ``"y"``, ``"z"`` ... force it.  The
+result is rotated properly (det +1) to Y up, so left and right are kept.
 """
 from __future__ import annotations
 
@@ -51,10 +64,12 @@ from ..skeleton import H36M17
 from .clip import Clip
 
 UNITS: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu": 0.056444}
-#: rest-pose heights (ankles to head top, file units) accepted for each unit
-_UNIT_BANDS = {"m": (1.2, 2.3), "cmu": (21, 41), "inch": (47, 90), "cm": (120, 230), "mm": (1200, 2300)}
+#: body sizes (leg + torso + neck + head, file units; module doc) accepted for each unit
+_UNIT_BANDS = {"m": (1.0, 2.3), "cmu": (17.5, 39.5), "inch": (40, 90), "cm": (100, 230), "mm": (1000, 2300)}
 _POS = {"xposition": 0, "yposition": 1, "zposition": 2}
 _ROT = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
+#: derived head top: skull base to vertex over leg length (module doc)
+HEAD_TOP_OVER_LEG = 0.125
 _FRAME_TIME = re.compile(r"Frame\s+Time:\s*\S+")
 
 
@@ -65,7 +80,9 @@ class BvhData:
     ``names[j]``, ``parents[j]`` (-1 for the root), ``offsets`` ``(J, 3)``, ``channels[j]`` (channel
     names as written, e.g. ``("Zrotation", "Xrotation", "Yrotation")``; empty for End Sites),
     ``is_end_site[j]``, ``motion`` ``(T, C)`` the channel values (C = total channel count, columns
-    in hierarchy order), ``frame_time`` seconds.
+    in hierarchy order), ``frame_time`` seconds.  Whole rows beyond ``Frames:`` (an exporter's
+    off-by-one) are not read and counted in ``extra_frames``; fewer numbers than declared, or a
+    count that is not a whole number of rows, is an error.
     """
 
     names: list[str]
@@ -76,6 +93,7 @@ class BvhData:
     motion: np.ndarray
     frame_time: float
     column: list[int] = field(default_factory=list)   # first motion column of each joint
+    extra_frames: int = 0   # whole frames after the declared count, not read (reported, never silent)
 
     def __post_init__(self) -> None:
         if not self.column:
@@ -234,6 +252,11 @@ def parse_bvh(text: str, where: str = "BVH") -> BvhData:
         raise StructposeError(f"{where}: BVH Frame Time is {dt}; expected a positive number of seconds")
     C = sum(len(c) for c in channels)
     values = body.split()
+    extra = len(values) // C - T if C else 0
+    if C and len(values) % C == 0 and extra > 0:
+        values = values[:T * C]   # exporters' off-by-one (Boxing_Toes.bvh: 3,070 rows, "Frames: 3069")
+    else:
+        extra = 0
     if len(values) != T * C:
         raise StructposeError(f"{where}: BVH motion holds {len(values)} numbers; expected {T} frames x {C} "
                               f"channels = {T * C} (truncated or mismatched file?)")
@@ -253,7 +276,8 @@ def parse_bvh(text: str, where: str = "BVH") -> BvhData:
     if offs.size and (np.abs(offs) > MAX_MOTION).any():
         raise StructposeError(f"{where}: a BVH joint OFFSET exceeds {MAX_MOTION:.0e}; expected bone offsets in "
                               "file units")
-    return BvhData(names, parents, np.array(offsets, float).reshape(-1, 3), channels, ends, motion, dt)
+    return BvhData(names, parents, np.array(offsets, float).reshape(-1, 3), channels, ends, motion, dt,
+                   extra_frames=extra)
 
 
 def read_bvh(path: str | Path) -> BvhData:
@@ -288,8 +312,10 @@ def bvh_forward_kinematics(data: BvhData) -> np.ndarray:
 # --- rig mapping to H36M-17 ---------------------------------------------------------------------
 
 def _sided(side: str, stems: list[str]) -> list[str]:
+    """Normalised names of ``stems`` on one side, prefix or suffix, long or short (``leftupleg``,
+    ``uplegleft``, ``lupleg``, ``uplegl``); stems earlier in the list win."""
     full = "right" if side == "r" else "left"
-    return [f"{full}{s}" for s in stems] + [f"{side}{s}" for s in stems]
+    return [n for s in stems for n in (f"{full}{s}", f"{s}{full}", f"{side}{s}", f"{s}{side}")]
 
 
 def _limbs(side: str) -> dict[str, list[str]]:
@@ -354,8 +380,7 @@ def _map_joints(data: BvhData, mapping: dict[str, str] | None, where: str) -> tu
         tried = "; ".join(f"{d} (tried {'/'.join(CANDIDATES[d][:3])}...)" for d in missing)
         raise StructposeError(f"{where}: cannot map BVH joints to H36M-17: no joint for {tried}; "
                               f"the file's joints are: {shown}; pass mapping={{h36m_joint: bvh_joint}}")
-    synthesised = [] if "head_top" in found else ["head_top"]
-    return found, synthesised
+    return found, [] if "head_top" in found else ["head_top"]
 
 
 def _spine_joint(data: BvhData, rest: np.ndarray, pelvis: int, thorax: int) -> int | None:
@@ -369,42 +394,60 @@ def _spine_joint(data: BvhData, rest: np.ndarray, pelvis: int, thorax: int) -> i
     return min(chain, key=lambda k: float(np.linalg.norm(rest[k] - mid)))
 
 
-def _up_rotation(up_axis: str, rest_up: np.ndarray, where: str) -> np.ndarray:
-    axes = {"x": 0, "y": 1, "z": 2}
-    if up_axis == "auto":
-        k = int(np.argmax(np.abs(rest_up)))
-        sign = 1.0 if rest_up[k] >= 0 else -1.0
-    else:
-        a = up_axis.lower().lstrip("+")
-        sign = -1.0 if a.startswith("-") else 1.0
-        a = a.lstrip("-")
-        if a not in axes:
-            raise StructposeError(f"{where}: up axis {up_axis!r} is unknown; expected auto, x, y, z, -x, -y or -z")
-        k = axes[a]
+def _axis_rotation(up: np.ndarray) -> np.ndarray:
+    """Proper rotation taking the signed coordinate axis nearest ``up`` to +Y."""
+    k = int(np.argmax(np.abs(up)))
+    sign = 1.0 if up[k] >= 0 else -1.0
     if k == 1:
         return np.diag([1.0, sign, sign])          # identity, or a 180-degree turn about x
-    up = np.zeros(3)
-    up[k] = sign
-    # proper rotation taking `up` to +Y: rotate about the axis up x Y by 90 degrees
-    axis = np.cross(up, [0.0, 1.0, 0.0])
+    axis_up = np.zeros(3)
+    axis_up[k] = sign
+    axis = np.cross(axis_up, [0.0, 1.0, 0.0])       # rotate about up x Y by 90 degrees
     return Rotation.from_rotvec(axis / np.linalg.norm(axis) * np.pi / 2).as_matrix()
 
 
+def _forced_up(up_axis: str, where: str) -> np.ndarray:
+    axes = {"x": 0, "y": 1, "z": 2}
+    a = up_axis.lower().lstrip("+")
+    sign = -1.0 if a.startswith("-") else 1.0
+    a = a.lstrip("-")
+    if a not in axes:
+        raise StructposeError(f"{where}: up axis {up_axis!r} is unknown; expected auto, x, y, z, -x, -y or -z")
+    up = np.zeros(3)
+    up[axes[a]] = sign
+    return up
+
+
 def detect_units(height: float, where: str = "BVH") -> str:
-    """Unit name for a rest-pose ankles-to-head-top height in file units (bands in the module doc)."""
+    """Unit name for a body size (ankles to head top, file units; bands in the module doc)."""
     for unit, (lo, hi) in _UNIT_BANDS.items():
         if lo <= height <= hi:
             return unit
-    raise StructposeError(f"{where}: cannot tell the BVH units from a rest-pose height of {height:.3g} file "
+    raise StructposeError(f"{where}: cannot tell the BVH units from a body size of {height:.3g} file "
                           f"units; pass units= one of {', '.join(UNITS)}")
+
+
+def _world_rotations(data: BvhData) -> np.ndarray:
+    """``(T, J, 3, 3)`` world rotation of every joint."""
+    R_local = data.rotations()
+    rot = np.empty_like(R_local)
+    for j, p in enumerate(data.parents):
+        rot[:, j] = R_local[:, j] if p < 0 else rot[:, p] @ R_local[:, j]
+    return rot
+
+
+def _median_dist(pos: np.ndarray, a: int, b: int) -> float:
+    return float(np.median(np.linalg.norm(pos[:, a] - pos[:, b], axis=-1)))
 
 
 def bvh_to_h36m(data: BvhData, units: str = "auto", up_axis: str = "auto",
                 mapping: dict[str, str] | None = None, where: str = "BVH") -> tuple[np.ndarray, dict[str, Any]]:
-    """``(T, 17, 3)`` H36M-17 metres, Y up, and an ``info`` dict (mapping used, units, up axis,
-    synthesised joints).  ``mapping`` overrides candidates: ``{"r_knee": "RKnee", ...}``."""
-    found, synthesised = _map_joints(data, mapping, where)
+    """``(T, 17, 3)`` H36M-17 metres, Y up, and an ``info`` dict (mapping used, units, up axis and
+    where it came from, body size, synthesised joints).  ``mapping`` overrides candidates:
+    ``{"r_knee": "RKnee", ...}``."""
+    found, _ = _map_joints(data, mapping, where)
     rest = rest_positions(data)
+    pos = bvh_forward_kinematics(data)
     if "spine" in (mapping or {}):
         found["spine"] = data.index(mapping["spine"])  # type: ignore[index]
     else:
@@ -413,24 +456,50 @@ def bvh_to_h36m(data: BvhData, units: str = "auto", up_axis: str = "auto",
             raise StructposeError(f"{where}: no joint between {data.names[found['pelvis']]} and "
                                   f"{data.names[found['thorax']]} to serve as spine; pass mapping={{'spine': ...}}")
         found["spine"] = sp
-    rest_top = rest[found["head_top"]] if "head_top" in found else \
-        2 * rest[found["neck_nose"]] - rest[found["thorax"]]
-    feet = (rest[found["l_ankle"]] + rest[found["r_ankle"]]) / 2
-    R_up = _up_rotation(up_axis, rest_top - feet, where)
-    height = float((R_up @ (rest_top - feet))[1])
-    unit = detect_units(height, where) if units == "auto" else units
-    if unit not in UNITS:
-        raise StructposeError(f"{where}: units {units!r} unknown; expected auto or one of {', '.join(UNITS)}")
-    pos = bvh_forward_kinematics(data)
+    head, thorax = found["neck_nose"], found["thorax"]
+    leg = np.mean([_median_dist(pos, found[f"{s}_hip"], found[f"{s}_knee"])
+                   + _median_dist(pos, found[f"{s}_knee"], found[f"{s}_ankle"]) for s in "lr"])
+    if not np.isfinite(leg) or leg <= 0:
+        raise StructposeError(f"{where}: BVH legs have zero length; expected a human skeleton")
+    if "head_top" in found and _median_dist(pos, found["head_top"], head) < 1e-3 * leg:
+        del found["head_top"]                       # a zero-offset end site sits on the head: no top
     out = np.empty((data.num_frames, 17, 3))
     for dst, j in found.items():
         out[:, H36M17.index(dst)] = pos[:, j]
+    synthesised: list[str] = []
     if "head_top" not in found:
-        out[:, H36M17.index("head_top")] = 2 * out[:, H36M17.index("neck_nose")] - out[:, H36M17.index("thorax")]
+        u = data.offsets[head] if np.linalg.norm(data.offsets[head]) > 1e-3 * leg else rest[head] - rest[thorax]
+        n = float(np.linalg.norm(u))
+        if n <= 1e-3 * leg:
+            raise StructposeError(f"{where}: BVH head {data.names[head]!r} sits on its neck; cannot place a head top")
+        R_head = _world_rotations(data)[:, head]
+        out[:, H36M17.index("head_top")] = pos[:, head] + (R_head @ (u / n)) * (HEAD_TOP_OVER_LEG * leg)
+        synthesised = ["head_top"]
+    J = H36M17.index
+    feet = (out[:, J("l_ankle")] + out[:, J("r_ankle")]) / 2
+    size = leg + float(np.median(np.linalg.norm(out[:, J("thorax")] - out[:, J("pelvis")], axis=-1))
+                       + np.median(np.linalg.norm(out[:, J("neck_nose")] - out[:, J("thorax")], axis=-1))
+                       + np.median(np.linalg.norm(out[:, J("head_top")] - out[:, J("neck_nose")], axis=-1)))
+    if up_axis == "auto":
+        d = out[:, J("head_top")] - feet
+        d = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-12)
+        up, up_from = d.mean(0), "motion"
+        if np.linalg.norm(up) < 0.5:
+            rest_top = rest[found["head_top"]] if "head_top" in found else \
+                rest[head] + (rest[head] - rest[thorax])
+            up = rest_top - (rest[found["l_ankle"]] + rest[found["r_ankle"]]) / 2
+            up_from = "rest pose (the motion is not upright enough to tell)"
+    else:
+        up, up_from = _forced_up(up_axis, where), "given"
+    R_up = _axis_rotation(up)
+    unit = detect_units(float(size), where) if units == "auto" else units
+    if unit not in UNITS:
+        raise StructposeError(f"{where}: units {units!r} unknown; expected auto or one of {', '.join(UNITS)}")
     out = (out @ R_up.T) * UNITS[unit]
     info = {"mapping": {d: data.names[j] for d, j in found.items()}, "units": unit,
-            "metres_per_unit": UNITS[unit], "up_axis": _axis_name(R_up),
-            "synthesised": synthesised, "rest_height_m": height * UNITS[unit]}
+            "metres_per_unit": UNITS[unit], "up_axis": _axis_name(R_up), "up_from": up_from,
+            "synthesised": synthesised, "body_size_m": size * UNITS[unit],
+            "ignored_extra_frames": data.extra_frames}
     return out, info
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StructposeError
-from . import deepmimic, holosoma
+from . import deepmimic, holosoma, motion_sources
 from .clip import Clip
 from .resample import resample_clip, segment_clip
 
@@ -29,11 +29,29 @@ _LOADERS: dict[str, Callable[[], list[Clip]]] = {
     "deepmimic": deepmimic.load_all,
     "holosoma": holosoma.load_all,
 }
+# fetched real capture (structpose.data.motion_sources; `structpose data fetch NAME`)
+def _fetched_loader(name: str) -> Callable[[], list[Clip]]:
+    return lambda: motion_sources.load_source(name)
+
+
+for _name, _src in motion_sources.SOURCES.items():
+    _LOADERS[_name] = _fetched_loader(_name)
+    _INSTALL[_name] = motion_sources.fetch_hint(_name)
+    _ORIGIN[_name] = _src.origin
 KNOWN_SOURCES = tuple(_LOADERS)
+_CATALOGUE: dict[str, dict[str, Any]] = {
+    "deepmimic": {"family": "deepmimic", "actors": "not stated", "licence": "MIT", "commercial": True,
+                  "content": "DeepMimic's clips in pybullet_data: backflip, cartwheel, crawl, dances, get-ups, "
+                             "jump, kicks, punch, roll, run, spins, walks and turns"},
+    "holosoma": {"family": "holosoma", "actors": "not stated", "licence": "Apache-2.0 (holosoma-retargeting)",
+                 "commercial": True, "content": "climbing (5 sequences)"},
+}
 _CACHE: dict[str, list[Clip]] = {}
 
 
 def _available(source: str) -> bool:
+    if source in motion_sources.SOURCES:
+        return motion_sources.available(source)
     if source == "deepmimic":
         return importlib.util.find_spec("pybullet_data") is not None
     return holosoma.wheel_path() is not None
@@ -77,7 +95,11 @@ def describe_sources() -> list[dict[str, Any]]:
     origin, install`` (how to get it when missing), ``use`` ("train" or "eval-only")."""
     rows: list[dict[str, Any]] = []
     for s in KNOWN_SOURCES:
-        row: dict[str, Any] = {"source": s, "origin": _ORIGIN[s], "install": _INSTALL[s], "use": "train"}
+        if s in motion_sources.SOURCES:
+            rows.append(motion_sources.describe(s))
+            continue
+        row: dict[str, Any] = {"source": s, "origin": _ORIGIN[s], "install": _INSTALL[s], "use": "train",
+                               **_CATALOGUE[s]}
         try:
             clips = _raw(s)
         except StructposeError as e:

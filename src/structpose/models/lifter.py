@@ -39,6 +39,7 @@ from torch import nn
 
 from ..errors import StructposeError
 from ..skeleton import H36M17
+from .npz_infer import LIFTER_NAMES
 
 J = H36M17.num_joints
 _j = H36M17.index
@@ -47,6 +48,9 @@ L_HIP, R_HIP, L_SH, R_SH, NOSE = _j("l_hip"), _j("r_hip"), _j("l_shoulder"), _j(
 #: joints recomputed from the observed ones (the rule matches skeleton.py's mediapipe/coco tables)
 SYNTHESISED_JOINTS = (PELVIS, SPINE, THORAX, HEAD_TOP)
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "weights" / "lifter.pt"
+#: shipped lifter variants by name (each file records its sources and licences in ``extra["train"]``);
+#: ``STRUCTPOSE_LIFTER=NAME`` (or a path) picks what ``load_lifter()`` loads; unset: ``lifter.pt``
+NAMED_WEIGHTS = LIFTER_NAMES      # defined torch-free beside the NumPy inference path
 
 
 def synthesise_2d(xy: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,8 +183,14 @@ def save_lifter(path: str | Path, model: Lifter, extra: dict | None = None, half
 
 
 def load_lifter(path: str | Path | None = None) -> Lifter:
-    """Load a lifter checkpoint (default: the shipped ``weights/lifter.pt``), in eval mode."""
-    path = Path(path) if path is not None else WEIGHTS_PATH
+    """Load a lifter checkpoint (default: the shipped ``weights/lifter.pt``, or what the environment
+    variable ``STRUCTPOSE_LIFTER`` names), in eval mode.  ``path`` may be a name of :data:`NAMED_WEIGHTS`."""
+    import os
+    if path is None:
+        path = os.environ.get("STRUCTPOSE_LIFTER") or WEIGHTS_PATH
+    if str(path) in NAMED_WEIGHTS:
+        path = WEIGHTS_PATH.parent / NAMED_WEIGHTS[str(path)]
+    path = Path(path)
     if path.is_dir():
         raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
     if not path.is_file():

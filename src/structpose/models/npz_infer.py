@@ -35,6 +35,18 @@ PELVIS, THORAX, SPINE, HEAD_TOP = _j("pelvis"), _j("thorax"), _j("spine"), _j("h
 L_HIP, R_HIP, L_SH, R_SH, NOSE = _j("l_hip"), _j("r_hip"), _j("l_shoulder"), _j("r_shoulder"), _j("neck_nose")
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 FORMAT = 1
+#: shipped lifter variants by name (``--lifter NAME`` / ``STRUCTPOSE_LIFTER=NAME``; see models/lifter.py)
+LIFTER_NAMES = {"today": "lifter.pt", "motion": "lifter_motion.pt", "motion-commercial": "lifter_motion_commercial.pt"}
+
+
+def lifter_path(weights: str | Path | None = None) -> Path:
+    """The lifter weights file for ``weights``: a path, a name of :data:`LIFTER_NAMES`, or None (then
+    ``$STRUCTPOSE_LIFTER``, else the shipped ``lifter.pt``) -- the same rule as ``load_lifter``."""
+    if weights is None:
+        weights = os.environ.get("STRUCTPOSE_LIFTER") or WEIGHTS_DIR / "lifter.pt"
+    if str(weights) in LIFTER_NAMES:
+        return WEIGHTS_DIR / LIFTER_NAMES[str(weights)]
+    return Path(weights)
 
 
 class NotAnMLP(StructposeError):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from ..models.npz_infer import WEIGHTS_DIR, J, NpzLifter, npz_for, torch_forced
+from ..models.npz_infer import J, NpzLifter, lifter_path, npz_for, torch_forced
 
 if TYPE_CHECKING:
     from ..models.lifter import Lifter
@@ -83,7 +83,7 @@ class PoseLifter:
         self._model: Lifter | None = None
         self.backend = "numpy"
         if isinstance(weights, (str, Path)) or weights is None:
-            path = Path(weights) if weights is not None else WEIGHTS_DIR / "lifter.pt"
+            path = lifter_path(weights)          # a path, a shipped name, or $STRUCTPOSE_LIFTER / lifter.pt
             if path.is_dir():
                 raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
             if not path.is_file():

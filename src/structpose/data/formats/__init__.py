@@ -13,6 +13,7 @@ format             file                                                   gives
 ``posefile``       structpose pose file (``.npz``)                        3D camera + 2D
 ``bvh``            BVH mocap (CMU-style, Mixamo, 3ds Max rigs)            3D world, own fps
 ``deepmimic``      DeepMimic motion ``.txt`` (JSON ``Frames``)            3D world (Y up), own fps
+``amc``            ASF/AMC mocap (CMU), ``.asf`` skeleton beside it       3D world (Y up), 120 fps
 =================  =====================================================  =========================
 
 * :func:`load_motion_3d` -> ``list[Motion3D]`` (3D sequences, H36M-17 metres)
@@ -56,6 +57,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("posefile", "structpose pose file (.npz)", True, False),
     Format("bvh", "BVH motion capture (CMU-style, Mixamo, 3ds Max rigs; see structpose.data.bvh)", True, False),
     Format("deepmimic", "DeepMimic motion .txt (JSON with Frames of 44 floats)", True, False),
+    Format("amc", "ASF/AMC motion capture (CMU; the .asf skeleton beside the .amc)", True, False),
 )}
 
 _JSON_MARKERS = (("deepmimic", ('"Frames"',)), ("openpose", ('"pose_keypoints_2d"', '"people"')), ("coco", ('"keypoints"', '"image_id"')),
@@ -101,6 +103,10 @@ def detect_format(path: str | Path) -> str:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("HIERARCHY"):
         return "bvh"
+    if text.startswith("#!OML") or ":FULLY-SPECIFIED" in text[:4096] or ":DEGREES" in text[:4096]:
+        return "amc"
+    if ":bonedata" in text[:1 << 16] and ":hierarchy" in text:
+        raise StructposeError(f"{path}: an ASF skeleton holds no motion; give its .amc motion file")
     if text[:1] in ("{", "["):
         for fmt, markers in _JSON_MARKERS:
             if all(m in text for m in markers):
@@ -156,15 +162,16 @@ def load_motion_3d(path: str | Path, fmt: str | None = None, cameras: str | Path
         return mmpose_h36m.load_sequences(path, cameras)
     if fmt == "mpi_inf_3dhp":
         return mpi_inf_3dhp.load(path, universal)
-    if fmt in ("bvh", "deepmimic"):
+    if fmt in ("bvh", "deepmimic", "amc"):
         return [_clip_motion(Path(path), fmt)]
     return _posefile_motion(Path(path))
 
 
 def _clip_motion(path: Path, fmt: str) -> Motion3D:
     """A mocap file read by the real-motion loaders of :mod:`structpose.data` (Y-up world)."""
-    from .. import bvh, deepmimic
-    clip = bvh.load_bvh(path) if fmt == "bvh" else deepmimic.load_clip(path)
+    from .. import asf_amc, bvh, deepmimic
+    clip = bvh.load_bvh(path) if fmt == "bvh" else asf_amc.load_amc(path) if fmt == "amc" else \
+        deepmimic.load_clip(path)
     return Motion3D(name=clip.name, subject=path.stem, action=path.stem, poses=np.asarray(clip.world, np.float32),
                     frame="world", up_axis="+y", fps=clip.fps, meta={"source_format": fmt})
 
