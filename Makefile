@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q -e '.[mocap,train,onnx,dev]' 'protobuf<5'
 	$(PIP) install -q --no-deps mediapipe==0.10.21
 	$(PIP) install -q 'protobuf<5' opencv-python-headless==4.11.0.86 attrs absl-py flatbuffers
+	@# realistic renders (extra `render`): Anny and pyrender, --no-deps (anny would pull warp-lang, pyrender
+	@# pins PyOpenGL 3.1.0; 3.1.7 works with OSMesa)
+	$(PIP) install -q --no-deps anny==0.6.2 roma==1.8.0 trimesh==5.2.0 safetensors==0.8.0 pyrender==0.1.45 \
+	  PyOpenGL==3.1.7 freetype-py==2.5.1 imageio==2.38.2 pyglet==1.5.31 six requests
 	touch $(STAMP)
 
 # every time `make setup` runs; each step is a no-op when its files are there
@@ -50,6 +54,12 @@ data: $(STAMP)
 	@# Offline this says what to do and setup goes on: only training at scale needs them, never the tests.
 	$(BIN)/structpose data fetch all || \
 	  echo "motion sources not fetched (see the line above); only training at scale needs them"
+	@# realistic renders (extra `render`, installed above): off-screen OpenGL, then Anny's model cache (built
+	@# once, ~2 min and ~0.8 GB in the data folder; a 2 s load afterwards)
+	dpkg -s libosmesa6 >/dev/null 2>&1 || \
+	  (apt-get install -y -q libosmesa6 >/dev/null || sudo apt-get install -y -q libosmesa6 >/dev/null)
+	$(BIN)/python -c "from structpose.render.anny_body import load_body; load_body()" || \
+	  echo "Anny's model cache not built (see the line above); the first render builds it (~2 min)"
 
 demo: setup
 	$(BIN)/structpose demo --out demo_out

@@ -4,6 +4,10 @@ Pre-activation residual bottlenecks, a stem that brings the image to 1/4 resolut
 hourglasses of depth 4, a heatmap head per stack (intermediate supervision) and the re-injection of
 each stack's features and heatmaps into the next stack.  Shapes: images ``(B, 3, S, S)`` ->
 heatmaps ``(B, k, S/4, S/4)`` per stack.
+
+``residuals`` is the number of residual modules chained at every place where Newell's hourglass has
+one (each level's skip branch, before and after the pooled branch, the innermost level, and after each
+hourglass): Newell's released model uses 1, Zhou et al.'s 3D hourglass (``nModules``) uses 2.
 """
 from __future__ import annotations
 
@@ -33,15 +37,25 @@ class Residual(nn.Module):
         return y + self.skip(x)
 
 
+def residual_chain(channels: int, n: int) -> nn.Module:
+    """``n`` residual modules in a row; one is a bare ``Residual`` so that 1-module weights keep their names."""
+    if n < 1:
+        raise ValueError(f"residual modules per place must be >= 1, got {n}")
+    if n == 1:
+        return Residual(channels, channels)
+    return nn.Sequential(*(Residual(channels, channels) for _ in range(n)))
+
+
 class Hourglass(nn.Module):
     """One hourglass of ``depth`` levels: a skip branch and a pooled branch at every level."""
 
-    def __init__(self, channels: int, depth: int = 4) -> None:
+    def __init__(self, channels: int, depth: int = 4, residuals: int = 1) -> None:
         super().__init__()
-        self.up = Residual(channels, channels)
-        self.low1 = Residual(channels, channels)
-        self.inner = Hourglass(channels, depth - 1) if depth > 1 else Residual(channels, channels)
-        self.low3 = Residual(channels, channels)
+        self.up = residual_chain(channels, residuals)
+        self.low1 = residual_chain(channels, residuals)
+        self.inner = (Hourglass(channels, depth - 1, residuals) if depth > 1
+                      else residual_chain(channels, residuals))
+        self.low3 = residual_chain(channels, residuals)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         up = self.up(x)
@@ -54,7 +68,8 @@ class StackedHourglass(nn.Module):
     """``num_stacks`` hourglasses; ``forward`` returns every stack's heatmaps and the features the
     depth regressor combines (Zhou et al. 2017: last stack input + projected features + heatmaps)."""
 
-    def __init__(self, num_joints: int, num_stacks: int = 2, channels: int = 256, depth: int = 4) -> None:
+    def __init__(self, num_joints: int, num_stacks: int = 2, channels: int = 256, depth: int = 4,
+                 residuals: int = 1) -> None:
         super().__init__()
         if channels % 4 or channels < 16:
             raise StructposeError(f"hourglass channels must be a multiple of 4 and >= 16, got {channels}")
@@ -64,8 +79,8 @@ class StackedHourglass(nn.Module):
             nn.Conv2d(3, stem_c, 7, stride=2, padding=3), nn.BatchNorm2d(stem_c), nn.ReLU(inplace=True),
             Residual(stem_c, channels // 2), nn.MaxPool2d(2),
             Residual(channels // 2, channels // 2), Residual(channels // 2, channels))
-        self.hgs = nn.ModuleList(Hourglass(channels, depth) for _ in range(num_stacks))
-        self.res = nn.ModuleList(Residual(channels, channels) for _ in range(num_stacks))
+        self.hgs = nn.ModuleList(Hourglass(channels, depth, residuals) for _ in range(num_stacks))
+        self.res = nn.ModuleList(residual_chain(channels, residuals) for _ in range(num_stacks))
         self.lin = nn.ModuleList(
             nn.Sequential(nn.Conv2d(channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
             for _ in range(num_stacks))

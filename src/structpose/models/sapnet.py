@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import StructposeError
-from .hourglass import Residual, StackedHourglass
+from .hourglass import StackedHourglass, residual_chain
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 PRETRAINED = WEIGHTS_DIR / "sapnet_realtime.pt"
@@ -28,7 +28,12 @@ PRETRAINED = WEIGHTS_DIR / "sapnet_realtime.pt"
 
 @dataclass(frozen=True)
 class SAPNetConfig:
-    """Architecture; ``input_size`` must be a multiple of 64 (4x stem, 16x in the regressor)."""
+    """Architecture; ``input_size`` must be a multiple of 64 (4x stem, 16x in the regressor).
+
+    ``residuals_per_level``: residual modules at each place of the hourglass and at each level of the
+    depth regressor — 2 in Zhou et al.'s network (``nModules`` = ``nRegModules`` = 2), 1 in the compact
+    realtime preset (files written before this field existed hold 1-module networks, hence the default).
+    """
 
     name: str = "realtime"
     num_joints: int = 17
@@ -36,17 +41,19 @@ class SAPNetConfig:
     channels: int = 128
     input_size: int = 128
     hourglass_depth: int = 4
+    residuals_per_level: int = 1
 
     @property
     def heatmap_size(self) -> int:
         return self.input_size // 4
 
     def describe(self) -> str:
-        return f"{self.name} ({self.num_stacks} stacks, {self.channels} ch, {self.input_size} px)"
+        return (f"{self.name} ({self.num_stacks} stacks, {self.channels} ch, {self.input_size} px, "
+                f"{self.residuals_per_level} residual/level)")
 
 
 PRESETS = {
-    "paper": SAPNetConfig("paper", 17, 2, 256, 256),
+    "paper": SAPNetConfig("paper", 17, 2, 256, 256, residuals_per_level=2),
     "realtime": SAPNetConfig("realtime", 17, 2, 128, 128),
 }
 
@@ -62,11 +69,12 @@ def get_config(name_or_cfg: str | SAPNetConfig | dict) -> SAPNetConfig:
 
 
 class DepthRegressor(nn.Module):
-    """Four residual modules, each followed by 2x max-pooling, then one FC layer -> k depths."""
+    """Four levels of ``residuals`` residual modules, each level followed by 2x max-pooling, then one FC
+    layer -> k depths."""
 
-    def __init__(self, channels: int, heatmap_size: int, num_joints: int) -> None:
+    def __init__(self, channels: int, heatmap_size: int, num_joints: int, residuals: int = 1) -> None:
         super().__init__()
-        self.blocks = nn.ModuleList(Residual(channels, channels) for _ in range(4))
+        self.blocks = nn.ModuleList(residual_chain(channels, residuals) for _ in range(4))
         side = heatmap_size // 16
         self.fc = nn.Linear(channels * side * side, num_joints)
         self.reset_output()
@@ -90,8 +98,11 @@ class SAPNet(nn.Module):
         self.config = cfg = get_config(config)
         if cfg.input_size % 64:
             raise StructposeError(f"SAP-Net input size must be a multiple of 64, got {cfg.input_size}")
-        self.hourglass = StackedHourglass(cfg.num_joints, cfg.num_stacks, cfg.channels, cfg.hourglass_depth)
-        self.depth = DepthRegressor(cfg.channels, cfg.heatmap_size, cfg.num_joints)
+        if cfg.residuals_per_level < 1:
+            raise StructposeError(f"SAP-Net residuals_per_level must be >= 1, got {cfg.residuals_per_level}")
+        self.hourglass = StackedHourglass(cfg.num_joints, cfg.num_stacks, cfg.channels, cfg.hourglass_depth,
+                                          cfg.residuals_per_level)
+        self.depth = DepthRegressor(cfg.channels, cfg.heatmap_size, cfg.num_joints, cfg.residuals_per_level)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, S, S)`` RGB in [0, 1] -> heatmaps ``(B, n_stacks, k, S/4, S/4)``, depths ``(B, k)``."""
@@ -145,8 +156,8 @@ def load_weights(path: str | Path, expect: str | SAPNetConfig | None = None) -> 
     cfg = SAPNetConfig(**blob["config"])
     if expect is not None:
         want = get_config(expect)
-        if (want.num_stacks, want.channels, want.input_size, want.num_joints) != \
-                (cfg.num_stacks, cfg.channels, cfg.input_size, cfg.num_joints):
+        if (want.num_stacks, want.channels, want.input_size, want.num_joints, want.residuals_per_level) != \
+                (cfg.num_stacks, cfg.channels, cfg.input_size, cfg.num_joints, cfg.residuals_per_level):
             raise StructposeError(f"{path} holds SAP-Net {cfg.describe()}, but config {want.describe()} "
                                   "was asked for; pass the matching --config")
     net = SAPNet(cfg)

@@ -1,0 +1,53 @@
+"""``structpose data renders --out FILE.npz --frames N [--video-length L] [--split train|val|test]``: Anny
+bodies posed by real mocap, rendered on real photos, with MediaPipe's 2D / world 3D beside the truth."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from ..errors import StructposeError
+from ._groups import group
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m or not (64 <= int(m.group(1)) <= 4096 and 64 <= int(m.group(2)) <= 4096):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT between 64 and 4096, e.g. 640x480")
+    return int(m.group(1)), int(m.group(2))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    g = group(sub, "data")
+    p = g.add_parser("renders", help="realistic renders of real motion + MediaPipe's outputs on them (npz)",
+                     description="Render Anny bodies posed by real mocap of one split on real photos, run "
+                                 "MediaPipe on every frame, and write (detector 2D, detector world 3D, true "
+                                 "2D/3D) per frame.  Needs the `render` extra (anny, pyrender, libosmesa6).")
+    p.add_argument("--out", required=True, help="output .npz (format: structpose.train.render_pairs)")
+    p.add_argument("--frames", type=int, required=True, help="number of frames to render (>= 1)")
+    p.add_argument("--video-length", type=int, default=1,
+                   help="frames per sequence; 1 = stills (MediaPipe static mode), > 1 = videos (tracking mode)")
+    p.add_argument("--split", default="train", choices=["train", "val", "test"], help="clips of this split")
+    p.add_argument("--sources", default="deepmimic,holosoma", help="comma-separated motion sources")
+    p.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
+    p.add_argument("--size", type=_size, default=(640, 480), help="image WIDTHxHEIGHT (default 640x480)")
+    p.add_argument("--save-images", metavar="DIR", help="also write the first --save-count images as PNGs")
+    p.add_argument("--save-count", type=int, default=16, help="how many images --save-images writes")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train.render_pairs import generate
+    if args.frames < 1 or args.video_length < 1:
+        raise StructposeError(f"--frames ({args.frames}) and --video-length ({args.video_length}) must be >= 1")
+    if args.seed < 0:
+        raise StructposeError(f"--seed must be >= 0, got {args.seed}")
+    if not str(args.out).endswith(".npz"):
+        raise StructposeError(f"--out {args.out}: expected a .npz file name")
+    sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
+    meta = generate(args.out, args.frames, args.video_length, args.split, args.seed, sources, args.size,
+                    args.save_images, args.save_count if args.save_images else 0,
+                    progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"{args.out}: {meta['frames']} frames ({meta['sequences']} sequences), "
+          f"{meta['renders_per_s']} renders/s, {meta['detections_per_s']} detections/s")
+    return 0
