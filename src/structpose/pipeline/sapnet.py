@@ -87,7 +87,11 @@ def _cached_onnx(net: SAPNet, weights: str | Path | None) -> Path:
     against torch when written."""
     from ..models.sapnet_export import export_onnx, onnx_session
     src = Path(weights) if weights is not None else Path(PRETRAINED)
-    sha = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+    from .. import __version__
+    # the weights and the code that builds the graph from them (architecture, package version)
+    h = hashlib.sha256(src.read_bytes())
+    h.update(f"{net.config!r}|{__version__}".encode())
+    sha = h.hexdigest()[:16]
     env = os.environ.get("STRUCTPOSE_DATA")
     folder = (Path(env).expanduser() if env else Path.home() / ".cache" / "structpose") / "onnx"
     path = folder / f"{src.stem}-{sha}.onnx"
