@@ -63,8 +63,7 @@ def mediapipe_pairs(renders: str | Path, min_len: int = 11, fps: float = 30.0
     (video mode): MediaPipe's world landmarks against the rendered body's true camera-frame joints.
     A sequence is cut where MediaPipe found no person; runs shorter than ``min_len`` frames and
     sequences not at ``fps`` are left out (TP-Net reads windows at 30 fps)."""
-    from ..train.render_pairs import load_pairs
-    d = load_pairs(renders)
+    d = _read_renders(renders)
     pred_all = d["det_world"].astype(np.float64)
     gt_all = d["joints_cam"].astype(np.float64)
     ok = d["det_found"] & np.isfinite(pred_all).all((-1, -2)) & d["video"]
@@ -87,6 +86,29 @@ def mediapipe_pairs(renders: str | Path, min_len: int = 11, fps: float = 30.0
     if not out:
         raise StructposeError(f"{renders}: no MediaPipe run of {min_len}+ consecutive detected frames at {fps} fps")
     return out
+
+
+_RENDER_KEYS = ("det_world", "det_found", "joints_cam", "sequence", "seq_frame", "fps", "video", "clip")
+
+
+def _read_renders(path: str | Path) -> dict[str, np.ndarray]:
+    """The keys :func:`mediapipe_pairs` needs from a renders npz (format: :mod:`structpose.train.render_pairs`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StructposeError(f"renders file {path} not found; make one with `structpose data renders`")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in _RENDER_KEYS if k not in z.files]
+            if missing:
+                raise StructposeError(f"{path} is not a structpose renders file (missing {', '.join(missing[:4])})")
+            d = {k: z[k] for k in _RENDER_KEYS}
+    except (OSError, ValueError) as e:
+        raise StructposeError(f"cannot read renders file {path}: {str(e).splitlines()[0][:100]}") from None
+    n = len(d["joints_cam"])
+    if d["joints_cam"].shape != (n, 17, 3) or d["det_world"].shape != (n, 17, 3):
+        raise StructposeError(f"{path}: joints_cam {d['joints_cam'].shape} and det_world {d['det_world'].shape}; "
+                              "expected (N, 17, 3) each")
+    return d
 
 
 def write_pairs(seqs: list[tuple[str, np.ndarray, np.ndarray]], out: str | Path, fps: float = 30.0) -> Path:
