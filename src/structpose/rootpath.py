@@ -47,16 +47,18 @@ def _normal_equations(root: np.ndarray, rel: np.ndarray, contact: np.ndarray | N
     b = np.einsum("tij,tj->ti", D, root)
     U1 = np.zeros((max(T - 1, 0), 3, 3))
     U2 = np.zeros((max(T - 2, 0), 3, 3))
-    if contact is not None and plane is not None:
-        n, d = plane
-        nn = np.outer(n, n)
-        P = eye - nn
+    if contact is not None:
+        # with a floor a planted foot lies on it and keeps still along it; without one (plane None: a
+        # foot that is still without a floor to stand on, e.g. on a climbing hold) it keeps still in 3D
+        P = eye if plane is None else eye - np.outer(plane[0], plane[0])
         for f, ank in enumerate(ANKLES):
             w = np.nan_to_num(contact[:, f])
             r = rel[:, ank]
-            wf = w / m.floor ** 2
-            D += wf[:, None, None] * nn
-            b += wf[:, None] * (-(d + r @ n))[:, None] * n
+            if plane is not None:
+                n, d = plane
+                wf = w / m.floor ** 2
+                D += wf[:, None, None] * np.outer(n, n)
+                b += wf[:, None] * (-(d + r @ n))[:, None] * n
             if T > 1:
                 ws = np.minimum(w[1:], w[:-1]) / m.slide ** 2
                 D[1:] += ws[:, None, None] * P
