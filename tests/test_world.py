@@ -107,6 +107,10 @@ def test_online_path_is_causal(deepmimic_clips):
     for k in (3, 20, 61):
         part = solve_root(root[:k], rel[:k], fps, contact[:k], (fit.normal, fit.d), causal=True)
         assert np.array_equal(part, full[:k])
+    # frame t online is the newest frame of the least-squares solution over frames 0..t, solved in full
+    for k in (1, 2, 45):
+        assert np.abs(solve_root(root[:k], rel[:k], fps, contact[:k], (fit.normal, fit.d))[-1]
+                      - full[k - 1]).max() < 1e-7
     off = solve_root(root, rel, fps, contact, (fit.normal, fit.d))
     assert np.abs(solve_root(root[:61], rel[:61], fps, contact[:61], (fit.normal, fit.d))[:40] - off[:40]).max() > 1e-4
 
