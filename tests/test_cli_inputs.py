@@ -92,9 +92,11 @@ def test_lift_refuses_absurd_fps(tmp_path, capsys, walk):
     p = _save(tmp_path / "k.npz", np.full(walk.shape, np.nan, np.float32), poses_2d=uv,
               scores=np.ones(uv.shape[:2], np.float32), valid=np.zeros(len(walk), bool))
     _one_line(capsys, 2, ["lift", str(p), "--out", str(tmp_path / "o.npz"), "--fps", "1e9"], "frame rate")
-    with pytest.raises(SystemExit) as e:                 # an argparse type check: usage line + error line
+    with pytest.raises(SystemExit) as e:                 # an argparse type check: one line too, no usage block
         main(["data", "convert", str(p), "--out", str(tmp_path / "c.npz"), "--fps", "1e-9"])
-    assert e.value.code == 2 and "frame rate between" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "frame rate between" in err
+    assert err.count("\n") == 1 and err.startswith("structpose data convert: error:") and "usage" not in err
 
 
 def test_convert_refuses_a_camera_file_it_would_ignore(tmp_path, capsys, walk):

@@ -18,15 +18,25 @@ The fitting policy (the one every command and the library share)
 """
 from __future__ import annotations
 
+import sys
 from collections import deque
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import StructposeError, check_shape
 from .geometry import bone_lengths
 from .skeleton import H36M17, Layout, get_layout
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _is_np(x: object) -> bool:
+    """Not a torch tensor (torch is imported only by callers that pass tensors)."""
+    t = sys.modules.get("torch")
+    return t is None or not isinstance(x, t.Tensor)
 
 # added to |v|^2 before the square root: a zero-length predicted bone has no direction, its child
 # lands on its parent with a finite gradient
@@ -67,14 +77,18 @@ def median_bone_lengths(poses: np.ndarray | torch.Tensor, layout: str | Layout =
     An even count takes the mean of the two middle values (as ``np.median``; ``torch.median``
     would take the lower one).
     """
-    is_np = not isinstance(poses, torch.Tensor)
-    p = torch.as_tensor(np.asarray(poses, np.float64)) if is_np else poses
-    if p.ndim < 3:
-        raise StructposeError(f"median bone lengths need a sequence (T, J, 3); got shape {tuple(p.shape)}")
-    med = torch.nanquantile(bone_lengths(p, get_layout(layout)), 0.5, dim=-2)   # (..., T, B) -> (..., B)
+    if np.ndim(poses) < 3:
+        raise StructposeError(f"median bone lengths need a sequence (T, J, 3); got shape {tuple(np.shape(poses))}")
+    if _is_np(poses):
+        lengths = bone_lengths(np.asarray(poses, np.float64), get_layout(layout))
+        if np.isnan(lengths).all(-2).any():
+            raise StructposeError("cannot estimate bone lengths: a sequence has no finite frame")
+        return np.nanquantile(lengths, 0.5, axis=-2)        # (..., T, B) -> (..., B)
+    import torch
+    med = torch.nanquantile(bone_lengths(poses, get_layout(layout)), 0.5, dim=-2)
     if torch.isnan(med).any():
         raise StructposeError("cannot estimate bone lengths: a sequence has no finite frame")
-    return med.numpy() if is_np else med
+    return med
 
 
 def symmetric_bone_lengths(poses: np.ndarray | torch.Tensor, layout: str | Layout = H36M17):
@@ -102,6 +116,22 @@ def _fit_one_numpy(pose: np.ndarray, lengths: np.ndarray, lay: Layout) -> np.nda
     return out
 
 
+def _fit_numpy(poses: np.ndarray, lengths: np.ndarray | None, lay: Layout) -> np.ndarray:
+    """:func:`fit_skeleton`'s tree walk on NumPy arrays (float64 inside, the input's float dtype out)."""
+    p = np.asarray(poses, np.float64)
+    lengths = symmetric_bone_lengths(p, lay)[..., None, :] if lengths is None else lengths
+    out = np.empty_like(p)
+    for j, par, b in _walk(lay):
+        if par < 0:
+            out[..., j, :] = p[..., j, :]
+            continue
+        v = p[..., j, :] - p[..., par, :]
+        unit = v / np.sqrt((v * v).sum(-1, keepdims=True) + _EPS)
+        out[..., j, :] = out[..., par, :] + lengths[..., b, None] * unit
+    dtype = np.asarray(poses).dtype
+    return out.astype(dtype if dtype.kind == "f" else np.float64)
+
+
 def fit_skeleton(poses: np.ndarray | torch.Tensor, bone_lengths: np.ndarray | torch.Tensor | None = None,
                  layout: str | Layout = H36M17):
     """Impose bone lengths on ``poses`` ``(..., J, 3)`` while keeping each bone's direction.
@@ -116,17 +146,28 @@ def fit_skeleton(poses: np.ndarray | torch.Tensor, bone_lengths: np.ndarray | to
     """
     lay = get_layout(layout)
     check_shape(poses, ["...", lay.num_joints, 3], "poses")
-    is_np = not isinstance(poses, torch.Tensor)
+    is_np = _is_np(poses)
     if bone_lengths is not None:
-        lengths = torch.as_tensor(np.asarray(bone_lengths) if not isinstance(bone_lengths, torch.Tensor)
-                                  else bone_lengths)
-        if lengths.shape[-1] != len(lay.bones):
-            raise StructposeError(f"bone_lengths has shape {tuple(lengths.shape)}; expected (..., {len(lay.bones)}) "
+        shape = tuple(np.shape(bone_lengths))
+        if not shape or shape[-1] != len(lay.bones):
+            raise StructposeError(f"bone_lengths has shape {shape}; expected (..., {len(lay.bones)}) "
                                   f"— one length per bone of {lay.name}, in layout.bones order")
-        if (lengths < 0).any() or not torch.isfinite(lengths).all():
+        if _is_np(bone_lengths):
+            bad = (np.asarray(bone_lengths) < 0).any() or not np.isfinite(bone_lengths).all()
+        else:
+            bad = bool((bone_lengths < 0).any()) or not bool(bone_lengths.isfinite().all())  # type: ignore[union-attr]
+        if bad:
             raise StructposeError("bone_lengths must be finite and >= 0 (metres)")
-        if is_np and np.ndim(poses) == 2 and lengths.ndim == 1:
-            return _fit_one_numpy(np.asarray(poses, np.float64), lengths.numpy().astype(np.float64), lay)
+        if is_np and _is_np(bone_lengths):
+            lengths_np = np.asarray(bone_lengths, np.float64)
+            if np.ndim(poses) == 2 and lengths_np.ndim == 1:
+                return _fit_one_numpy(np.asarray(poses, np.float64), lengths_np, lay)
+            return _fit_numpy(np.asarray(poses), lengths_np, lay)
+    if is_np and bone_lengths is None:
+        return _fit_numpy(np.asarray(poses), None, lay)
+    import torch
+    if bone_lengths is not None:
+        lengths = torch.as_tensor(np.asarray(bone_lengths) if _is_np(bone_lengths) else bone_lengths)
     p: torch.Tensor = torch.as_tensor(np.asarray(poses, np.float64)) if is_np else poses  # type: ignore[assignment]
     if bone_lengths is None:
         lengths = symmetric_bone_lengths(p, lay).unsqueeze(-2)     # (..., 1, B): same for every frame

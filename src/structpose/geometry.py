@@ -6,11 +6,14 @@ in the right-handed camera frame: x right, y down, z forward.
 """
 from __future__ import annotations
 
+import sys
 import warnings
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 from .errors import StructposeError, check_shape
 from .skeleton import H36M17, Layout
@@ -23,11 +26,18 @@ _NORM_EPS = 1e-9
 
 
 def _is_torch(x: Array) -> bool:
-    return isinstance(x, torch.Tensor)
+    # torch is imported only by callers that use it: a tensor can exist only once torch is loaded
+    t = sys.modules.get("torch")
+    return t is not None and isinstance(x, t.Tensor)
+
+
+def _torch() -> Any:
+    import torch
+    return torch
 
 
 def _cross(a: Array, b: Array) -> Array:
-    return torch.linalg.cross(a, b, dim=-1) if _is_torch(a) else np.cross(a, b)
+    return _torch().linalg.cross(a, b, dim=-1) if _is_torch(a) else np.cross(a, b)
 
 
 def safe_norm(v: Array, eps: float = _NORM_EPS) -> Array:
@@ -134,11 +144,11 @@ def limb_legality(poses: Array, layout: Layout = H36M17, reference: str = "colla
     if reference == "torso":
         swing = _swing_elbow_value(poses, layout, upper[..., :2, :], lower[..., :2, :])
         if _is_torch(value):
-            value = torch.cat([swing, value[..., 2:]], -1)
+            value = _torch().cat([swing, value[..., 2:]], -1)
         else:
             value = np.concatenate([swing, value[..., 2:]], -1)
     if _is_torch(value):
-        return value * torch.as_tensor(signs, dtype=value.dtype, device=value.device)
+        return value * _torch().as_tensor(signs, dtype=value.dtype, device=value.device)
     return value * signs.astype(value.dtype, copy=False)
 
 
@@ -208,7 +218,7 @@ def similarity_procrustes(pred: Array, gt: Array, scale: bool = True, allow_refl
     if pred.ndim < 2:
         raise StructposeError(f"poses have shape {tuple(pred.shape)}; expected (..., J, D)")
     for name, x in (("pred", pred), ("gt", gt)):
-        finite = bool(torch.isfinite(x).all()) if _is_torch(x) else bool(np.isfinite(x).all())
+        finite = bool(_torch().isfinite(x).all()) if _is_torch(x) else bool(np.isfinite(x).all())
         if not finite:
             raise StructposeError(f"{name} contains NaN/inf; Procrustes needs finite poses")
     J, D = pred.shape[-2], pred.shape[-1]
@@ -333,6 +343,7 @@ def _kabsch3_jacobi(cov: np.ndarray, allow_reflection: bool,
 
 def _procrustes_torch(pred: torch.Tensor, gt: torch.Tensor, scale: bool, allow_reflection: bool,
                       eps: float, warn: bool) -> Procrustes:
+    import torch
     dtype = pred.dtype if pred.is_floating_point() else torch.float32
     x, y = pred.to(torch.float64), gt.to(torch.float64)
     mx, my = x.mean(-2, keepdim=True), y.mean(-2, keepdim=True)

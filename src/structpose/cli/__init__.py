@@ -10,13 +10,23 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from typing import NoReturn
 
 from .. import __version__
 from ..errors import StructposeError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors (an unknown option, a value of the wrong type) on one line like every other
+    input error: ``structpose video: error: ... (see structpose video --help)``, exit status 2.  Subcommand parsers
+    are built from this class too (``add_subparsers`` uses the parent parser's type)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="structpose",
         description="3D human pose from structure and motion: video, photos or 2D keypoints -> 3D skeletons.")
     parser.add_argument("--version", action="version", version=f"structpose {__version__}")

@@ -1,4 +1,5 @@
-"""``structpose bench sapnet --config paper|realtime [--json]``: the product's inference path, timed.
+"""``structpose bench sapnet --config paper|realtime [--runtime auto|onnx|torch|all] [--json]``: the product's
+inference path, timed (``auto``: the runtime ``image --model sapnet`` picks).
 
 Batch 1, float32, 2 threads, warm-up then the median of repeated runs; GFLOP per image counted with
 ``torch.utils.flop_counter.FlopCounterMode``.  Randomly initialised weights of the named architecture
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ._groups import group
 
@@ -24,7 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="time this weights file instead of the architecture of --config")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--json", action="store_true", help="print one JSON object (img_per_s, gflop_per_img, ...)")
+    p.add_argument("--runtime", choices=["auto", "onnx", "torch", "all"], default="auto",
+                   help="auto (default): the runtime the product picks (ONNX Runtime when installed, else torch); "
+                        "onnx, torch, or all of those installed, side by side")
+    p.add_argument("--json", action="store_true", help="print one JSON object per runtime (img_per_s, gflop_per_img, ...)")
     p.set_defaults(func=run)
 
 
@@ -43,17 +48,36 @@ def run(args: argparse.Namespace) -> int:
     else:
         torch.manual_seed(0)
         net = SAPNet(args.config)
+    import tempfile
+
+    import numpy as np
+
+    from ..models.sapnet_export import export_onnx, median_seconds, onnx_session
+    from ..pipeline.sapnet import onnx_available, pick_runtime
     gflop = gflop_per_image(net)
     torch.set_num_threads(args.threads)
-    sec = time_torch(net, repeats=args.repeats)
-    res = {"config": net.config.name, "input_size": net.config.input_size, "channels": net.config.channels,
-           "stacks": net.config.num_stacks, "threads": args.threads, "batch": 1, "dtype": "float32",
-           "ms_per_img": round(sec * 1000, 2), "img_per_s": round(1 / sec, 2), "gflop_per_img": round(gflop, 3),
-           "gflop_per_s": round(gflop / sec, 1), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
-    if args.json:
-        print(json.dumps(res))
+    if args.runtime == "all":
+        runtimes = ["torch", "onnx"] if onnx_available() else ["torch"]
     else:
-        print(f"SAP-Net {net.config.describe()}: {res['img_per_s']:.1f} img/s ({res['ms_per_img']:.1f} ms/img), "
-              f"{res['gflop_per_img']:.2f} GFLOP/img, {res['gflop_per_s']:.1f} GFLOP/s "
-              f"(batch 1, float32, {args.threads} threads)")
+        runtimes = [pick_runtime(args.runtime)]
+    for rt in runtimes:
+        if rt == "torch":
+            sec = time_torch(net, repeats=args.repeats)
+        else:
+            with tempfile.TemporaryDirectory() as d:
+                sess = onnx_session(export_onnx(net, Path(d) / "sapnet.onnx"), threads=args.threads)
+            s_ = net.config.input_size
+            x = np.random.default_rng(0).random((1, 3, s_, s_), dtype=np.float32)
+            sec = median_seconds(lambda sess=sess, x=x: sess.run(None, {"image": x}), repeats=args.repeats)
+        res = {"config": net.config.name, "runtime": rt, "input_size": net.config.input_size,
+               "channels": net.config.channels, "stacks": net.config.num_stacks, "threads": args.threads, "batch": 1,
+               "dtype": "float32", "ms_per_img": round(sec * 1000, 2), "img_per_s": round(1 / sec, 2),
+               "gflop_per_img": round(gflop, 3), "gflop_per_s": round(gflop / sec, 1),
+               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+        if args.json:
+            print(json.dumps(res))
+        else:
+            print(f"SAP-Net {net.config.describe()} on {rt}: {res['img_per_s']:.1f} img/s ({res['ms_per_img']:.1f} "
+                  f"ms/img), {res['gflop_per_img']:.2f} GFLOP/img, {res['gflop_per_s']:.1f} GFLOP/s "
+                  f"(batch 1, float32, {args.threads} threads)")
     return 0

@@ -9,7 +9,6 @@ from typing import Any
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
 from ..io.posefile import load_pose_file
-from ..metrics import METRIC_UNITS, evaluate_sequences
 
 #: printed order and labels
 _ROWS = (
@@ -49,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _to_display(results: dict[str, Any]) -> dict[str, Any]:
+    from ..metrics import METRIC_UNITS  # torch: imported when evaluating, not when the CLI starts
     out: dict[str, Any] = {}
     for key, unit in METRIC_UNITS.items():
         v = results[key]
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if abs(pred.fps - gt.fps) > 1e-6 * max(pred.fps, gt.fps):
         raise StructposeError(f"{args.pred} is at {pred.fps:g} fps but {args.gt} at {gt.fps:g} fps; "
                               "resample one of them first")
+    from ..metrics import evaluate_sequences
     results = evaluate_sequences(pred.poses_3d, gt.poses_3d, valid=pred.valid & gt.valid, margin=args.margin,
                                  angle_reference=args.angle_reference)
     shown = _to_display(results)

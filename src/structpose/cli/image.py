@@ -20,8 +20,14 @@ def _run(args: argparse.Namespace) -> int:
     from ..pipeline.photo import process_photos
     from ._threads import single_threaded
     single_threaded()
+    from ..errors import StructposeError
+    if args.runtime is not None and args.model != "sapnet":
+        raise StructposeError("--runtime chooses SAP-Net's runtime; it has no effect without --model sapnet")
     lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
-    results = process_photos(args.images, args.out, model=args.model, fit=not args.no_fit, lifter=lifter)
+    results = process_photos(args.images, args.out, model=args.model, fit=not args.no_fit, lifter=lifter,
+                             runtime=args.runtime or "auto")
+    if args.model == "sapnet" and results:
+        print(f"SAP-Net ran on {results[0].sequence.meta['sapnet_runtime']}", file=sys.stderr)
     for r in results:
         if r.found:
             z = float(r.sequence.poses_3d[0, 0, 2])
@@ -44,4 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_lifter(p)
     p.add_argument("--model", choices=["lifter", "sapnet"], default="lifter",
                    help="lifter: MediaPipe 2D + lifter (default); sapnet: SAP-Net on the detected person's box")
+    p.add_argument("--runtime", choices=["auto", "onnx", "torch"], default=None,
+                   help="SAP-Net's runtime (with --model sapnet): auto (default: ONNX Runtime when installed, "
+                        "else torch), onnx, torch")
     p.set_defaults(func=_run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,24 @@ from ..errors import StructposeError
 _LIVE: set[Path] = set()
 
 
+#: held while another thread has a library (cv2.VideoWriter) open a temporary path by name: that open re-creates a
+#: file the clean-up has just removed, so the clean-up takes this lock first and never gives it back
+_OPENING = threading.Lock()
+
+
+@contextlib.contextmanager
+def opening_temporary() -> Iterator[None]:
+    """Wrap the moment a library opens (and so creates) a temporary path by its name, in a worker thread.  Once
+    :func:`remove_temporaries` has run, such an open waits until the process ends instead of re-creating the file."""
+    with _OPENING:
+        yield
+
+
 def remove_temporaries() -> None:
     """Delete every temporary file of an atomic write still in progress (for a signal handler that ends the
-    process without unwinding: ``kill`` must not leave hidden ``.NAME.xxxx`` files behind)."""
+    process without unwinding: ``kill`` must not leave hidden ``.NAME.xxxx`` files behind).  Worker threads
+    cannot open a temporary path by name afterwards (:func:`opening_temporary`)."""
+    _OPENING.acquire(timeout=5.0)        # the process ends right after this; the lock is never released
     for p in list(_LIVE):
         try:
             p.unlink()

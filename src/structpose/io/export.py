@@ -12,13 +12,13 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import StructposeError
 from ..skeleton import H36M17
 from .atomic import atomic_path
-from .bvh_export import write_bvh, write_bvh_sequence
 from .posefile import PoseSequence, save_pose_file
 
 FORMATS = ("npz", "vp3d", "json", "csv", "bvh", "glb")
@@ -182,6 +182,7 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
         elif fmt == "csv":
             out.append(write_csv(p, seq))
         elif fmt == "bvh":
+            from .bvh_export import write_bvh_sequence  # scipy: imported only when a BVH is asked for
             write_bvh_sequence(p, seq)
             out.append(p)
         elif fmt == "glb":
@@ -191,4 +192,12 @@ def export(seq: PoseSequence, out_base: str | Path, formats: list[str], name: st
     return out
 
 
-__all__ = ["FORMATS", "export", "parse_formats", "write_bvh", "write_csv", "write_json", "write_vp3d"]
+def __getattr__(name: str) -> Any:
+    if name == "write_bvh":                      # re-exported lazily (scipy)
+        from .bvh_export import write_bvh
+        return write_bvh
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["FORMATS", "export", "parse_formats", "write_bvh",  # noqa: F822  (module __getattr__)
+           "write_csv", "write_json", "write_vp3d"]

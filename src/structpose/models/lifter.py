@@ -39,6 +39,7 @@ from torch import nn
 
 from ..errors import StructposeError
 from ..skeleton import H36M17
+from .npz_infer import LIFTER_NAMES
 
 J = H36M17.num_joints
 _j = H36M17.index
@@ -49,7 +50,7 @@ SYNTHESISED_JOINTS = (PELVIS, SPINE, THORAX, HEAD_TOP)
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "weights" / "lifter.pt"
 #: shipped lifter variants by name (each file records its sources and licences in ``extra["train"]``);
 #: ``STRUCTPOSE_LIFTER=NAME`` (or a path) picks what ``load_lifter()`` loads; unset: ``lifter.pt``
-NAMED_WEIGHTS = {"today": "lifter.pt", "motion": "lifter_motion.pt", "motion-commercial": "lifter_motion_commercial.pt"}
+NAMED_WEIGHTS = LIFTER_NAMES      # defined torch-free beside the NumPy inference path
 
 
 def synthesise_2d(xy: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

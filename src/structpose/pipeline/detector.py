@@ -20,7 +20,7 @@ from typing import Self
 
 import numpy as np
 
-from ..data.images import read_image  # noqa: F401  (re-exported: photos are read once, in data.images)
+from ..data.imread import read_image  # noqa: F401  (re-exported: photos are read once, in data.imread)
 from ..errors import StructposeError
 from ..skeleton import conversion_matrix, convert
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from ..models.lifter import J, Lifter, NumpyLifter, load_lifter, normalise_2d
+from ..models.npz_infer import J, NpzLifter, lifter_path, npz_for, torch_forced
+
+if TYPE_CHECKING:
+    from ..models.lifter import Lifter
 from ..skeleton import H36M17
 
 DEFAULT_FOV_DEG = 55.0
@@ -74,9 +77,31 @@ class PoseLifter:
     def __init__(self, weights: str | Path | Lifter | None = None, fov_deg: float = DEFAULT_FOV_DEG,
                  focal_px: float | None = None, min_score: float = DEFAULT_MIN_SCORE,
                  on_axis: bool = True) -> None:
-        self.model = weights if isinstance(weights, Lifter) else load_lifter(weights)
-        self.model.eval()
-        self._np = NumpyLifter(self.model)           # small batches (streaming): NumPy is ~10x faster
+        # Weights given as a file (or the shipped default) run in NumPy from their .npz, without
+        # importing torch (:mod:`structpose.models.npz_infer`); a torch module, or
+        # STRUCTPOSE_INFERENCE=torch, takes the torch path.
+        self._model: Lifter | None = None
+        self.backend = "numpy"
+        if isinstance(weights, (str, Path)) or weights is None:
+            path = lifter_path(weights)          # a path, a shipped name, or $STRUCTPOSE_LIFTER / lifter.pt
+            if path.is_dir():
+                raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
+            if not path.is_file():
+                raise StructposeError(f"{path}: no lifter weights there; train them with "
+                                      "`structpose train lifter --config configs/lifter.yaml`")
+            if torch_forced():
+                from ..models.lifter import load_lifter
+                self._model, self.backend = load_lifter(path), "torch"
+                self._np = None
+            else:
+                self._weights_path = path
+                self._np = NpzLifter.from_file(npz_for(path))
+        else:
+            self._model, self.backend = weights.eval(), "torch"
+            self._np = None
+        if self._model is not None:
+            from ..models.lifter import NumpyLifter
+            self._small = NumpyLifter(self._model)   # small batches (streaming): NumPy is ~10x faster
         self.fov_deg, self.focal_px, self.min_score = float(fov_deg), focal_px, float(min_score)
         self.on_axis = bool(on_axis)
         if not (0.0 <= self.min_score <= 1.0):     # scores are in [0, 1]: above 1 masks every joint
@@ -84,10 +109,17 @@ class PoseLifter:
         if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
             raise StructposeError(f"focal length {focal_px} px; expected a positive number")
 
+    @property
+    def model(self) -> Lifter:
+        """The torch module (loaded on first use when inference runs in NumPy)."""
+        if self._model is None:
+            from ..models.lifter import load_lifter
+            self._model = load_lifter(self._weights_path)
+        return self._model
+
     def focal(self, image_size: tuple[int, int]) -> float:
         return float(self.focal_px) if self.focal_px is not None else focal_from_fov(image_size, self.fov_deg)
 
-    @torch.no_grad()
     def __call__(self, keypoints: np.ndarray, scores: np.ndarray | None, image_size: tuple[int, int]
                  ) -> tuple[np.ndarray, np.ndarray]:
         """Returns ``(poses (N, 17, 3) camera metres, root-relative poses (N, 17, 3) metres)``."""
@@ -108,12 +140,18 @@ class PoseLifter:
             R = ray_rotation(_pelvis_px(kp, mask), c, f)
             rays = np.concatenate([(kp - c) / f, np.ones(kp.shape[:2] + (1,))], -1) @ np.swapaxes(R, 1, 2)
             kp = np.where(mask[..., None] > 0, rays[..., :2] / rays[..., 2:] * f + c, np.nan).astype(np.float32)
-        if len(kp) <= 8:
+        if self._np is not None:
             pose, log_s, xy_n, m2, centre, radius = self._np(np.nan_to_num(kp), mask)
+        elif len(kp) <= 8:
+            pose, log_s, xy_n, m2, centre, radius = self._small(np.nan_to_num(kp), mask)
         else:
-            xy_t, m_t = torch.from_numpy(np.nan_to_num(kp)), torch.from_numpy(mask)
-            xy_n, m2, centre, radius = (a.numpy() for a in normalise_2d(xy_t, m_t))
-            pose, log_s = (a.numpy() for a in self.model(torch.from_numpy(xy_n), torch.from_numpy(m2)))
+            import torch
+
+            from ..models.lifter import normalise_2d
+            with torch.no_grad():
+                xy_t, m_t = torch.from_numpy(np.nan_to_num(kp)), torch.from_numpy(mask)
+                xy_n, m2, centre, radius = (a.numpy() for a in normalise_2d(xy_t, m_t))
+                pose, log_s = (a.numpy() for a in self.model(torch.from_numpy(xy_n), torch.from_numpy(m2)))
         s = np.exp(log_s)
         rel = (pose * s[:, None, None]).astype(np.float64)
         # pelvis in the image: the normalisation centre when the pelvis is seen, otherwise the

@@ -20,21 +20,27 @@ DETECTOR = "mediapipe-0.10.21-full"
 
 
 def process_photo(image_bgr: np.ndarray, detection, lifter: PoseLifter, model: str = "lifter",
-                  fit: bool = True, source: str = "") -> tuple[PoseSequence, object]:
+                  fit: bool = True, source: str = "", runtime: str = "auto") -> tuple[PoseSequence, object]:
     """One BGR photo and its MediaPipe detection -> (a one-frame :class:`PoseSequence`, the detection
     whose keypoints and scores the pose came from).
 
     ``model``: "lifter" lifts the detected 2D keypoints; "sapnet" runs SAP-Net on the detected
-    person's box (the lifter is not run).  No person: the frame is invalid (NaN pose).
+    person's box (the lifter is not run; ``runtime``: SAP-Net's, see
+    :class:`structpose.pipeline.sapnet.SapnetRunner`, recorded in ``meta['sapnet_runtime']``).  No person:
+    the frame is invalid (NaN pose).
     """
     if model not in PHOTO_MODELS:
         raise StructposeError(f"model {model!r} unknown; choose one of {', '.join(PHOTO_MODELS)}")
     size = (image_bgr.shape[1], image_bgr.shape[0])
     cam = np.full((17, 3), np.nan, np.float32)
+    extra = {}
+    if model == "sapnet":
+        from .sapnet import shipped_runtime
+        extra["sapnet_runtime"] = shipped_runtime(runtime)
     if detection.found:
         if model == "sapnet":
             from .sapnet import sapnet_on_detection
-            cam, detection = sapnet_on_detection(image_bgr, detection, lifter.focal(size))
+            cam, detection = sapnet_on_detection(image_bgr, detection, lifter.focal(size), runtime=runtime)
         else:
             cam, _ = lifter(detection.keypoints, detection.scores, size)
     ok = bool(detection.found and np.isfinite(cam).all())
@@ -45,7 +51,7 @@ def process_photo(image_bgr: np.ndarray, detection, lifter: PoseLifter, model: s
                        # pose files hold confidences in 0..1; SAP-Net's heatmap peaks can stray just outside
                        scores=np.clip(detection.scores, 0.0, 1.0)[None], image_size=size, valid=np.array([ok]),
                        meta={"source": source, "fov_deg_assumed": lifter.fov_deg, "focal_px": lifter.focal(size),
-                             "detector": DETECTOR, "model": model, "fit": ok and fit})
+                             "detector": DETECTOR, "model": model, "fit": ok and fit, **extra})
     return seq, detection
 
 
@@ -64,7 +70,7 @@ class PhotoResult:
 
 
 def process_photos(paths: list[str | Path], out: str | Path, model: str = "lifter", fit: bool = True,
-                   lifter: PoseLifter | None = None) -> list[PhotoResult]:
+                   lifter: PoseLifter | None = None, runtime: str = "auto") -> list[PhotoResult]:
     """The photo command: for each ``NAME.ext`` write ``out/NAME.npz`` (a one-frame pose file), and when a
     person is found ``NAME_overlay.png`` (2D skeleton on the photo) and ``NAME_3d.png`` (3D views).
 
@@ -72,12 +78,15 @@ def process_photos(paths: list[str | Path], out: str | Path, model: str = "lifte
     """
     import cv2
 
-    from ..data.images import read_image
+    from ..data.imread import read_image
     from ..io.atomic import atomic_path
     from ..viz import draw_skeleton_2d, save_skeleton_figure
     from .detector import PoseDetector
     if model not in PHOTO_MODELS:
         raise StructposeError(f"model {model!r} unknown; choose one of {', '.join(PHOTO_MODELS)}")
+    if model == "sapnet":
+        from .sapnet import pick_runtime
+        runtime = pick_runtime(runtime)             # refused before anything is read or written
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StructposeError(f"--out {out} is a file; give a folder")
@@ -97,7 +106,7 @@ def process_photos(paths: list[str | Path], out: str | Path, model: str = "lifte
     results = []
     with PoseDetector(video=False) as det:
         for path, img in images:
-            seq, d = process_photo(img, det(img), lifter, model=model, fit=fit, source=str(path))
+            seq, d = process_photo(img, det(img), lifter, model=model, fit=fit, source=str(path), runtime=runtime)
             res = PhotoResult(path, seq, int((d.scores >= thr).sum()) if seq.valid[0] else 0)
             res.written.append(save_pose_file(out / f"{path.stem}.npz", seq))
             if res.found:

@@ -37,26 +37,50 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import StructposeError, check_shape
 from ..fitting import HISTORY_S, RunningSkeleton, fit_sequence, fit_skeleton
-from ..models.tpnet import load_model, pretrained
-from ..models.windows import sample_windows, window_offsets
+from ..models.npz_infer import WEIGHTS_DIR, NotAnMLP, NpzTPNet, npz_for, torch_forced
+from ..models.windows import check_mode, sample_windows, window_offsets
 from ..skeleton import H36M17
 
 MAX_GAP_S = 0.5
 MODES = ("online", "bidirectional", "none")
 Fit = None | bool | str | np.ndarray
-ModelArg = None | str | Path | torch.nn.Module
+ModelArg = Any   # None (shipped) | str | Path (a model file) | a torch temporal module
 
 
-def _model(model: ModelArg, mode: str) -> torch.nn.Module:
+def _load(path: Path) -> Any:
+    """A temporal model file: NumPy from its .npz (no torch import) unless STRUCTPOSE_INFERENCE=torch or
+    the model is not an MLP (the LSTM baseline runs in torch)."""
+    if not torch_forced():
+        try:
+            return NpzTPNet.from_file(npz_for(path))
+        except NotAnMLP:
+            pass
+    from ..models.tpnet import load_model
+    return load_model(path)
+
+
+def _model(model: ModelArg, mode: str) -> Any:
     if model is None:
-        return pretrained(mode)
-    m = load_model(model) if isinstance(model, (str, Path)) else model
+        check_mode(mode)
+        p = WEIGHTS_DIR / f"tpnet_{mode}.pt"
+        if not p.is_file():
+            raise StructposeError(f"shipped weights {p.name} are missing from the package; reinstall structpose or "
+                                  f"train them with `structpose train tpnet --config configs/tpnet_{mode}.yaml`")
+        return _load(p)
+    if isinstance(model, (str, Path)):
+        if Path(model).is_dir():
+            raise StructposeError(f"{model} is a folder; expected a .pt model file written by `structpose train tpnet`")
+        if not Path(model).is_file():
+            raise StructposeError(f"{model}: no such model file; expected a .pt written by `structpose train tpnet`")
+        m = _load(Path(model))
+    else:
+        m = model
     if m.mode != mode:
         raise StructposeError(f"the model's mode is {m.mode!r} but mode={mode!r} was asked for")
     return m.eval()
@@ -83,11 +107,19 @@ def _frame_ok(p: np.ndarray) -> np.ndarray:
     return fin[:, 0] & (fin.sum(-1) >= p.shape[1] / 2)
 
 
-def _run(model: torch.nn.Module, windows: np.ndarray, batch: int = 4096) -> np.ndarray:
-    out = []
+def _forward(model: Any, windows: np.ndarray) -> np.ndarray:
+    """``(B, N, 17, 3)`` windows -> ``(B, 17, 3)`` through a NumPy or torch temporal model."""
+    if isinstance(model, NpzTPNet):
+        return model(windows)
+    import torch
     with torch.no_grad():
-        for i in range(0, len(windows), batch):
-            out.append(model(torch.from_numpy(np.ascontiguousarray(windows[i:i + batch], np.float32))).numpy())
+        return model(torch.from_numpy(np.ascontiguousarray(windows, np.float32))).numpy()
+
+
+def _run(model: Any, windows: np.ndarray, batch: int = 4096) -> np.ndarray:
+    out = []
+    for i in range(0, len(windows), batch):
+        out.append(_forward(model, windows[i:i + batch]))
     return np.concatenate(out) if out else np.zeros((0, 17, 3), np.float32)
 
 
@@ -261,8 +293,7 @@ class OnlineRefiner:
             self._times.popleft(), self._poses.popleft()
         win = sample_windows(np.stack(self._poses), np.array(self._times), np.array([t]), self.offsets,
                              self.model.rate)
-        with torch.no_grad():
-            out = self.model(torch.from_numpy(win.astype(np.float32)))[0].numpy().astype(np.float64)
+        out = _forward(self.model, win.astype(np.float32))[0].astype(np.float64)
         self._last_valid_t, self._last_out, self._last_root = t, out, p[0].copy()
         return self._fit((out + p[0]).astype(np.float32))
 

@@ -96,7 +96,9 @@ class VideoWriter:
         import cv2
         if self._writer is None:
             h, w = frame_bgr.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            from ..io.atomic import opening_temporary
+            with opening_temporary():        # a SIGTERM clean-up must not race with this open re-creating the file
+                self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
                 raise StructposeError(f"{self.path}: cannot write an mp4 here (OpenCV has no mp4v encoder?)")
         self._writer.write(frame_bgr)

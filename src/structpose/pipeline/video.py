@@ -83,7 +83,7 @@ def open_source(source: str | int) -> tuple[object, dict]:
             "fps_known": bool(np.isfinite(fps) and 0 < fps < 1000),
             "frames": n if (n > 0 and not live) else None, "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), "live": live, "name": name}
-    from ..data.images import MAX_IMAGE_PIXELS
+    from ..data.imread import MAX_IMAGE_PIXELS
     if info["width"] * info["height"] > MAX_IMAGE_PIXELS:
         cap.release()
         raise StructposeError(f"{name}: frames of {info['width']}x{info['height']} pixels; at most "
