@@ -85,3 +85,23 @@ def test_sigkill_never_leaves_a_file_at_the_final_paths(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "o.npz").exists() and not (tmp_path / "r.mp4").exists()
+
+
+def test_sigterm_clean_up_finds_a_temporary_whose_name_is_not_yet_registered(tmp_path):
+    """The signal can land between mkstemp and the registration of the name it made: the clean-up must find that
+    file by the output's name pattern (run in a child process: the clean-up keeps a lock until the process ends)."""
+    final = tmp_path / "r.mp4"
+    code = (
+        "import os, pathlib\n"
+        "from structpose.io import atomic\n"
+        f"final = pathlib.Path({str(final)!r})\n"
+        "with atomic.atomic_path(final) as tmp:\n"
+        "    (final.parent / '.r.mp4.unregistered.mp4').write_bytes(b'x')   # as mkstemp names it\n"
+        "    (final.parent / '.other.npz.keep.npz').write_bytes(b'x')      # not an output of this write\n"
+        "    atomic.remove_temporaries()\n"
+        "    print(sorted(p.name for p in final.parent.glob('.*')))\n"
+        "    os._exit(0)\n")
+    r = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['.other.npz.keep.npz']"

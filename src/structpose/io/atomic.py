@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 import threading
@@ -12,6 +13,8 @@ from ..errors import StructposeError
 
 #: temporary files of atomic writes in progress (a SIGTERM handler removes them: :func:`remove_temporaries`)
 _LIVE: set[Path] = set()
+#: final paths whose atomic write is in progress (their temporaries may exist before they are in ``_LIVE``)
+_PENDING: set[Path] = set()
 
 
 #: held while another thread has a library (cv2.VideoWriter) open a temporary path by name: that open re-creates a
@@ -32,7 +35,12 @@ def remove_temporaries() -> None:
     process without unwinding: ``kill`` must not leave hidden ``.NAME.xxxx`` files behind).  Worker threads
     cannot open a temporary path by name afterwards (:func:`opening_temporary`)."""
     _OPENING.acquire(timeout=5.0)        # the process ends right after this; the lock is never released
-    for p in list(_LIVE):
+    # a signal can land between mkstemp and the registration of its name, so the temporaries of every output
+    # being written are also found by their name pattern (``.NAME.xxxx``), beside the final path
+    found = set(_LIVE)
+    for final in list(_PENDING):
+        found.update(final.parent.glob(f".{glob.escape(final.name)}.*"))
+    for p in found:
         try:
             p.unlink()
         except OSError:
@@ -48,11 +56,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir():
         raise StructposeError(f"{path} is a folder; expected an output file name")
+    _PENDING.add(path)
     try:
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent or ".")
     except OSError as e:        # read-only or missing mount, no permission: a user error, not a traceback
+        _PENDING.discard(path)
         raise StructposeError(f"{path}: cannot write there ({e.strerror or e}); choose a writable output path") from None
     os.close(fd)
     tmp_path = Path(tmp)
@@ -65,5 +75,6 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         _LIVE.discard(tmp_path)
+        _PENDING.discard(path)
         if tmp_path.exists():
             tmp_path.unlink()
