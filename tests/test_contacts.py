@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from structpose.contacts import ANKLES, LEGS, contact_probability, hysteresis, pin_feet, two_bone_ik
+from structpose.contacts import (ANKLES, LEGS, contact_probability, hysteresis, pin_feet, still_probability,
+                                 two_bone_ik)
 from structpose.world import ANKLE_FRAC, standing_height
 
 
@@ -112,3 +113,26 @@ def test_online_contacts_and_pinning_are_causal(deepmimic_clips):
         assert np.array_equal(pk, p[:k], equal_nan=True)
         assert np.array_equal(hysteresis(pk), on[:k])
         assert np.array_equal(pin_feet(w[:k], on[:k], c.fps, ah, causal=True), full[:k])
+
+
+def test_still_feet_on_real_mocap_in_any_frame_and_causal(deepmimic_clips):
+    """Still-foot probability (no floor known): on real walking, seen in a rotated, shifted frame (it must
+    not need Y up), feet resting on the floor (within 2 cm of their lowest, a cue it does not read) score
+    high online and feet 15 cm up in a swing score low; a prefix gives the same output (causal)."""
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    rest = swing = n_rest = n_swing = 0.0
+    for c in _walks(deepmimic_clips):
+        w = np.asarray(c.world, float)
+        seen = w @ q.T + np.array([0.4, -1.0, 3.0])
+        p = still_probability(seen, c.fps, causal=True)
+        low = w[:, list(ANKLES), 1] - w[:, list(ANKLES), 1].min(0)
+        rest += p[low < 0.02].sum()
+        n_rest += (low < 0.02).sum()
+        swing += p[low > 0.15].sum()
+        n_swing += (low > 0.15).sum()
+        for k in (4, 19):
+            assert np.array_equal(still_probability(seen[:k], c.fps, causal=True), p[:k])
+    assert n_rest > 100 and n_swing > 50
+    assert rest / n_rest > 0.8
+    assert swing / n_swing < 0.1

@@ -181,13 +181,13 @@ def test_training_runs_stages_and_writes_config_beside_weights(tmp_path, deepmim
 def test_numpy_paths_match_torch(heldout_views):
     """The streaming NumPy lifter and NumPy single-frame fit give what the torch model and torch fit give."""
     from structpose.fitting import fit_skeleton
-    from structpose.models.lifter import NumpyLifter
+    from structpose.models.lifter import numpy_lifter
     _, uv = heldout_views
     model = load_lifter()
     mask = np.ones(uv.shape[:2], np.float32)
     mask[::3, 5] = 0
     xy = uv[:30]
-    pose_np, ls_np, *_ = NumpyLifter(model)(xy, mask[:30])
+    pose_np, ls_np, *_ = numpy_lifter(model)(xy, mask[:30])
     with torch.no_grad():
         xn, m2, _, _ = normalise_2d(torch.as_tensor(xy), torch.as_tensor(mask[:30]))
         pose_t, ls_t = model(xn, m2)

@@ -80,6 +80,29 @@ def contact_probability(poses_world: np.ndarray, fps: float, ankle_height: float
     return p
 
 
+def still_probability(poses: np.ndarray, fps: float, causal: bool = False,
+                      speed_mps: tuple[float, float] | None = None) -> np.ndarray:
+    """``(T, 17, 3)`` poses in any static frame (no floor known) -> ``(T, 2)`` probability that each
+    ankle (right, left) stands still: its 3D speed over 0.1 s through the same ramp as
+    :func:`contact_probability`'s (no height cue).  Used to hold the root's path where no floor is
+    found; causal as :func:`foot_speed`."""
+    check_shape(poses, ["T", 17, 3], "poses")
+    a = np.asarray(poses, np.float64)[:, list(ANKLES)]
+    T = len(a)
+    if T < 2:
+        return np.zeros((T, 2))
+    speed_mps = speed_mps or (SPEED_MPS_ONLINE if causal else SPEED_MPS)
+    k = max(1, round(0.1 * fps))
+    idx = np.arange(T)
+    lo, hi = ((np.maximum(idx - k, 0), idx) if causal else
+              (np.maximum(idx - max(1, k // 2), 0), np.minimum(idx + max(1, k // 2), T - 1)))
+    dt = (hi - lo) / fps
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.linalg.norm(a[hi] - a[lo], axis=-1) / dt[:, None]
+    p = _ramp(np.where(np.isfinite(v), v, np.inf), *speed_mps)
+    return np.nan_to_num(p, nan=0.0)
+
+
 def hysteresis(p: np.ndarray, on: float = ON, off: float = OFF) -> np.ndarray:
     """``(T, F)`` probabilities -> ``(T, F)`` bool: a foot goes into contact when ``p > on`` and leaves
     when ``p < off`` (NaN frames are out of contact).  Runs forward in time: causal."""
@@ -133,7 +156,8 @@ def _segments(c: np.ndarray) -> list[tuple[int, int]]:
 
 
 def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_height: float,
-             causal: bool = False, blend_s: float = 0.1) -> np.ndarray:
+             causal: bool = False, blend_s: float = 0.1, strength: tuple[float, float] = (1.0, 1.0)
+             ) -> np.ndarray:
     """Plant each foot during its contacts; ``(T, 17, 3)`` world poses and ``(T, 2)`` bool contacts ->
     ``(T, 17, 3)`` poses with the legs re-solved (every other joint unchanged).  See the module text."""
     check_shape(poses_world, ["T", 17, 3], "world poses")
@@ -172,7 +196,7 @@ def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_he
         m = (weight[:, 0] > 0) & np.isfinite(out[:, [hip, knee, ank]]).all((-1, -2))
         if not m.any():
             continue
-        wv = weight[m][:, [0, 1, 0]]
+        wv = weight[m][:, [0, 1, 0]] * np.asarray(strength, np.float64)[[0, 1, 0]]
         goal = out[m, ank] + wv * (target[m] - out[m, ank])
         out[m, knee], out[m, ank] = two_bone_ik(out[m, hip], out[m, knee], out[m, ank], goal)
     return out.astype(np.float32)

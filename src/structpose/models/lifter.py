@@ -205,54 +205,14 @@ def load_lifter(path: str | Path | None = None) -> Lifter:
     return model.eval()
 
 
-class NumpyLifter:
-    """The same network evaluated with NumPy: a few hundred microseconds per frame instead of
-    milliseconds, because a batch of one is dominated by torch's per-operation overhead.
+def numpy_lifter(model: Lifter):
+    """The same network evaluated with NumPy, from a torch model's weights: a few hundred microseconds per frame
+    instead of milliseconds, because a batch of one is dominated by torch's per-operation overhead.
 
-    ``NumpyLifter(model)(xy (N,17,2), mask (N,17))`` -> ``(pose_norm (N,17,3), log_scale (N,),
-    xy_norm, mask, centre, radius)`` — exactly :func:`normalise_2d` + :meth:`Lifter.forward` in eval
-    mode (``tests/test_lifter.py`` checks the two agree).
+    Returns a :class:`~structpose.models.npz_infer.NpzLifter` (the one NumPy forward, also used for the shipped
+    ``.npz`` weights): ``(xy (N,17,2), mask (N,17))`` -> ``(pose_norm, log_scale, xy_norm, mask, centre, radius)``,
+    exactly :func:`normalise_2d` + :meth:`Lifter.forward` in eval mode (``tests/test_lifter.py`` checks the two agree).
     """
-
-    def __init__(self, model: Lifter) -> None:
-        sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-        lin = lambda p: (sd[f"{p}.weight"].T.copy(), sd[f"{p}.bias"])
-        self.inp = (lin("inp.0"), lin("inp.1"))
-        self.blocks = [(lin(f"blocks.{i}.net.0"), lin(f"blocks.{i}.net.1"), lin(f"blocks.{i}.net.4"),
-                        lin(f"blocks.{i}.net.5")) for i in range(model.config.blocks)]
-        self.out = lin("out")
-        self.eps = model.inp[1].eps
-
-    def _ln(self, x: np.ndarray, p: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        mu = x.mean(-1, keepdims=True)
-        var = ((x - mu) ** 2).mean(-1, keepdims=True)
-        return (x - mu) / np.sqrt(var + self.eps) * p[0] + p[1]
-
-    def __call__(self, xy: np.ndarray, mask: np.ndarray):
-        xy = np.asarray(xy, np.float32).copy()
-        m = np.asarray(mask, np.float32).copy()
-        hips = 0.5 * (xy[:, L_HIP] + xy[:, R_HIP])
-        sh = 0.5 * (xy[:, L_SH] + xy[:, R_SH])
-        m_h, m_s = m[:, L_HIP] * m[:, R_HIP], m[:, L_SH] * m[:, R_SH]
-        xy[:, PELVIS], m[:, PELVIS] = hips, m_h
-        xy[:, THORAX], m[:, THORAX] = sh, m_s
-        xy[:, SPINE], m[:, SPINE] = 0.5 * (hips + sh), m_h * m_s
-        xy[:, HEAD_TOP], m[:, HEAD_TOP] = 1.6 * xy[:, NOSE] - 0.6 * sh, m[:, NOSE] * m_s
-        mm = m[..., None]
-        xy = np.where(mm > 0, xy, 0.0)
-        count = np.maximum(mm.sum(1), 1.0)
-        centre = np.where(m[:, PELVIS:PELVIS + 1] > 0, xy[:, PELVIS], (xy * mm).sum(1) / count)
-        d = (xy - centre[:, None]) * mm
-        radius = np.maximum(np.sqrt((d ** 2).sum((1, 2)) / count[:, 0]), np.float32(1e-6))
-        xy_n = d / radius[:, None, None]
-        x = np.concatenate([xy_n * mm, mm], -1).reshape(len(xy), -1)
-        (w, b), ln = self.inp
-        h = np.maximum(self._ln(x @ w + b, ln), 0)
-        for (w1, b1), ln1, (w2, b2), ln2 in self.blocks:
-            y = np.maximum(self._ln(h @ w1 + b1, ln1), 0)
-            h = h + np.maximum(self._ln(y @ w2 + b2, ln2), 0)
-        y = h @ self.out[0] + self.out[1]
-        pose = y[:, :J * 3].reshape(-1, J, 3)
-        pose[..., :2] += xy_n * mm
-        pose -= pose[:, PELVIS:PELVIS + 1]
-        return pose, y[:, -1], xy_n, m, centre, radius
+    from .npz_infer import NpzLifter
+    sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    return NpzLifter(sd, model.config.blocks, eps=float(model.inp[1].eps))

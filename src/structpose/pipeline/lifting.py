@@ -100,8 +100,8 @@ class PoseLifter:
             self._model, self.backend = weights.eval(), "torch"
             self._np = None
         if self._model is not None:
-            from ..models.lifter import NumpyLifter
-            self._small = NumpyLifter(self._model)   # small batches (streaming): NumPy is ~10x faster
+            from ..models.lifter import numpy_lifter
+            self._small = numpy_lifter(self._model)   # small batches (streaming): NumPy is ~10x faster
         self.fov_deg, self.focal_px, self.min_score = float(fov_deg), focal_px, float(min_score)
         self.on_axis = bool(on_axis)
         if not (0.0 <= self.min_score <= 1.0):     # scores are in [0, 1]: above 1 masks every joint
