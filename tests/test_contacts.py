@@ -4,8 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from structpose.contacts import (ANKLES, LEGS, contact_probability, hysteresis, pin_feet, still_probability,
-                                 two_bone_ik)
+from structpose.contacts import (
+    ANKLES,
+    LEGS,
+    contact_probability,
+    hysteresis,
+    pin_feet,
+    still_probability,
+    two_bone_ik,
+)
 from structpose.world import ANKLE_FRAC, standing_height
 
 
