@@ -279,6 +279,16 @@ def evaluate(model: Lifter, clips: list[Clip], cfg: LifterTrainConfig, seed: int
             "pa_mpjpe_mm": float(np.linalg.norm(pa - t, axis=-1).mean()) * 1000, "frames": len(p)}
 
 
+def optimiser_step(model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any, loss: torch.Tensor,
+                   clip: float = 5.0) -> None:
+    """One update of every lifter recipe: backward, gradient norm clipped to ``clip``, optimiser and schedule step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    sched.step()
+
+
 def train_steps(model: Lifter, opt: torch.optim.Optimizer, st: Stage, f3: torch.Tensor, f2: torch.Tensor,
                 cfg: LifterTrainConfig, g: torch.Generator, log: Callable[[str], None] = print,
                 t0: float | None = None, start: int = 0, state: dict[str, Any] | None = None,
@@ -305,11 +315,7 @@ def train_steps(model: Lifter, opt: torch.optim.Optimizer, st: Stage, f3: torch.
         loss3 = supervised_loss(pose[:n3], log_s[:n3], b3)
         lw = weak_loss(pose[n3:], b2, st) if use_weak else torch.zeros(())
         loss = loss3 + lw
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        optimiser_step(model, opt, sched, loss)
         if step % 250 == 0 or step == st.steps - 1:
             log(f"[{st.name}] step {step:5d} loss3d {loss3.item():.4f} weak {lw.item():.4f} "
                 f"({time.time() - t0:.0f}s)")

@@ -18,7 +18,7 @@ import torch
 from ..errors import StructposeError
 from ..models.lifter import PELVIS, Lifter, normalise_2d
 from ..skeleton import H36M17
-from .lifter import LifterTrainConfig, make_batch, supervised_loss
+from .lifter import LifterTrainConfig, make_batch, optimiser_step, supervised_loss
 
 _FLIP = torch.as_tensor(H36M17.flip_permutation)
 
@@ -90,11 +90,7 @@ def finetune(model: Lifter, cfg: LifterTrainConfig, frames3d: torch.Tensor, samp
         b = {k: torch.cat([p[k] for p in parts]) for k in ("xy", "mask", "gt_norm", "log_scale", "valid")}
         pose, log_s = model(b["xy"], b["mask"])
         loss = supervised_loss(pose, log_s, b)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        optimiser_step(model, opt, sched, loss)
         if step % 500 == 0 or step == steps - 1:
             log(f"step {step:5d} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
     return model.eval()

@@ -30,7 +30,7 @@ import torch
 from ..data.clip import Clip
 from ..errors import StructposeError
 from ..models.lifter import PELVIS, Lifter, LifterConfig, normalise_2d, save_lifter
-from .lifter import LifterTrainConfig, detector_noise, supervised_loss, views
+from .lifter import LifterTrainConfig, detector_noise, optimiser_step, supervised_loss, views
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "deepmimic": ("deepmimic", "deepmimic_repo"), "holosoma": ("holosoma",), "bandai": ("bandai",),
@@ -133,11 +133,7 @@ def train(cfg: MotionLifterConfig, out: str | Path, log: Callable[[str], None] =
         b = _batch(pools, cfg.batch, cfg, cam_cfg, g, rng)
         pose, log_s = model(b["xy"], b["mask"])
         loss = supervised_loss(pose, log_s, b)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        optimiser_step(model, opt, sched, loss)
         if step % 500 == 0 or step == cfg.steps - 1:
             log(f"step {step:6d} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
     names = [c.name for clips in train_sets.values() for c in clips]
