@@ -134,8 +134,9 @@ class TPNetTrainConfig:
             raise StructposeError(f"{where}: pairs_fraction > 0 needs 'pairs' (an npz from `structpose data pairs`)")
         for f in (self.pairs, self.pairs_val):
             if f and not Path(f).is_file():
-                raise StructposeError(f"{where}: pairs file {f} not found; write it with "
-                                      "`structpose data pairs OUT.npz WEIGHTS`")
+                raise StructposeError(f"{where}: pairs file {f} not found; write SAP-Net pairs with "
+                                      "`structpose data pairs OUT.npz WEIGHTS`, or MediaPipe-on-renders pairs with "
+                                      "`structpose data renders` then `python -m benchmarks tpnet_family`")
 
 
 def _windows(clips, window: int, mode: str, speeds: list[float], pitch_deg: float, seed: int) -> ConcatDataset:
