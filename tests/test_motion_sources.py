@@ -101,7 +101,7 @@ def test_bandai_rig_reads_upright_without_a_hand_mapping(data, tmp_path):
 
 def _layout(data):
     """Tiny copies of each source in its repository's layout."""
-    from test_asf_amc import amc_text, asf_text, random_motion
+    from asf_amc_builders import amc_text, asf_text, random_motion
     b = data / "motion" / "bandai" / "dataset" / "Bandai-Namco-Research-Motiondataset-1" / "data"
     b.mkdir(parents=True)
     for name in ("dataset-1_walk_normal_001", "dataset-1_walk_old_001", "dataset-1_kick_childish_002"):
@@ -183,9 +183,8 @@ def test_missing_source_and_fetch_offline_are_one_line(data, monkeypatch, capsys
     assert not (data / "motion" / "cmu").exists() and not (data / "motion" / "cmu.partial").exists()
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_fetch_clones_only_the_motion_paths(data, tmp_path, monkeypatch):
-    from test_asf_amc import amc_text, asf_text, random_motion
+    from asf_amc_builders import amc_text, asf_text, random_motion
     repo = tmp_path / "upstream"
     sub = repo / "data" / "CMU" / "asfamc" / "subjects" / "01"
     sub.mkdir(parents=True)
