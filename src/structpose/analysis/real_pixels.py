@@ -67,11 +67,15 @@ def _mediapipe_world(view: ViewInput) -> np.ndarray:
     return convert(view.video.world33.astype(np.float64), "mediapipe33", "h36m17")
 
 
-def _structpose_video(mode: str) -> Callable[[ViewInput], np.ndarray]:
+def _structpose_video(mode: str, lifter: str | None = None) -> Callable[[ViewInput], np.ndarray]:
+    """``structpose video --mode MODE [--lifter NAME]``: MediaPipe's tracked 2D (and its world landmarks, for
+    a lifter that reads them) through the lifter, TP-Net and the fit."""
     def run(view: ViewInput) -> np.ndarray:
-        from ..pipeline.lifting import lift_sequence
+        from ..pipeline.lifting import PoseLifter, lift_sequence
         v = view.video
-        seq = lift_sequence(v.keypoints, v.scores, v.fps, v.image_size, mode=mode, fit=True)
+        pl = PoseLifter(lifter)
+        seq = lift_sequence(v.keypoints, v.scores, v.fps, v.image_size, mode=mode, fit=True, lifter=pl,
+                            world=_mediapipe_world(view) if pl.uses_world else None)
         return seq.poses_3d.astype(np.float64)
     return run
 
@@ -85,12 +89,17 @@ def _per_photo_fit(poses: np.ndarray) -> np.ndarray:
     return out
 
 
-def _structpose_image(view: ViewInput) -> np.ndarray:
-    from ..pipeline.lifting import PoseLifter
-    im = view.image
-    cam, _ = PoseLifter()(im.keypoints, im.scores, im.image_size)
-    cam = np.where(im.found[:, None, None], cam, np.nan)
-    return _per_photo_fit(cam)
+def _structpose_image(lifter: str | None = None) -> Callable[[ViewInput], np.ndarray]:
+    """``structpose image [--lifter NAME]`` on every frame: per-frame detection, lifter, per-photo fit."""
+    def run(view: ViewInput) -> np.ndarray:
+        from ..pipeline.lifting import PoseLifter
+        im = view.image
+        pl = PoseLifter(lifter)
+        world = convert(im.world33.astype(np.float64), "mediapipe33", "h36m17") if pl.uses_world else None
+        cam, _ = pl(im.keypoints, im.scores, im.image_size, world)
+        cam = np.where(im.found[:, None, None], cam, np.nan)
+        return _per_photo_fit(cam)
+    return run
 
 
 def _sapnet(view: ViewInput) -> np.ndarray:
@@ -103,7 +112,19 @@ register_system("mediapipe_world", "MediaPipe world landmarks", _mediapipe_world
 register_system("video_online", "structpose video --mode online", _structpose_video("online"))
 register_system("video_bidirectional", "structpose video --mode bidirectional", _structpose_video("bidirectional"))
 register_system("video_none", "structpose video --mode none (lifter + fit)", _structpose_video("none"))
-register_system("image", "structpose image (per frame)", _structpose_image)
+register_system("image", "structpose image (per frame)", _structpose_image())
+
+
+def register_lifter_systems(lifter: str, label: str) -> list[str]:
+    """Rows ``video_{online,bidirectional,none}@LIFTER`` and ``image@LIFTER`` for the lifter weights ``lifter``
+    (a shipped name or a path); returns their names."""
+    names = []
+    for mode in ("online", "bidirectional", "none"):
+        names.append(register_system(f"video_{mode}@{lifter}", f"structpose video --mode {mode} --lifter {label}",
+                                     _structpose_video(mode, lifter)).name)
+    names.append(register_system(f"image@{lifter}", f"structpose image --lifter {label} (per frame)",
+                                 _structpose_image(lifter)).name)
+    return names
 register_system("sapnet", "structpose image --model sapnet", _sapnet)
 
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from ..errors import StructposeError
 from ..skeleton import H36M17
-from .npz_infer import LIFTER_NAMES
+from .npz_infer import LIFTER_NAMES, WORLD_SCALE
 
 J = H36M17.num_joints
 _j = H36M17.index
@@ -95,9 +95,15 @@ def normalise_2d(xy: torch.Tensor, mask: torch.Tensor, eps: float = 1e-6
 
 @dataclass
 class LifterConfig:
+    """``world``: the network also takes the detector's own 3D (MediaPipe's world landmarks as H36M-17,
+    root-relative metres in the same on-axis camera frame as the 2D, or NaN where the detector gave none)
+    as 17 x 3 inputs scaled by :data:`WORLD_SCALE` plus one flag saying whether they are there; without
+    them (flag 0) it is a 2D-only lifter (see :func:`structpose.models.npz_infer.world_features`)."""
+
     hidden: int = 512
     blocks: int = 3
     dropout: float = 0.1
+    world: bool = False
 
 
 class _Block(nn.Module):
@@ -123,12 +129,21 @@ class Lifter(nn.Module):
         super().__init__()
         self.config = config or LifterConfig()
         h = self.config.hidden
-        self.inp = nn.Sequential(nn.Linear(J * 3, h), nn.LayerNorm(h), nn.ReLU())
+        self.inp = nn.Sequential(nn.Linear(J * 3 + (J * 3 + 1 if self.config.world else 0), h), nn.LayerNorm(h),
+                                 nn.ReLU())
         self.blocks = nn.Sequential(*[_Block(h, self.config.dropout) for _ in range(self.config.blocks)])
         self.out = nn.Linear(h, J * 3 + 1)
 
-    def forward(self, xy_norm: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, xy_norm: torch.Tensor, mask: torch.Tensor, world: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``world`` (B, 17, 3) root-relative metres (NaN / None: not given); only a ``world`` lifter reads it."""
         x = torch.cat([xy_norm * mask[..., None], mask[..., None]], -1).flatten(-2)
+        if self.config.world:
+            if world is None:
+                world = torch.full(xy_norm.shape[:-1] + (3,), float("nan"), dtype=xy_norm.dtype)
+            flag = torch.isfinite(world).all(-1).all(-1, keepdim=True).to(xy_norm.dtype)
+            w = torch.where(flag[..., None] > 0, world, torch.zeros_like(world)) * WORLD_SCALE
+            x = torch.cat([x, w.flatten(-2), flag], -1)
         y = self.out(self.blocks(self.inp(x)))
         pose = y[..., :J * 3].unflatten(-1, (J, 3))
         # predict a residual on the (visible) input xy: the depth path does the real work
@@ -215,4 +230,17 @@ def numpy_lifter(model: Lifter):
     """
     from .npz_infer import NpzLifter
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-    return NpzLifter(sd, model.config.blocks, eps=float(model.inp[1].eps))
+    return NpzLifter(sd, model.config.blocks, eps=float(model.inp[1].eps), world=model.config.world)
+
+
+def with_world_input(model: Lifter) -> Lifter:
+    """A ``world`` lifter that computes exactly what ``model`` (a 2D-only lifter) computes, whatever the
+    world landmarks: the new input columns start at zero.  The starting point for fine-tuning on them."""
+    if model.config.world:
+        return model
+    out = Lifter(LifterConfig(**{**asdict(model.config), "world": True}))
+    sd = model.state_dict()
+    w = sd["inp.0.weight"]
+    sd["inp.0.weight"] = torch.cat([w, torch.zeros(w.shape[0], J * 3 + 1, dtype=w.dtype)], 1)
+    out.load_state_dict(sd)
+    return out.train(model.training)

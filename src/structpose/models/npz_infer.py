@@ -36,6 +36,8 @@ L_HIP, R_HIP, L_SH, R_SH, NOSE = _j("l_hip"), _j("r_hip"), _j("l_shoulder"), _j(
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 FORMAT = 1
 #: shipped lifter variants by name (``--lifter NAME`` / ``STRUCTPOSE_LIFTER=NAME``; see models/lifter.py)
+#: metres -> the world-landmark inputs of a ``world`` lifter (a body's joints then span about +-3)
+WORLD_SCALE = 3.0
 LIFTER_NAMES = {"today": "lifter.pt", "motion": "lifter_motion.pt", "motion-commercial": "lifter_motion_commercial.pt"}
 
 
@@ -148,6 +150,17 @@ def _linear(w: dict[str, np.ndarray], p: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(w[f"{p}.weight"].T), w[f"{p}.bias"]
 
 
+def world_features(world: np.ndarray | None, n: int) -> np.ndarray:
+    """``(n, 17, 3)`` root-relative metres (NaN rows, or None: none given) -> ``(n, 52)`` inputs of a ``world``
+    lifter: the 51 coordinates times :data:`WORLD_SCALE` (0 where absent) and a 0/1 flag."""
+    if world is None:
+        return np.zeros((n, J * 3 + 1), np.float32)
+    w = np.asarray(world, np.float32).reshape(n, J, 3)
+    flag = np.isfinite(w).all((1, 2))
+    x = np.where(flag[:, None, None], w, np.float32(0)) * np.float32(WORLD_SCALE)
+    return np.concatenate([x.reshape(n, -1), flag[:, None].astype(np.float32)], 1)
+
+
 class NpzLifter:
     """The lifter's :func:`~structpose.models.lifter.normalise_2d` + eval-mode forward in NumPy.
 
@@ -155,7 +168,8 @@ class NpzLifter:
     xy_norm, mask, centre, radius)``.  ``weights``: the state dict as float32 arrays.
     """
 
-    def __init__(self, weights: dict[str, np.ndarray], blocks: int, eps: float = 1e-5) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], blocks: int, eps: float = 1e-5, world: bool = False) -> None:
+        self.world = bool(world)
         self.inp = (_linear(weights, "inp.0"), _linear(weights, "inp.1"))
         self.blocks = [(_linear(weights, f"blocks.{i}.net.0"), _linear(weights, f"blocks.{i}.net.1"),
                         _linear(weights, f"blocks.{i}.net.4"), _linear(weights, f"blocks.{i}.net.5"))
@@ -169,14 +183,15 @@ class NpzLifter:
         header, w = read_npz(path)
         if header["kind"] != "lifter":
             raise StructposeError(f"{path}: holds a {header['kind']}, not a lifter")
-        return cls(w, int(header["config"].get("blocks", 3)))
+        return cls(w, int(header["config"].get("blocks", 3)), world=bool(header["config"].get("world", False)))
 
     def _ln(self, x: np.ndarray, p: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         x = x - x.sum(-1, keepdims=True) * np.float32(1 / x.shape[-1])
         var = np.einsum("ij,ij->i", x, x)[:, None] * np.float32(1 / x.shape[-1])
         return x * (p[0] / np.sqrt(var + self.eps)) + p[1]
 
-    def __call__(self, xy: np.ndarray, mask: np.ndarray):
+    def __call__(self, xy: np.ndarray, mask: np.ndarray, world: np.ndarray | None = None):
+        """``world`` (N, 17, 3) root-relative metres or None: read only by a ``world`` lifter."""
         xy = np.array(xy, np.float32)
         m = np.array(mask, np.float32)
         hips = 0.5 * (xy[:, L_HIP] + xy[:, R_HIP])
@@ -194,6 +209,8 @@ class NpzLifter:
         radius = np.maximum(np.sqrt((d ** 2).sum((1, 2)) / count[:, 0]), np.float32(1e-6))
         xy_n = d / radius[:, None, None]
         x = np.concatenate([xy_n * mm, mm], -1).reshape(len(xy), -1)
+        if self.world:
+            x = np.concatenate([x, world_features(world, len(xy))], 1)
         (w, b), ln = self.inp
         h = np.maximum(self._ln(x @ w + b, ln), 0)
         for (w1, b1), ln1, (w2, b2), ln2 in self.blocks:

@@ -110,6 +110,11 @@ class PoseLifter:
             raise StructposeError(f"focal length {focal_px} px; expected a positive number")
 
     @property
+    def uses_world(self) -> bool:
+        """Whether these weights read the detector's world landmarks (``world=`` of :meth:`__call__`)."""
+        return bool(self._np.world) if self._np is not None else bool(self._model.config.world)  # type: ignore[union-attr]
+
+    @property
     def model(self) -> Lifter:
         """The torch module (loaded on first use when inference runs in NumPy)."""
         if self._model is None:
@@ -120,13 +125,18 @@ class PoseLifter:
     def focal(self, image_size: tuple[int, int]) -> float:
         return float(self.focal_px) if self.focal_px is not None else focal_from_fov(image_size, self.fov_deg)
 
-    def __call__(self, keypoints: np.ndarray, scores: np.ndarray | None, image_size: tuple[int, int]
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """Returns ``(poses (N, 17, 3) camera metres, root-relative poses (N, 17, 3) metres)``."""
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray | None, image_size: tuple[int, int],
+                 world: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(poses (N, 17, 3) camera metres, root-relative poses (N, 17, 3) metres)``.
+
+        ``world``: the detector's own 3D, ``(N, 17, 3)`` H36M-17 metres with camera axes (MediaPipe's
+        world landmarks through ``skeleton.convert``; NaN rows where it has none); used only by weights
+        that take it (:attr:`uses_world`), turned by the same on-axis rotation as the keypoints."""
         kp = np.asarray(keypoints, np.float32)
         if kp.ndim == 2:
             return tuple(a[0] for a in self(kp[None], None if scores is None else np.asarray(scores)[None],
-                                            image_size))  # type: ignore[return-value]
+                                            image_size, None if world is None else np.asarray(world)[None])
+                         )  # type: ignore[return-value]
         if kp.ndim != 3 or kp.shape[1:] != (J, 2):
             raise StructposeError(f"keypoints have shape {kp.shape}; expected (N, 17, 2) pixels, H36M-17")
         sc = np.ones(kp.shape[:2], np.float32) if scores is None else np.asarray(scores, np.float32)
@@ -136,14 +146,22 @@ class PoseLifter:
         f = self.focal(image_size)
         c = np.array([image_size[0] / 2.0, image_size[1] / 2.0])
         R = None
+        w = None
+        if world is not None and self.uses_world:
+            w = np.asarray(world, np.float64)
+            if w.shape != kp.shape[:1] + (J, 3):
+                raise StructposeError(f"world landmarks have shape {w.shape}; expected {kp.shape[:1] + (J, 3)}")
+            w = w - w[:, H36M17.index("pelvis"):H36M17.index("pelvis") + 1]
         if self.on_axis:
             R = ray_rotation(_pelvis_px(kp, mask), c, f)
             rays = np.concatenate([(kp - c) / f, np.ones(kp.shape[:2] + (1,))], -1) @ np.swapaxes(R, 1, 2)
             kp = np.where(mask[..., None] > 0, rays[..., :2] / rays[..., 2:] * f + c, np.nan).astype(np.float32)
+            if w is not None:
+                w = w @ np.swapaxes(R, 1, 2)
         if self._np is not None:
-            pose, log_s, xy_n, m2, centre, radius = self._np(np.nan_to_num(kp), mask)
+            pose, log_s, xy_n, m2, centre, radius = self._np(np.nan_to_num(kp), mask, w)
         elif len(kp) <= 8:
-            pose, log_s, xy_n, m2, centre, radius = self._small(np.nan_to_num(kp), mask)
+            pose, log_s, xy_n, m2, centre, radius = self._small(np.nan_to_num(kp), mask, w)
         else:
             import torch
 
@@ -151,7 +169,8 @@ class PoseLifter:
             with torch.no_grad():
                 xy_t, m_t = torch.from_numpy(np.nan_to_num(kp)), torch.from_numpy(mask)
                 xy_n, m2, centre, radius = (a.numpy() for a in normalise_2d(xy_t, m_t))
-                pose, log_s = (a.numpy() for a in self.model(torch.from_numpy(xy_n), torch.from_numpy(m2)))
+                wt = None if w is None else torch.from_numpy(w.astype(np.float32))
+                pose, log_s = (a.numpy() for a in self.model(torch.from_numpy(xy_n), torch.from_numpy(m2), wt))
         s = np.exp(log_s)
         rel = (pose * s[:, None, None]).astype(np.float64)
         # pelvis in the image: the normalisation centre when the pelvis is seen, otherwise the
@@ -173,7 +192,7 @@ class PoseLifter:
 def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tuple[int, int] | None,
                   mode: str = "bidirectional", fit: bool = True, lifter: PoseLifter | None = None,
                   tpnet: str | Path | None = None, meta: dict | None = None,
-                  height: float | None = None) -> PoseSequence:
+                  height: float | None = None, world: np.ndarray | None = None) -> PoseSequence:
     """A whole 2D sequence ``(T, 17, 2)`` pixels + ``(T, 17)`` scores -> :class:`PoseSequence`.
 
     ``mode``: "online" / "bidirectional" (TP-Net) or "none" (lifter only), then ``fit``: the fitting
@@ -183,6 +202,7 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     width taken as 1.2 x that extent (recorded in ``meta['image_size_guessed']``); it only affects
     the root position, not the root-relative pose.  Frames with too few joints are NaN, valid False.
     ``height`` (metres): also place the poses in a world frame (:mod:`structpose.pipeline.world_step`).
+    ``world``: the detector's own 3D per frame, ``(T, 17, 3)`` (see :meth:`PoseLifter.__call__`).
     """
     from ..errors import check_fps, warn
     from .refiner import refine_and_fit
@@ -218,7 +238,7 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
         meta["image_size_guessed"] = True
     else:
         shift = np.zeros(2)
-    cam, _ = lifter(xy - shift.astype(np.float32), scores, image_size)
+    cam, _ = lifter(xy - shift.astype(np.float32), scores, image_size, world)
     ok = np.isfinite(cam).all((1, 2))
     if mode in ("online", "bidirectional") and not ok.any():
         raise StructposeError("no frame has enough visible joints to lift (need 6 with a score >= "

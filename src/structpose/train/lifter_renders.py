@@ -37,7 +37,9 @@ def render_samples(pairs: dict[str, np.ndarray], min_score: float = 0.3, exclude
                    ) -> dict[str, torch.Tensor]:
     """Frames where MediaPipe found the person -> tensors ``xy`` (N, 17, 2) on-axis pixels, ``mask``,
     ``rel`` (N, 17, 3) true root-relative metres in the same rotated frame, ``root`` (N, 3) the true pelvis
-    there (near the optical axis) and ``depth`` its z, ``f`` (N,) focal; mirrored copies appended."""
+    there (near the optical axis) and ``depth`` its z, ``f`` (N,) focal, ``world`` (N, 17, 3) MediaPipe's
+    world landmarks root-relative in the same rotated frame (NaN where it gave none); mirrored copies
+    appended."""
     keep = pairs["det_found"] & ~np.isin(pairs["clip"], list(exclude_clips))
     if not keep.any():
         raise StructposeError("no render frames with a detection to train on")
@@ -48,31 +50,41 @@ def render_samples(pairs: dict[str, np.ndarray], min_score: float = 0.3, exclude
     cam = pairs["joints_cam"][keep].astype(np.float64)
     rot = cam @ np.swapaxes(R, 1, 2)
     rel = rot - rot[:, PELVIS:PELVIS + 1]
+    world = pairs["det_world"][keep].astype(np.float64)
+    world = (world - world[:, PELVIS:PELVIS + 1]) @ np.swapaxes(R, 1, 2)
     out = {"xy": torch.as_tensor(xy, dtype=torch.float32), "mask": torch.as_tensor(mask),
+           "world": torch.as_tensor(world, dtype=torch.float32),
            "rel": torch.as_tensor(rel, dtype=torch.float32),
            "root": torch.as_tensor(rot[:, PELVIS], dtype=torch.float32), "f": torch.as_tensor(f).float()}
     out["depth"] = out["root"][:, 2]
     flip = {"xy": out["xy"][:, _FLIP] * torch.tensor([-1.0, 1.0]), "mask": out["mask"][:, _FLIP],
             "rel": out["rel"][:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0]),
+            "world": out["world"][:, _FLIP] * torch.tensor([-1.0, 1.0, 1.0]),
             "root": out["root"] * torch.tensor([-1.0, 1.0, 1.0]), "f": out["f"], "depth": out["depth"]}
     return {k: torch.cat([out[k], flip[k]]) for k in out}
 
 
-def render_batch(s: dict[str, torch.Tensor], n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
-    """``n`` random render samples in :func:`structpose.train.lifter.make_batch`'s format."""
+def render_batch(s: dict[str, torch.Tensor], n: int, g: torch.Generator, world_dropout: float = 0.0
+                 ) -> dict[str, torch.Tensor]:
+    """``n`` random render samples in :func:`structpose.train.lifter.make_batch`'s format, plus ``world``
+    (MediaPipe's world landmarks; set to NaN, i.e. "not given", with probability ``world_dropout``)."""
     idx = torch.randint(0, len(s["xy"]), (n,), generator=g)
     xy_n, mask, _c, radius = normalise_2d(s["xy"][idx], s["mask"][idx])
     scale = s["depth"][idx] * radius / s["f"][idx]
     rel = s["rel"][idx]
+    world = s["world"][idx].clone()
+    world[torch.rand(n, generator=g) < world_dropout] = float("nan")
     return {"xy": xy_n, "mask": mask, "gt_norm": rel / scale[:, None, None], "log_scale": scale.log(),
-            "gt_m": rel, "valid": mask.sum(-1) >= 6}
+            "gt_m": rel, "valid": mask.sum(-1) >= 6, "world": world}
 
 
 def finetune(model: Lifter, cfg: LifterTrainConfig, frames3d: torch.Tensor, samples: dict[str, torch.Tensor] | None,
              fraction: float, steps: int = 1500, lr: float = 2.5e-4, batch: int = 256, seed: int = 0,
-             log: Callable[[str], None] = print) -> Lifter:
+             log: Callable[[str], None] = print, world_dropout: float = 0.0) -> Lifter:
     """Adam on the supervised 3D loss, each batch ``fraction`` render samples and the rest noise-model
-    samples of ``frames3d`` (Y-up world clips' frames); cosine schedule to 0.1 ``lr``."""
+    samples of ``frames3d`` (Y-up world clips' frames); cosine schedule to 0.1 ``lr``.  A ``world`` lifter
+    gets the render samples' world landmarks (dropped with probability ``world_dropout``) and none for the
+    noise-model samples, which have no detector 3D."""
     if not 0.0 <= fraction <= 1.0 or (fraction > 0 and samples is None):
         raise StructposeError(f"render fraction {fraction} needs samples and must be in [0, 1]")
     g = torch.Generator().manual_seed(seed)
@@ -84,16 +96,55 @@ def finetune(model: Lifter, cfg: LifterTrainConfig, frames3d: torch.Tensor, samp
         model.train()
         parts = []
         if n_r:
-            parts.append(render_batch(samples, n_r, g))
+            parts.append(render_batch(samples, n_r, g, world_dropout))  # type: ignore[arg-type]
         if batch - n_r:
-            parts.append(make_batch(frames3d, batch - n_r, cfg, g))
-        b = {k: torch.cat([p[k] for p in parts]) for k in ("xy", "mask", "gt_norm", "log_scale", "valid")}
-        pose, log_s = model(b["xy"], b["mask"])
+            syn = make_batch(frames3d, batch - n_r, cfg, g)
+            syn["world"] = torch.full((batch - n_r, 17, 3), float("nan"))
+            parts.append(syn)
+        b = {k: torch.cat([p[k] for p in parts]) for k in ("xy", "mask", "gt_norm", "log_scale", "valid", "world")}
+        pose, log_s = model(b["xy"], b["mask"], b["world"])
         loss = supervised_loss(pose, log_s, b)
         optimiser_step(model, opt, sched, loss)
         if step % 500 == 0 or step == steps - 1:
             log(f"step {step:5d} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
     return model.eval()
+
+
+def lift_renders(model: Lifter, pairs: dict[str, np.ndarray], world: bool = True) -> np.ndarray:
+    """The product's lifting path (``PoseLifter``, each sequence's true focal) on every render frame:
+    (N, 17, 3) root-relative metres, NaN where MediaPipe found no one.  ``world``: give the lifter
+    MediaPipe's world landmarks (read only by a ``world`` lifter)."""
+    from ..pipeline.lifting import PoseLifter
+    pl = PoseLifter(model)
+    preds = np.full(pairs["joints_cam"].shape, np.nan)
+    groups = np.stack([pairs["focal"][:, 0], pairs["image_size"][:, 0], pairs["image_size"][:, 1]], -1)
+    for key in np.unique(groups, axis=0):
+        idx = np.flatnonzero((groups == key).all(-1) & pairs["det_found"])
+        if not len(idx):
+            continue
+        pl.focal_px = float(key[0])
+        _, rel = pl(pairs["det_2d"][idx], pairs["det_scores"][idx], (int(key[1]), int(key[2])),
+                    pairs["det_world"][idx] if world else None)
+        preds[idx] = rel
+    return preds
+
+
+def score_renders(preds: np.ndarray, pairs: dict[str, np.ndarray], frames: np.ndarray) -> dict[str, float]:
+    """MPJPE, PA-MPJPE (mm) and MPJVE (mm/frame, consecutive frames of one sequence) of root-relative
+    ``preds`` against the rendered body's joints, on the boolean ``frames``."""
+    from ..geometry import similarity_procrustes
+    gt = pairs["joints_cam"].astype(np.float64)
+    gt = gt - gt[:, PELVIS:PELVIS + 1]
+    p = np.asarray(preds, np.float64)
+    ok = frames & np.isfinite(p).all((1, 2))
+    pa = similarity_procrustes(p[ok], gt[ok], warn=False).aligned
+    nxt = ok[1:] & ok[:-1] & (pairs["sequence"][1:] == pairs["sequence"][:-1]) & (np.diff(pairs["seq_frame"]) == 1)
+    if "chunk" in pairs:
+        nxt &= pairs["chunk"][1:] == pairs["chunk"][:-1]
+    dv = (p[1:] - p[:-1]) - (gt[1:] - gt[:-1])
+    return {"frames": int(ok.sum()), "mpjpe": float(np.linalg.norm(p[ok] - gt[ok], axis=-1).mean() * 1000),
+            "pa_mpjpe": float(np.linalg.norm(pa - gt[ok], axis=-1).mean() * 1000),
+            "mpjve": float(np.linalg.norm(dv[nxt], axis=-1).mean() * 1000) if nxt.any() else float("nan")}
 
 
 def evaluate_renders(model: Lifter, pairs: dict[str, np.ndarray], joints: tuple[int, ...] | None = None

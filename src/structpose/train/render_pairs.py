@@ -63,7 +63,7 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
     ``images_count`` images as PNGs in ``images_dir``; ``scene`` a ``SceneConfig`` (its ``image_size`` is
     replaced by ``image_size``).  Returns the meta dict."""
     from ..pipeline.detector import PoseDetector
-    from ..render.anny_scene import AnnyScenes, SceneConfig, pick_starts
+    from ..render.anny_scene import AnnyScenes, SceneConfig
     if frames < 1 or video_length < 1:
         raise StructposeError(f"--frames ({frames}) and --video-length ({video_length}) must be >= 1")
     if split not in ("train", "val", "test"):
@@ -85,53 +85,12 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
     saved = 0
     try:
         for s in range(n_seq):
-            # per-clip stride to ~video_fps, so 60 / 120 Hz mocap becomes a 30 fps video
-            ci, start = pick_starts(clips, 1, video_length, 1, rng)[0]
-            stride = max(1, round(clips[ci].fps / video_fps)) if video_length > 1 else 1
-            if (video_length - 1) * stride + 1 > clips[ci].num_frames:
-                stride = 1
-            start = min(start, clips[ci].num_frames - (video_length - 1) * stride - 1)
             t1 = time.perf_counter()
-            seq = scenes.sequence(clips[ci], start, video_length, rng, stride)
+            seq, stride = render_sequence(scenes, clips, video_length, video_fps, rng)
             t2 = time.perf_counter()
-            det = static if static is not None else PoseDetector(video=True)
-            try:
-                for k in range(video_length):
-                    bgr = cv2.cvtColor(seq.images[k], cv2.COLOR_RGB2BGR)
-                    d = det(bgr)
-                    cols["det_2d"].append(d.keypoints)
-                    cols["det_scores"].append(d.scores)
-                    cols["det_world"].append(np.full((17, 3), np.nan, np.float32) if d.world33 is None
-                                             else convert(d.world33, "mediapipe33", "h36m17").astype(np.float32))
-                    cols["det_found"].append(d.found)
-                    if saved < images_count and images_dir is not None:
-                        cv2.imwrite(str(Path(images_dir) / f"render_{s:05d}_{k:03d}.png"), bgr)
-                        saved += 1
-            finally:
-                if det is not static:
-                    det.close()
+            saved = detect_into(cols, seq, static, s, stride, images_dir, images_count, saved)
             t_detect += time.perf_counter() - t2
             t_render += t2 - t1
-            cam = seq.camera
-            for k in range(video_length):
-                cols["uv"].append(seq.uv[k])
-                cols["joints_cam"].append(seq.joints_cam[k])
-                cols["joints_world"].append(seq.joints_world[k])
-                cols["source_world"].append(seq.source_world[k])
-                cols["in_image"].append(seq.in_image[k])
-                cols["unoccluded"].append(seq.unoccluded[k])
-                cols["focal"].append(cam.f)
-                cols["centre"].append(cam.c)
-                cols["image_size"].append(cam.image_size)
-                cols["cam_R"].append(cam.R)
-                cols["cam_t"].append(cam.t)
-                cols["shape"].append(seq.shape)
-                cols["sequence"].append(s)
-                cols["seq_frame"].append(k)
-                cols["clip_frame"].append(seq.frames[k])
-                cols["clip"].append(seq.clip)
-                cols["fps"].append(seq.fps / stride)
-                cols["video"].append(video_length > 1)
             if progress and (s + 1) % max(1, n_seq // 20) == 0:
                 progress(f"{s + 1}/{n_seq} sequences, {len(cols['uv'])} frames, "
                          f"{len(cols['uv']) / (t_render + t_detect):.1f} frames/s")
@@ -139,6 +98,74 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
         if static is not None:
             static.close()
         scenes.close()
+    meta = {"format": "structpose-renders-1", "sequences": n_seq, "video_length": video_length,
+            "split": split, "seed": seed, "sources": list(sources), "scene": asdict(scenes.config),
+            "seconds": {"setup": round(t_setup, 1), "render": round(t_render, 1), "detect": round(t_detect, 1)},
+            "render_breakdown_s": {k: round(v, 1) for k, v in scenes.renderer.seconds.items()}}
+    return write_pairs(out, cols, meta)
+
+
+def render_sequence(scenes, clips: list, video_length: int, video_fps: float, rng: np.random.Generator):
+    """One random sequence (a clip chosen uniformly, a start, ~``video_fps`` by striding 60 / 120 Hz mocap)
+    rendered by ``scenes`` (an ``AnnyScenes``).  Returns (``RenderedFrames``, stride)."""
+    from ..render.anny_scene import pick_starts
+    ci, start = pick_starts(clips, 1, video_length, 1, rng)[0]
+    stride = max(1, round(clips[ci].fps / video_fps)) if video_length > 1 else 1
+    if (video_length - 1) * stride + 1 > clips[ci].num_frames:
+        stride = 1
+    start = min(start, clips[ci].num_frames - (video_length - 1) * stride - 1)
+    return scenes.sequence(clips[ci], start, video_length, rng, stride), stride
+
+
+def detect_into(cols: dict[str, list], seq, static, s: int, stride: int, images_dir=None, images_count: int = 0,
+                saved: int = 0) -> int:
+    """Run MediaPipe over one rendered sequence (``static``: a shared static-mode detector for stills, or
+    None for a fresh tracking detector) and append its frames to ``cols`` (keys :data:`KEYS`) as
+    sequence ``s``.  Returns how many images have been saved so far."""
+    from ..pipeline.detector import PoseDetector
+    video_length = len(seq.images)
+    det = static if static is not None else PoseDetector(video=True)
+    try:
+        for k in range(video_length):
+            bgr = cv2.cvtColor(seq.images[k], cv2.COLOR_RGB2BGR)
+            d = det(bgr)
+            cols["det_2d"].append(d.keypoints)
+            cols["det_scores"].append(d.scores)
+            cols["det_world"].append(np.full((17, 3), np.nan, np.float32) if d.world33 is None
+                                     else convert(d.world33, "mediapipe33", "h36m17").astype(np.float32))
+            cols["det_found"].append(d.found)
+            if saved < images_count and images_dir is not None:
+                cv2.imwrite(str(Path(images_dir) / f"render_{s:05d}_{k:03d}.png"), bgr)
+                saved += 1
+    finally:
+        if det is not static:
+            det.close()
+    cam = seq.camera
+    for k in range(video_length):
+        cols["uv"].append(seq.uv[k])
+        cols["joints_cam"].append(seq.joints_cam[k])
+        cols["joints_world"].append(seq.joints_world[k])
+        cols["source_world"].append(seq.source_world[k])
+        cols["in_image"].append(seq.in_image[k])
+        cols["unoccluded"].append(seq.unoccluded[k])
+        cols["focal"].append(cam.f)
+        cols["centre"].append(cam.c)
+        cols["image_size"].append(cam.image_size)
+        cols["cam_R"].append(cam.R)
+        cols["cam_t"].append(cam.t)
+        cols["shape"].append(seq.shape)
+        cols["sequence"].append(s)
+        cols["seq_frame"].append(k)
+        cols["clip_frame"].append(seq.frames[k])
+        cols["clip"].append(seq.clip)
+        cols["fps"].append(seq.fps / stride)
+        cols["video"].append(video_length > 1)
+    return saved
+
+
+def write_pairs(out: str | Path, cols: dict[str, list], meta: dict) -> dict:
+    """Write the columns ``cols`` and ``meta`` (completed with frame count, versions and rates) atomically
+    as the npz ``out``; returns the meta."""
     n = len(cols["uv"])
     dtypes = {"det_found": bool, "in_image": bool, "unoccluded": bool, "video": bool, "image_size": np.int32,
               "sequence": np.int32, "seq_frame": np.int32, "clip_frame": np.int32, "clip": str}
@@ -146,13 +173,12 @@ def generate(out: str | Path, frames: int, video_length: int = 1, split: str = "
     import anny
     import mediapipe
     import pyrender
-    meta = {"format": "structpose-renders-1", "frames": n, "sequences": n_seq, "video_length": video_length,
-            "split": split, "seed": seed, "sources": list(sources), "scene": asdict(scenes.config),
+    sec = meta.get("seconds", {})
+    meta = {**meta, "frames": n,
             "versions": {"anny": anny.__version__, "mediapipe": mediapipe.__version__,
                          "pyrender": pyrender.__version__},
-            "seconds": {"setup": round(t_setup, 1), "render": round(t_render, 1), "detect": round(t_detect, 1)},
-            "renders_per_s": round(n / t_render, 2), "detections_per_s": round(n / t_detect, 2),
-            "render_breakdown_s": {k: round(v, 1) for k, v in scenes.renderer.seconds.items()}}
+            "renders_per_s": round(n / max(sec.get("render", 0.0), 1e-9), 2),
+            "detections_per_s": round(n / max(sec.get("detect", 0.0), 1e-9), 2)}
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays, meta=np.array(json.dumps(meta)))
     return meta
