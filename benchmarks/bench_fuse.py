@@ -39,6 +39,7 @@ def candidates() -> dict[str, str]:
 
 
 def main() -> None:
+    from structpose.errors import StructposeError
     from structpose.models.lifter import load_lifter
     from structpose.train.lifter import LifterTrainConfig, evaluate, load_training_clips, split
     from structpose.train.lifter_renders import lift_renders, score_renders
@@ -61,7 +62,7 @@ def main() -> None:
     for label, w in candidates().items():
         try:
             model = load_lifter(w)
-        except Exception as e:          # a shipped name whose weights are not on this machine
+        except StructposeError as e:    # a shipped name whose weights are not on this machine
             print(f"({label}: {e})")
             continue
         preds[label] = {s: lift_renders(model, d) for s, d in sets.items()}

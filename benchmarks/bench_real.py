@@ -147,7 +147,8 @@ def main() -> None:
     views = [rp.ViewInput(a, b) for a, b in zip(vt, it)]
     preds = {}
     t_sys = {}
-    for name in MAIN_SYSTEMS:
+    # the opt-in lifter that also reads MediaPipe's world landmarks (docs/realistic_renders.md)
+    for name in MAIN_SYSTEMS + tuple(rp.register_lifter_systems("world", "world")):
         t = time.perf_counter()
         preds[name] = [rp.SYSTEMS[name].run(v) for v in views]
         t_sys[name] = time.perf_counter() - t

@@ -69,11 +69,11 @@ def _mediapipe_world(view: ViewInput) -> np.ndarray:
 
 def _structpose_video(mode: str, lifter: str | None = None) -> Callable[[ViewInput], np.ndarray]:
     """``structpose video --mode MODE [--lifter NAME]``: MediaPipe's tracked 2D (and its world landmarks, for
-    a lifter that reads them) through the lifter, TP-Net and the fit."""
+    a lifter that reads them) through the lifter (None: the command's default), TP-Net and the fit."""
     def run(view: ViewInput) -> np.ndarray:
-        from ..pipeline.lifting import PoseLifter, lift_sequence
+        from ..pipeline.lifting import PoseLifter, detector_lifter, lift_sequence
         v = view.video
-        pl = PoseLifter(lifter)
+        pl = PoseLifter(detector_lifter(lifter))
         seq = lift_sequence(v.keypoints, v.scores, v.fps, v.image_size, mode=mode, fit=True, lifter=pl,
                             world=_mediapipe_world(view) if pl.uses_world else None)
         return seq.poses_3d.astype(np.float64)
@@ -92,9 +92,9 @@ def _per_photo_fit(poses: np.ndarray) -> np.ndarray:
 def _structpose_image(lifter: str | None = None) -> Callable[[ViewInput], np.ndarray]:
     """``structpose image [--lifter NAME]`` on every frame: per-frame detection, lifter, per-photo fit."""
     def run(view: ViewInput) -> np.ndarray:
-        from ..pipeline.lifting import PoseLifter
+        from ..pipeline.lifting import PoseLifter, detector_lifter
         im = view.image
-        pl = PoseLifter(lifter)
+        pl = PoseLifter(detector_lifter(lifter))
         world = convert(im.world33.astype(np.float64), "mediapipe33", "h36m17") if pl.uses_world else None
         cam, _ = pl(im.keypoints, im.scores, im.image_size, world)
         cam = np.where(im.found[:, None, None], cam, np.nan)

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-count", type=int, default=40, help="with --chunks: how many chunks (default 40)")
     p.add_argument("--chunk-sequences", type=int, default=20, help="with --chunks: sequences per chunk (default 20)")
     p.add_argument("--minutes", type=float, help="with --chunks: stop starting new chunks after this many minutes")
+    p.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)   # a worker of --chunks
+    p.add_argument("--only", type=int, help=argparse.SUPPRESS)
     p.add_argument("--video-length", type=int, default=None,
                    help="frames per sequence; 1 = stills (MediaPipe static mode, the default), > 1 = videos "
                         "(tracking mode; --chunks default 32)")
@@ -79,7 +81,14 @@ def _chunks(args: argparse.Namespace) -> int:
     if args.minutes is not None and args.minutes <= 0:
         raise StructposeError(f"--minutes {args.minutes}; expected a positive number")
     stop = None if args.minutes is None else time.time() + 60 * args.minutes
-    paths = generate_chunks(args.chunks, args.chunk_count, args.chunk_sequences, args.video_length, args.seed,
-                            args.size, stop_at=stop, log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)
+    if args.in_process:
+        paths = generate_chunks(args.chunks, args.chunk_count, args.chunk_sequences, args.video_length, args.seed,
+                                args.size, stop_at=stop, log=log, only=args.only)
+    else:                                   # one process per chunk: the renderer's memory grows per frame
+        from ..train.render_chunks import generate_chunks_in_processes
+        argv = ["--chunk-sequences", str(args.chunk_sequences), "--video-length", str(args.video_length),
+                "--seed", str(args.seed), "--size", f"{args.size[0]}x{args.size[1]}"]
+        paths = generate_chunks_in_processes(args.chunks, args.chunk_count, argv, stop_at=stop, log=log)
     print(f"{args.chunks}: {len(paths)} chunk files")
     return 0

@@ -16,14 +16,14 @@ from ._options import add_fov, add_lifter, add_min_score
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..pipeline.lifting import PoseLifter
+    from ..pipeline.lifting import PoseLifter, detector_lifter
     from ..pipeline.photo import process_photos
     from ._threads import single_threaded
     single_threaded()
     from ..errors import StructposeError
     if args.runtime is not None and args.model != "sapnet":
         raise StructposeError("--runtime chooses SAP-Net's runtime; it has no effect without --model sapnet")
-    lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
+    lifter = PoseLifter(detector_lifter(args.lifter), fov_deg=args.fov, min_score=args.min_score)
     results = process_photos(args.images, args.out, model=args.model, fit=not args.no_fit, lifter=lifter,
                              runtime=args.runtime or "auto")
     if args.model == "sapnet" and results:

@@ -10,7 +10,7 @@ from .world_args import add_world_args, world_line
 
 def _run(args: argparse.Namespace) -> int:
     from ..io.export import parse_formats
-    from ..pipeline.lifting import PoseLifter
+    from ..pipeline.lifting import PoseLifter, detector_lifter
     from ..pipeline.video_job import video_to_files
     from ._threads import single_threaded
     single_threaded()        # tiny per-frame matmuls: threads cost more than they give
@@ -19,7 +19,7 @@ def _run(args: argparse.Namespace) -> int:
     height = None if args.no_world else check_height(args.height)
     from ..io.guards import refuse_overwrite
     refuse_overwrite({"--out": args.out, "--render": args.render, "--view": args.view}, {"--lifter": args.lifter})
-    lifter = PoseLifter(args.lifter, fov_deg=args.fov, min_score=args.min_score)
+    lifter = PoseLifter(detector_lifter(args.lifter), fov_deg=args.fov, min_score=args.min_score)
     seq, tm, written = video_to_files(args.source, args.out, render=args.render, formats=formats, mode=args.mode,
                                       fit=not args.no_fit, lifter=lifter, max_frames=args.max_frames,
                                       progress=not args.no_progress, tpnet=args.tpnet, height=height,

@@ -38,7 +38,8 @@ FORMAT = 1
 #: shipped lifter variants by name (``--lifter NAME`` / ``STRUCTPOSE_LIFTER=NAME``; see models/lifter.py)
 #: metres -> the world-landmark inputs of a ``world`` lifter (a body's joints then span about +-3)
 WORLD_SCALE = 3.0
-LIFTER_NAMES = {"today": "lifter.pt", "motion": "lifter_motion.pt", "motion-commercial": "lifter_motion_commercial.pt"}
+LIFTER_NAMES = {"today": "lifter.pt", "motion": "lifter_motion.pt", "motion-commercial": "lifter_motion_commercial.pt",
+                "world": "lifter_world.pt"}
 
 
 def lifter_path(weights: str | Path | None = None) -> Path:

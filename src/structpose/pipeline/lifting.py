@@ -19,13 +19,19 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from ..models.npz_infer import J, NpzLifter, lifter_path, npz_for, torch_forced
+from ..models.npz_infer import LIFTER_NAMES, J, NpzLifter, lifter_path, npz_for, torch_forced
 
 if TYPE_CHECKING:
     from ..models.lifter import Lifter
 from ..skeleton import H36M17
 
 DEFAULT_FOV_DEG = 55.0
+#: the lifter ``video`` and ``image`` use with the MediaPipe front end when ``--lifter`` is not given (and
+#: ``$STRUCTPOSE_LIFTER`` is unset).  Still today's 2D lifter: the lifter that also reads MediaPipe's world
+#: landmarks (``--lifter world``) wins on held-out renders but not against MediaPipe's own 3D on real
+#: pixels (docs/realistic_renders.md), the condition for making it the default; 2D keypoint files
+#: (``lift``) always take the 2D lifter
+DETECTOR_LIFTER = "today"
 DEFAULT_MIN_SCORE = 0.3
 MIN_JOINTS = 6      # fewer visible joints than this: no pose (a guess from 3 points would be noise)
 
@@ -60,6 +66,25 @@ def ray_rotation(pelvis_px: np.ndarray, c: np.ndarray, f: float) -> np.ndarray:
     return np.eye(3) + s[:, None, None] * K + (1 - co)[:, None, None] * (K @ K)
 
 
+def detector_lifter(weights: str | Path | None = None) -> str | Path:
+    """The weights for the MediaPipe front end: ``weights`` if given, else ``$STRUCTPOSE_LIFTER``, else
+    :data:`DETECTOR_LIFTER`."""
+    import os
+    if weights is not None:
+        return weights
+    return os.environ.get("STRUCTPOSE_LIFTER") or DETECTOR_LIFTER
+
+
+def detector_world(detection) -> np.ndarray:
+    """A MediaPipe detection's world landmarks as H36M-17 ``(17, 3)`` metres (camera axes, hip-centred),
+    NaN when it found no one or gave none -- the ``world`` input of :meth:`PoseLifter.__call__`."""
+    from ..skeleton import convert
+    w = getattr(detection, "world33", None)
+    if w is None or not getattr(detection, "found", False):
+        return np.full((J, 3), np.nan, np.float32)
+    return convert(np.asarray(w, np.float64), "mediapipe33", "h36m17").astype(np.float32)
+
+
 class PoseLifter:
     """``(N, 17, 2)`` pixels + ``(N, 17)`` scores -> ``(N, 17, 3)`` camera-frame metres (NaN: no pose).
 
@@ -82,8 +107,11 @@ class PoseLifter:
         # STRUCTPOSE_INFERENCE=torch, takes the torch path.
         self._model: Lifter | None = None
         self.backend = "numpy"
+        #: which weights (a shipped name, a file name, or "torch module"), for the pose file's meta
+        self.weights_label = "torch module"
         if isinstance(weights, (str, Path)) or weights is None:
             path = lifter_path(weights)          # a path, a shipped name, or $STRUCTPOSE_LIFTER / lifter.pt
+            self.weights_label = str(weights) if weights is not None and str(weights) in LIFTER_NAMES else path.name
             if path.is_dir():
                 raise StructposeError(f"{path} is a folder; expected a lifter weights file (.pt)")
             if not path.is_file():
@@ -247,7 +275,8 @@ def lift_sequence(xy: np.ndarray, scores: np.ndarray, fps: float, image_size: tu
     out = out.astype(np.float32)
     out[~ok] = np.nan
     meta.update({"mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
-                 "focal_px": lifter.focal(image_size), "min_score": lifter.min_score})
+                 "focal_px": lifter.focal(image_size), "min_score": lifter.min_score, "lifter": lifter.weights_label,
+                 "lifter_world_input": bool(world is not None and lifter.uses_world)})
     seq = PoseSequence(poses_3d=out, fps=fps, poses_2d=xy, scores=np.asarray(scores, np.float32),
                        image_size=None if meta.get("image_size_guessed") else image_size,
                        valid=ok & np.isfinite(out).all((1, 2)), meta=meta)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence, save_pose_file
-from .lifting import PoseLifter
+from .lifting import PoseLifter, detector_lifter, detector_world
 
 PHOTO_MODELS = ("lifter", "sapnet")
 DETECTOR = "mediapipe-0.10.21-full"
@@ -42,7 +42,8 @@ def process_photo(image_bgr: np.ndarray, detection, lifter: PoseLifter, model: s
             from .sapnet import sapnet_on_detection
             cam, detection = sapnet_on_detection(image_bgr, detection, lifter.focal(size), runtime=runtime)
         else:
-            cam, _ = lifter(detection.keypoints, detection.scores, size)
+            cam, _ = lifter(detection.keypoints, detection.scores, size,
+                            detector_world(detection) if lifter.uses_world else None)
     ok = bool(detection.found and np.isfinite(cam).all())
     if ok and fit:
         from ..fitting import fit_sequence
@@ -51,7 +52,9 @@ def process_photo(image_bgr: np.ndarray, detection, lifter: PoseLifter, model: s
                        # pose files hold confidences in 0..1; SAP-Net's heatmap peaks can stray just outside
                        scores=np.clip(detection.scores, 0.0, 1.0)[None], image_size=size, valid=np.array([ok]),
                        meta={"source": source, "fov_deg_assumed": lifter.fov_deg, "focal_px": lifter.focal(size),
-                             "detector": DETECTOR, "model": model, "fit": ok and fit, **extra})
+                             "detector": DETECTOR, "model": model, "fit": ok and fit,
+                             **({"lifter": lifter.weights_label, "lifter_world_input": lifter.uses_world}
+                                if model == "lifter" else {}), **extra})
     return seq, detection
 
 
@@ -99,7 +102,7 @@ def process_photos(paths: list[str | Path], out: str | Path, model: str = "lifte
     for s in stems:        # e.g. p.png and p_3d.png into their own folder: p's 3D view would replace p_3d.png
         refuse_overwrite([("--out", out / f"{s}{tail}") for tail in (".npz", "_overlay.png", "_3d.png")], inputs)
     out.mkdir(parents=True, exist_ok=True)
-    lifter = lifter or PoseLifter()
+    lifter = lifter or PoseLifter(detector_lifter())
     # SAP-Net's scores are heatmap peaks (about 0.1-0.3 on photos), not detector confidences, and its
     # 3D pose uses all 17 joints: thresholding them at the lifter's min score drew an empty overlay
     thr = 0.0 if model == "sapnet" else lifter.min_score

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter
+from .lifting import DEFAULT_FOV_DEG, DEFAULT_MIN_SCORE, PoseLifter, detector_lifter, detector_world
 from .refiner import MODES
 
 # FFmpeg "decodes" text files as ANSI art (the tty demuxer) and single images as 1-frame videos;
@@ -164,10 +164,11 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     from .detector import PoseDetector
     from .refiner import OnlineRefiner, refine_and_fit
     cap, info = opened if opened is not None else open_source(source)
-    lifter = lifter or PoseLifter(fov_deg=fov_deg, min_score=min_score)
+    lifter = lifter or PoseLifter(detector_lifter(), fov_deg=fov_deg, min_score=min_score)
     fps = info["fps"]
     refiner = OnlineRefiner(model=tpnet, fps=fps, fit=bool(fit)) if mode == "online" else None
-    kp_all, sc_all, lifted, out3d, found = [], [], [], [], []
+    kp_all, sc_all, lifted, out3d, found, world_all = [], [], [], [], [], []
+    use_world = lifter.uses_world
     tm = Timings()
     bar = None
     if progress:
@@ -193,15 +194,16 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
                 i, img, d, sz = item
                 t2 = time.perf_counter()
                 cam = None
+                w = detector_world(d) if use_world else None
                 if mode == "online":              # offline modes lift the whole clip at once at the end
-                    cam, _ = lifter(d.keypoints, d.scores, sz)
+                    cam, _ = lifter(d.keypoints, d.scores, sz, w)
                     if not d.found:
                         cam = np.full((17, 3), np.nan, np.float32)
                 found.append(d.found)
                 t3 = time.perf_counter()
                 pose = refiner.push(cam) if refiner is not None else None
                 t4 = time.perf_counter()
-                kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam)
+                kp_all.append(d.keypoints), sc_all.append(d.scores), lifted.append(cam), world_all.append(w)
                 if pose is not None:
                     out3d.append(pose)
                 if on_frame is not None:
@@ -248,7 +250,7 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     else:
         # one batched call: ~50x cheaper per frame than the streaming NumPy path (bench_world speed)
         t0 = time.perf_counter()
-        lift3, _ = lifter(kp, sc, size)
+        lift3, _ = lifter(kp, sc, size, np.stack(world_all) if use_world else None)
         lift3[~np.asarray(found)] = np.nan
         tm.lift += time.perf_counter() - t0
     detected = np.isfinite(lift3).all((1, 2))
@@ -263,7 +265,8 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     tm.wall = time.perf_counter() - t_wall
     meta = {"source": info["name"], "mode": mode, "fit": bool(fit), "fov_deg_assumed": lifter.fov_deg,
             "focal_px": lifter.focal(size), "min_score": lifter.min_score, "detector": "mediapipe-0.10.21-full",
-            "fps_from_file": info["fps_known"], "frames_without_person": int((~detected).sum())}
+            "fps_from_file": info["fps_known"], "frames_without_person": int((~detected).sum()),
+            "lifter": lifter.weights_label, "lifter_world_input": use_world}
     seq = PoseSequence(poses_3d=poses, fps=fps, poses_2d=kp, scores=sc, image_size=size,
                        valid=detected & np.isfinite(poses).all((1, 2)), meta=meta)
     if height is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import StructposeError
 from ..io.posefile import PoseSequence
-from .lifting import PoseLifter
+from .lifting import PoseLifter, detector_lifter
 from .outputs import check_outputs, check_pose_path, write_outputs
 from .refiner import MODES
 from .video import Timings, frames, open_source, process_video
@@ -69,7 +69,7 @@ def video_to_files(source: str, out: str | Path, render: str | None = None, form
     if tpnet:       # read (safely) and checked now, even if no frame ends up needing it
         from ..models.tpnet import load_model
         load_model(tpnet)
-    lifter = lifter or PoseLifter()
+    lifter = lifter or PoseLifter(detector_lifter())
     min_score = lifter.min_score
     writer = None
     on_frame = None

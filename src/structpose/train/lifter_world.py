@@ -141,7 +141,7 @@ def train(cfg: WorldLifterConfig, out: str | Path, repo_root: str | Path = ".", 
                "hardware": f"{cfg.threads} torch thread(s), {platform.processor() or platform.machine()}, "
                            "shared 2-core CPU",
                "base": cfg.base, "world_input": cfg.world, "render_frames_by_family": families,
-               "render_frames_by_licence": licences, "render_clips": int(len(names)),
+               "render_frames_by_licence": licences, "render_clips": len(names),
                "noise_model_sources": list(noise_cfg.sources), "commercial_only": cfg.commercial_only,
                "renderer": "Anny 0.6.2 (Apache-2.0 code, CC0 assets), opencv-doc photos (BSD-3), MediaPipe 0.10.21 "
                            "pose (Apache-2.0) in video mode"}

@@ -11,6 +11,10 @@ Splits are by whole clip (``structpose.data.splits``): CMU by subject, Bandai by
 and holosoma by clip.  Chunks go round the families so that every prefix of the run is balanced (a clip
 is picked uniformly *within* a family: Bandai's 2,376 training clips must not drown CMU's 14), and the
 splits are interleaved (``pattern``) so partial runs have validation and test chunks too.
+
+Memory: a rendering process grows by about 3.7 MB per rendered frame (measured: +120 MB per 32-frame
+sequence, in the pyrender / OSMesa render loop, not in MediaPipe), so a long run in one process ends in
+swap; :func:`generate_chunks_in_processes` (what the CLI runs) renders every chunk in a fresh process.
 """
 from __future__ import annotations
 
@@ -52,10 +56,12 @@ def chunk_plan(chunks: int) -> list[tuple[str, str, int]]:
 
 def generate_chunks(out_dir: str | Path, chunks: int, sequences_per_chunk: int = 20, video_length: int = 32,
                     seed: int = 0, image_size: tuple[int, int] = (640, 480), video_fps: float = 30.0,
-                    stop_at: float | None = None, log: Callable[[str], None] = print) -> list[Path]:
+                    stop_at: float | None = None, log: Callable[[str], None] = print,
+                    only: int | None = None) -> list[Path]:
     """Write up to ``chunks`` chunk files into ``out_dir`` (existing ones are kept and skipped); stop early,
-    between chunks, once ``time.time()`` passes ``stop_at``.  Every chunk's randomness is a function of
-    ``(seed, chunk index)`` alone.  Returns the chunk paths that exist at the end."""
+    between chunks, once ``time.time()`` passes ``stop_at``; ``only``: render just that chunk index.  Every
+    chunk's randomness is a function of ``(seed, chunk index)`` alone.  Returns the chunk paths that exist
+    at the end."""
     from dataclasses import replace
 
     from ..render.anny_scene import AnnyScenes, SceneConfig
@@ -65,20 +71,25 @@ def generate_chunks(out_dir: str | Path, chunks: int, sequences_per_chunk: int =
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = chunk_plan(chunks)
+    todo = [k for k, (sp, fam, i) in enumerate(plan) if (only is None or k == only)
+            and not (out_dir / f"{sp}_{fam}_{i:03d}.npz").is_file()]
     clips: dict[tuple[str, str], list] = {}
-    for split, fam, _ in plan:
+    for split, fam, _ in (plan[k] for k in todo):
         if (split, fam) not in clips:
             clips[split, fam] = [c for c in split_clips(load_clips(FAMILY_SOURCES[fam]))[split]
                                  if c.num_frames >= video_length]
             if not clips[split, fam]:
                 raise StructposeError(f"no {split} clips of {fam} with {video_length} frames")
+    if not todo:
+        return [p for sp, fam, i in plan if (p := out_dir / f"{sp}_{fam}_{i:03d}.npz").is_file()]
     scenes = AnnyScenes(replace(SceneConfig(), image_size=tuple(image_size)), seed=seed)
     paths = []
     try:
         for k, (split, fam, i) in enumerate(plan):
             path = out_dir / f"{split}_{fam}_{i:03d}.npz"
-            if path.is_file():
-                paths.append(path)
+            if path.is_file() or k not in todo:
+                if path.is_file():
+                    paths.append(path)
                 continue
             if stop_at is not None and time.time() > stop_at:
                 log(f"stop time reached before chunk {k}")
@@ -107,3 +118,24 @@ def generate_chunks(out_dir: str | Path, chunks: int, sequences_per_chunk: int =
     finally:
         scenes.close()
     return paths
+
+
+def generate_chunks_in_processes(out_dir: str | Path, chunks: int, argv: list[str], stop_at: float | None = None,
+                                 log: Callable[[str], None] = print) -> list[Path]:
+    """Each missing chunk of :func:`chunk_plan` rendered by a fresh ``python -m structpose data renders
+    --chunks OUT_DIR --in-process --only K`` (``argv``: the remaining options, the same for every chunk);
+    stops starting new chunks once ``time.time()`` passes ``stop_at``."""
+    import subprocess
+    import sys
+    out_dir = Path(out_dir)
+    for k, (split, fam, i) in enumerate(chunk_plan(chunks)):
+        if (out_dir / f"{split}_{fam}_{i:03d}.npz").is_file():
+            continue
+        if stop_at is not None and time.time() > stop_at:
+            log(f"stop time reached before chunk {k}")
+            break
+        r = subprocess.run([sys.executable, "-m", "structpose", "data", "renders", "--chunks", str(out_dir),
+                            "--chunk-count", str(chunks), "--in-process", "--only", str(k), *argv], check=False)
+        if r.returncode != 0:
+            raise StructposeError(f"rendering chunk {k} failed (exit status {r.returncode})")
+    return [p for sp, fam, i in chunk_plan(chunks) if (p := out_dir / f"{sp}_{fam}_{i:03d}.npz").is_file()]
