@@ -153,3 +153,43 @@ def test_cli_bad_input_is_one_line(argv, needle, tmp_path):
                        check=False)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_video_with_the_world_lifter_feeds_it_the_tracked_world_landmarks(tmp_path):
+    """`structpose video --lifter world --mode none --no-fit` on real photos: its poses are the world lifter
+    applied to MediaPipe's tracked 2D *and* world landmarks of the same frames (recomputed here with the
+    detector), not the same lifter on 2D alone; the pose file names the lifter; the default stays 2D-only."""
+    import cv2
+
+    from benchmarks._helpers import write_still_video
+    from structpose.cli import main
+    from structpose.io.posefile import load_pose_file
+    from structpose.pipeline.detector import PoseDetector
+    from structpose.pipeline.lifting import detector_world
+    data = "/usr/share/doc/opencv-doc/examples/data"
+    video = write_still_video(tmp_path / "v.mp4", [f"{data}/basketball1.png", f"{data}/messi5.jpg"], 4)
+    out = tmp_path / "w.npz"
+    assert main(["video", str(video), "--out", str(out), "--mode", "none", "--no-fit", "--no-progress",
+                 "--lifter", "world", "--no-world"]) == 0
+    seq = load_pose_file(out)
+    assert seq.meta["lifter"] == "world" and seq.meta["lifter_world_input"] is True
+    cap = cv2.VideoCapture(str(video))
+    world = []
+    with PoseDetector(video=True) as det:
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            world.append(detector_world(det(img)))
+    cap.release()
+    pl = PoseLifter("world")
+    with_w, _ = pl(seq.poses_2d, seq.scores, seq.image_size, np.stack(world))
+    without, _ = pl(seq.poses_2d, seq.scores, seq.image_size, None)
+    ok = seq.valid
+    assert ok.sum() >= 4
+    assert np.abs(seq.poses_3d[ok] - with_w[ok]).max() < 1e-4
+    assert np.abs(seq.poses_3d[ok] - without[ok]).max() > 1e-3
+    default = tmp_path / "d.npz"
+    assert main(["video", str(video), "--out", str(default), "--mode", "none", "--no-fit", "--no-progress",
+                 "--no-world"]) == 0
+    assert load_pose_file(default).meta["lifter_world_input"] is False

@@ -50,7 +50,8 @@ def render_samples(pairs: dict[str, np.ndarray], min_score: float = 0.3, exclude
     cam = pairs["joints_cam"][keep].astype(np.float64)
     rot = cam @ np.swapaxes(R, 1, 2)
     rel = rot - rot[:, PELVIS:PELVIS + 1]
-    world = pairs["det_world"][keep].astype(np.float64)
+    # pairs without MediaPipe's world landmarks (e.g. another detector's) give "absent" (NaN)
+    world = pairs["det_world"][keep].astype(np.float64) if "det_world" in pairs else np.full(cam.shape, np.nan)
     world = (world - world[:, PELVIS:PELVIS + 1]) @ np.swapaxes(R, 1, 2)
     out = {"xy": torch.as_tensor(xy, dtype=torch.float32), "mask": torch.as_tensor(mask),
            "world": torch.as_tensor(world, dtype=torch.float32),
