@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import StructposeError
 
 #: a chunk shorter than this is not worth a second graph's start-up (~0.1-0.2 s)
-MIN_CHUNK_FRAMES = 60
+MIN_CHUNK_FRAMES = 30
 #: a later chunk's graph tracks every PRIME_STRIDE-th frame before its start (see _prime)
 PRIME_STRIDE = 8
 #: priming cost per frame, in tracked frames: decoding (~12 % of a tracked frame) + 1/PRIME_STRIDE of a detection
@@ -55,11 +55,13 @@ def chunk_bounds(n_frames: int, workers: int, min_chunk: int = MIN_CHUNK_FRAMES,
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def _prime(cap: object, det: object, start: int, stride: int) -> None:
+def _prime(cap: object, det: object, start: int, stride: int, stop: threading.Event) -> None:
     """Read frames ``0 .. start-1`` of ``cap`` and track every ``stride``-th one (and the last) with
     ``det``: a later chunk's graph then follows the person the first chunk's graph picked on frame 0
     (a cold start on the chunk's own first frame picks whoever scores highest there)."""
     for f in range(start):
+        if stop.is_set():
+            return
         if f % stride and f != start - 1:
             if not cap.grab():                    # type: ignore[attr-defined]
                 return
@@ -117,7 +119,7 @@ def detect_chunks(path: str | Path, n_frames: int, make_detector: Callable[[], o
             cap = cv2.VideoCapture(str(path))
             limit = (end - start) if k < last else (None if max_frames is None else max_frames - start)
             with make_detector() as det:         # type: ignore[attr-defined]
-                _prime(cap, det, start, prime_stride)
+                _prime(cap, det, start, prime_stride, stop[k])
 
                 def run(lim: int | None) -> None:
                     while not stop[k].is_set() and (lim is None or read[k] < lim):
