@@ -130,3 +130,12 @@ def test_one_frame_lift_equals_the_batched_lift(camera_pixels):
         np.testing.assert_allclose(rel, ref_rel[0], atol=1e-6, rtol=0)
     cams = np.stack([c for c, _ in one])
     assert np.isnan(cams[::7]).all() and np.isfinite(cams[1::7]).all()
+
+
+def test_bad_detect_workers_is_one_line(tmp_path, capsys):
+    from structpose.cli import main
+    out = tmp_path / "o.npz"
+    assert main(["video", str(VTEST), "--out", str(out), "--detect-workers", "0", "--max-frames", "3",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--detect-workers 0" in err and "\n" not in err and not out.exists()
