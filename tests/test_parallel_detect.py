@@ -7,6 +7,7 @@ person hands the rest of the file back to the first graph.  The one-frame lift i
 the batched lift on real mocap seen by a camera, with masked and missing joints."""
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +23,7 @@ def test_chunks_cover_the_frames_and_balance_the_priming():
     for n, k, p in ((100, 2, 0.0), (230, 2, 0.23), (1000, 3, 0.23), (59, 2, 0.23), (10, 4, 0.0)):
         b = chunk_bounds(n, k, 30, p)
         assert b[0][0] == 0 and b[-1][1] == n
-        assert all(e0 == s1 for (_, e0), (s1, _) in zip(b[:-1], b[1:]))
+        assert all(e0 == s1 for (_, e0), (s1, _) in pairwise(b))
         assert len(b) <= k and (len(b) == 1 or min(e - s for s, e in b) >= 30 * 0.8)
         # each worker: priming through the frames before its chunk (cost p each) + its own chunk
         work = [p * s + (e - s) for s, e in b]

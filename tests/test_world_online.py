@@ -53,7 +53,7 @@ def test_online_fallback_pins_still_feet_keeping_the_bones(walk, monkeypatch):
     """Where no floor is found, online, still feet are pulled towards the 3D point they hold: only the
     legs below the hips change, thigh and shin keep their lengths, and the pull moves the ankles of
     frames whose foot is still less from frame to frame than without it."""
-    cam, world, R, t = walk
+    _, world, R, t = walk
     moving = _moving_camera(world, R, t)
     k = np.exp(np.random.default_rng(1).normal(scale=0.05, size=(len(moving), 1, 1)))
     moving = moving - moving[:, :1] + moving[:, :1] * k              # the chain's depth jitter

@@ -23,6 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def chunk_bounds(n_frames: int, workers: int, min_chunk: int = MIN_CHUNK_FRAMES,
         lengths[j] = 1.0 - prime_cost * lengths[:j].sum()
     lengths = np.maximum(lengths, 1e-3)
     edges = np.r_[0, np.cumsum(lengths) / lengths.sum() * n_frames].round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [(int(a), int(b)) for a, b in pairwise(edges)]
 
 
 def _prime(cap: object, det: object, start: int, stride: int, stop: threading.Event) -> None:
@@ -76,12 +77,12 @@ def same_person(a: object, b: object, tolerance: float = 0.25) -> bool:
     """Whether two detections on consecutive frames show the same person: both found and their H36M
     keypoints on average within ``tolerance`` of the first one's size (its keypoints' larger extent);
     a frame without a person before a found one counts as the same (one graph re-detects then too)."""
-    fa, fb = bool(getattr(a, "found")), bool(getattr(b, "found"))
+    fa, fb = bool(a.found), bool(b.found)
     if not fa:
         return True
     if not fb:
         return False
-    ka, kb = np.asarray(getattr(a, "keypoints"), np.float64), np.asarray(getattr(b, "keypoints"), np.float64)
+    ka, kb = np.asarray(a.keypoints, np.float64), np.asarray(b.keypoints, np.float64)
     size = float(np.max(np.nanmax(ka, 0) - np.nanmin(ka, 0)))
     return bool(np.nanmean(np.linalg.norm(ka - kb, axis=-1)) <= tolerance * max(size, 1.0))
 
