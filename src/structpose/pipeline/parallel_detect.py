@@ -2,20 +2,27 @@
 
 MediaPipe's tracking is sequential (each frame's region comes from the previous frame's landmarks) and
 one graph keeps about one core busy, so on a 2-core machine a single graph caps the chain.  Its
-``process`` releases the GIL (measured: two graphs in two threads use two cores).  A file can be cut
-into ``workers`` contiguous chunks of frames; each chunk gets its own decoder (seeked to the chunk's
-first frame) and its own MediaPipe graph in its own thread, and tracks at the full frame rate.  The
-detections come back in frame order: the first chunk's as they are made, later chunks' held (a
+``process`` releases the GIL (measured: two graphs in two threads use both cores, 22.0 -> 12.4 ms per
+frame on a quiet machine).  So the file is cut into ``workers`` contiguous chunks, each tracked at the full
+frame rate by its own graph with its own decoder in its own thread.  The detections come back in frame
+order: the first chunk's as they are made, later chunks' held (a
 :class:`~structpose.pipeline.detector.Detection` is ~1 kB per frame) until the chunks before them end.
 
-What changes against one graph: each later chunk starts cold, as after a cut (a full person detection
-on its first frame, no landmark-smoothing history), so its first frames can differ from what one graph
-tracking through would give; every other frame is tracked the same way.  (Alternating frames between
-graphs was the other option; it halves each graph's frame rate for the whole video and so changes every
-frame's tracking and smoothing.)  ``benchmarks/bench_speed.py`` measures the speed and the change.
+Identity.  A graph that starts cold on a chunk's first frame picks whoever scores highest there (on the
+Sports2D demo, the other of its two people).  So a later chunk's graph is *primed*: it decodes the
+frames before its chunk and tracks every :data:`PRIME_STRIDE`-th of them, from frame 0 (where the first
+graph starts too), and is checked to hand over the same person (:func:`same_person`, its first frame
+against the previous chunk's last).  If not, it is dropped and the previous chunk's graph, still warm,
+goes on to the end of the file: the output is then exactly one graph's.  Chunk sizes balance priming
+plus tracking between the workers (:func:`chunk_bounds`).
 
-Only for files whose frame count is known and whose decoder can seek to a frame: a webcam or stream
-stays on one graph (``structpose.pipeline.video``).
+What changes against one graph: a later chunk is tracked from another state, so its landmarks differ by
+a few pixels (more on single frames where the two tracks take a different limb);
+``benchmarks/bench_detect_parallel.py`` measures the accuracy with and without.  Frames are never
+seeked (priming reads from the start), so any file cv2 decodes in order works; the header's frame count
+only places the chunks (a count that is too large loses nothing: the chunks past the real end read
+nothing, and the last chunk reads on to the end of the file if it is too small).  Webcams and streams
+stay on one graph (``structpose.pipeline.video``).
 """
 from __future__ import annotations
 

@@ -200,7 +200,8 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     ``on_frame(index, image, detection, pose_3d_or_None)`` is called per frame (e.g. for live
     rendering); ``pose_3d`` is the online output, or None in bidirectional mode.  ``opened``: the
     ``(capture, info)`` of :func:`open_source` when the caller opened the source already (a webcam
-    cannot be opened twice).
+    cannot be opened twice).  ``detect_workers``: MediaPipe graphs for a file (None: :func:`auto_detect_workers`;
+    :mod:`structpose.pipeline.parallel_detect`).
     """
     if mode not in MODES:
         raise StructposeError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
