@@ -58,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_min_score(p)
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--detect-workers", type=int, default=None, metavar="N",
-                   help="MediaPipe graphs on a file, each tracking a contiguous chunk (default: 2 on 2+ cores for "
-                        "the offline modes, 1 for --mode online, a webcam or stream; docs/speed.md)")
+                   help="MediaPipe graphs on a file, each tracking a contiguous chunk on its own core (default 1; "
+                        "2 can be faster where a second core is free, see docs/speed.md; a webcam or stream uses 1)")
     add_lifter(p)
     p.add_argument("--tpnet", default=None, help="TP-Net weights for the mode (default: shipped)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

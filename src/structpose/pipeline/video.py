@@ -145,12 +145,13 @@ class Timings:
         return {k: 1000 * getattr(self, k) / n for k in ("decode_wait", "detect", "lift", "temporal", "write", "wall")}
 
 
-def auto_detect_workers(info: dict, on_frame=None, asked: int | None = None, mode: str = "bidirectional") -> int:
+def auto_detect_workers(info: dict, on_frame=None, asked: int | None = None) -> int:
     """How many MediaPipe graphs ``process_video`` runs (:mod:`structpose.pipeline.parallel_detect`):
-    ``asked``, else ``STRUCTPOSE_DETECT_WORKERS`` if set, else 2 on a machine with 2+ cores for the offline
-    modes (there the chunked detection measured as accurate as one graph; online it cost 1.5 mm MPJPE
-    on real pixels, docs/speed.md) and 1 online; always 1 for a webcam or stream, a file whose frame
-    count is unknown, or when frames are drawn (``on_frame`` needs the images in order)."""
+    ``asked`` (``--detect-workers``), else ``STRUCTPOSE_DETECT_WORKERS`` if set, else 1.  Opt-in: on the
+    shared 2-core machine of its measurements, two graphs were 0.7-1.2x one graph's speed end to end (the
+    other jobs left no free core), and faster only where the second core was free (docs/speed.md).  Always
+    1 for a webcam or stream, a file whose frame count is unknown, or when frames are drawn (``on_frame``
+    needs the images in order)."""
     env = os.environ.get("STRUCTPOSE_DETECT_WORKERS")
     if asked is not None:
         if int(asked) < 1:
@@ -161,7 +162,7 @@ def auto_detect_workers(info: dict, on_frame=None, asked: int | None = None, mod
             raise StructposeError(f"STRUCTPOSE_DETECT_WORKERS={env!r}; expected a whole number >= 1")
         n = int(env)
     else:
-        n = 1 if mode == "online" else min(2, os.cpu_count() or 1)
+        n = 1
     if info.get("live") or not info.get("frames") or on_frame is not None:
         return 1
     return n
@@ -259,7 +260,7 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
 
     worker = threading.Thread(target=post, daemon=True, name="structpose-post")
     worker.start()
-    workers = auto_detect_workers(info, on_frame, detect_workers, mode)
+    workers = auto_detect_workers(info, on_frame, detect_workers)
     detections = None
     try:
         if workers > 1:
