@@ -36,7 +36,8 @@ camera moved), a camera at or below the ankles, a single frame.  The world frame
 camera frame turned Y up (``x, -y, -z``: a level camera assumed), the origin under the first root,
 y = 0 at the lowest ankle minus the ankle height; the root is smoothed, no contacts, no pinning
 (online, feet that stand still, on a floor or on a hold, also hold the smoothed path:
-:func:`structpose.contacts.still_probability`).
+:func:`structpose.contacts.still_probability`; and they are pulled, ``PIN_STRENGTH_FALLBACK_ONLINE``, to the 3D
+point they hold).
 A level dolly or a pan about the vertical leaves the floor unchanged in the camera frame and is not
 detected.  In online mode the floor, scale and frame are still fitted on the whole recording (a pose
 file is written at its end); the root path, contacts and pinning are causal.
