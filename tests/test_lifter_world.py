@@ -189,6 +189,11 @@ def test_video_with_the_world_lifter_feeds_it_the_tracked_world_landmarks(tmp_pa
     assert ok.sum() >= 4
     assert np.abs(seq.poses_3d[ok] - with_w[ok]).max() < 1e-4
     assert np.abs(seq.poses_3d[ok] - without[ok]).max() > 1e-3
+    # the streaming (one frame at a time) call gives the same, with and without landmarks
+    k = int(np.flatnonzero(ok)[0])
+    one_w, _ = pl(seq.poses_2d[k], seq.scores[k], seq.image_size, world[k])
+    one_0, _ = pl(seq.poses_2d[k], seq.scores[k], seq.image_size, None)
+    assert np.abs(one_w - with_w[k]).max() < 1e-4 and np.abs(one_0 - without[k]).max() < 1e-4
     default = tmp_path / "d.npz"
     assert main(["video", str(video), "--out", str(default), "--mode", "none", "--no-fit", "--no-progress",
                  "--no-world"]) == 0

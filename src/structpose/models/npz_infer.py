@@ -243,6 +243,8 @@ class NpzLifter:
         radius = np.maximum(np.sqrt((d ** 2).sum((0, 1)) / count), np.float32(1e-6))
         xy_n = d / radius
         x = np.concatenate([xy_n * mm, mm], -1).reshape(1, -1)     # (1, n): the batched call's matmul order
+        if self.world:                                               # a world lifter given no landmarks
+            x = np.concatenate([x, world_features(None, 1)], 1)
         (w, b), ln = self.inp
         h = np.maximum(self._ln(x @ w + b, ln), 0)
         for (w1, b1), ln1, (w2, b2), ln2 in self.blocks:

@@ -162,7 +162,8 @@ class PoseLifter:
         world landmarks through ``skeleton.convert``; NaN rows where it has none); used only by weights
         that take it (:attr:`uses_world`), turned by the same on-axis rotation as the keypoints."""
         kp = np.asarray(keypoints, np.float32)
-        if kp.ndim == 2 and kp.shape == (J, 2) and self._np is not None and self.on_axis:
+        if kp.ndim == 2 and kp.shape == (J, 2) and self._np is not None and self.on_axis and \
+                (world is None or not self.uses_world):
             return self._one(kp, scores, image_size)
         if kp.ndim == 2:
             return tuple(a[0] for a in self(kp[None], None if scores is None else np.asarray(scores)[None],
