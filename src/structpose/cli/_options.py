@@ -24,4 +24,7 @@ def add_mode(p: argparse.ArgumentParser, default: str, help: str, choices: tuple
 
 
 def add_lifter(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lifter", default=None, help="lifter weights (default: shipped)")
+    from ..models.npz_infer import LIFTER_NAMES
+    p.add_argument("--lifter", default=None,
+                   help="lifter weights: a .pt file or a shipped name (" + ", ".join(LIFTER_NAMES) + "; default "
+                        "today); `world` also reads MediaPipe's world landmarks in video and image")
