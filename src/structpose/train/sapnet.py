@@ -350,7 +350,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
                                          "effective_weights": weights}, indent=2))
         from ..models.sapnet import save_weights
         save_weights(out / "weights.pt", net, bone_sum, {"stage": cfg.get("stage"), "steps": step,
-                                                          "trained_on": "renders of real mocap (stand-in)"})
+                                                          "trained_on": data.get("trained_on", "renders of real mocap (stand-in)")})
         if data.get("test") is not None:
             result["eval"] = evaluate(net.eval(), data["test"], bone_sum)
             with atomic_path(out / "eval.json") as tmp:
