@@ -163,6 +163,23 @@ def save_sheet(path: str | Path, images: list[np.ndarray], cols: int, cell: tupl
         Path(tmp).write_bytes(cv2.imencode(".jpg", grid, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
 
 
+def labelled_sheet(path: str | Path, a: dict[str, np.ndarray], n: int = 32, cols: int = 8, seed: int = 0) -> None:
+    """``n`` random crops of a crop set with their H36M-17 labels drawn (green; unlabelled joints absent)."""
+    from ..skeleton import H36M17
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(a["images"]), size=min(n, len(a["images"])), replace=False)
+    tiles = []
+    for i in idx:
+        im = a["images"][i].copy()
+        uv = a["uv"][i]
+        for p, c in H36M17.bones:
+            if np.isfinite(uv[[p, c]]).all():
+                cv2.line(im, tuple(np.round(uv[p]).astype(int)), tuple(np.round(uv[c]).astype(int)), (40, 230, 40), 1,
+                         cv2.LINE_AA)
+        tiles.append(im)
+    save_sheet(path, tiles, cols, cell=(STORE, STORE))
+
+
 # ----------------------------------------------------------------------------------- real frames --
 
 MIN_SCORE = 0.5        # a pseudo-labelled joint needs this MediaPipe visibility, else it is unlabelled
