@@ -1,7 +1,7 @@
 """SAP-Net on real pixels: capsule-trained against Anny + real-frame-trained weights, side by side (issue 13).
 
-Rows per weights file (``src/structpose/weights/sapnet_realtime*.pt`` and, if present, the run named by
-``SAP13_WEIGHTS``): 2D PCK@0.2 torso and median error (torso heights) against MediaPipe pseudo-labels on
+Rows per weights file (``benchmarks/models/sapnet_realtime*.pt`` -- the capsule-trained weights shipped
+before --, ``src/structpose/weights/sapnet_realtime*.pt`` and any runs named by ``SAP13_WEIGHTS``, comma-separated): 2D PCK@0.2 torso and median error (torso heights) against MediaPipe pseudo-labels on
 real photos no SAP-Net trained on (opencv-doc messi5 / basketball1 / basketball2, every 5th frame of
 Pose2Sim's four views); 2D against the leave-one-view-out triangulated reference on Pose2Sim, with
 MediaPipe's own error on the same frames and the ratio (target <= 1.5); 3D on the real-pixels benchmark
@@ -22,7 +22,8 @@ WEIGHTS = ROOT / "src" / "structpose" / "weights"
 
 
 def _candidates() -> dict[str, Path]:
-    out = {p.name: p for p in sorted(WEIGHTS.glob("sapnet_realtime*.pt"))}
+    out = {p.name: p for p in sorted((ROOT / "benchmarks" / "models").glob("sapnet_realtime*.pt"))}
+    out.update({p.name: p for p in sorted(WEIGHTS.glob("sapnet_realtime*.pt"))})
     extra = os.environ.get("SAP13_WEIGHTS")
     if extra:
         for item in extra.split(","):
@@ -80,7 +81,7 @@ def main() -> None:
     L += ["", (f"MediaPipe (per-frame) against the same reference: median {mp['median_err']:.3f} torso heights, "
           f"PCK@0.2 {mp['pck']:.3f}, swaps {mp['swap_rate']:.3f}."), "",
           "![overlays](images/sapnet_real_overlays.png)", "",
-          "*MediaPipe green; " + ", ".join(f"{k} {col}" for k, col in zip(weights, ("red", "orange"))) + ".*", ""]
+          "*MediaPipe green; " + ", ".join(f"{k} {col}" for k, col in zip(weights, ("red", "blue"))) + ".*", ""]
     doc = ROOT / "docs" / "sapnet_real_photos.md"
     with atomic_path(doc) as tmp:
         Path(tmp).write_text("\n".join(L))

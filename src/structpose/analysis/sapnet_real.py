@@ -168,7 +168,7 @@ COLOURS = {"mediapipe": (60, 200, 60), 0: (40, 40, 230), 1: (230, 120, 30)}     
 
 
 def overlay_figure(overlays: list[dict], labels: list[str], out: str | Path, cell_h: int = 360) -> None:
-    """Each photo with MediaPipe (green) and each weights' 2D skeleton (red, orange) drawn on it."""
+    """Each photo with MediaPipe (green) and each weights' 2D skeleton (red, blue) drawn on it."""
     from ..io.atomic import atomic_path
     from ..skeleton import H36M17
     bones = H36M17.bones
