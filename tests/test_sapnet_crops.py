@@ -203,3 +203,35 @@ def test_realistic_still_labels_project_through_its_camera(deepmimic_clips):
     np.testing.assert_allclose(st.camera.project(st.joints_cam.astype(np.float64)), st.uv, atol=1e-3)
     assert {"occluder", "motion_blur", "noise", "jpeg", "shadow"} <= set(st.effects)
     assert not (st.unoccluded & ~st.in_image).any()
+
+
+def test_structure_terms_skip_two_d_samples_with_an_unlabelled_joint():
+    import torch
+
+    from structpose.train.sapnet import compute_losses
+
+    rng = np.random.default_rng(7)
+    xy = torch.tensor(rng.uniform(-0.3, 0.3, (3, 17, 2)), dtype=torch.float32)
+    z = torch.tensor(rng.normal(0, 0.1, (3, 17)), dtype=torch.float32)
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.z = torch.nn.Parameter(z[:n].clone())
+
+        def forward(self, image):
+            return torch.zeros(len(image), 1, 17, 32, 32) + 0 * self.z.sum(), self.z
+
+    def batch(n, xy_):
+        return {"image": torch.zeros(n, 3, 128, 128), "heatmaps": torch.zeros(n, 17, 32, 32),
+                "weight": torch.ones(n, 17), "xy": xy_[:n], "z": torch.zeros(n, 17), "has3d": torch.zeros(n)}
+
+    w = {"heatmap": 1.0, "lambda_g": 0.1, "lambda_a": 0.1, "lambda_s": 0.1}
+    canon = torch.full((16,), 0.1)
+    bad = xy.clone()
+    bad[1, 3] = -1e6 / 100          # an unlabelled joint, as CropSet / AnnotatedImages send it
+    with_bad = compute_losses(Fixed(2), batch(2, bad), w, canon)["structure"].detach()
+    alone = compute_losses(Fixed(1), batch(1, xy), w, canon)["structure"].detach()
+    assert torch.isfinite(with_bad) and float(with_bad) == pytest.approx(float(alone), rel=1e-5)
+    both = compute_losses(Fixed(2), batch(2, xy), w, canon)["structure"].detach()
+    assert float(both) != pytest.approx(float(alone), rel=1e-3)      # a labelled second sample does count
