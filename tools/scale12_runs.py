@@ -19,7 +19,7 @@ from pathlib import Path
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["capacity", "table4"])
+    ap.add_argument("what", choices=["capacity", "table4", "table4-summary"])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--folds", nargs="+", default=["cmu"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -28,6 +28,8 @@ def main() -> None:
     ap.add_argument("--pose-balance", type=float, default=0.0, help="MotionLifterConfig.pose_balance")
     a = ap.parse_args()
     import torch
+    if a.what == "table4-summary":
+        return table4_summary(a.run_dir)
     if a.what == "table4":
         return table4(a.run_dir, a.seeds, a.steps or 300)
 
@@ -105,6 +107,26 @@ def table4(run_dir: Path, seeds: list[int], steps: int, batch: int = 128) -> Non
         with out.open("a") as fh:
             fh.write(json.dumps({"name": name, "window": n, "seed": seed, "steps": steps, "batch": batch,
                                  "wall_s": round(wall, 1), "test": res}) + "\n")
+
+
+def table4_summary(run_dir: Path) -> None:
+    """Markdown: mean +- std over seeds of MPJPE / MPJVE (mean over families), and per family MPJPE."""
+    import json
+
+    import numpy as np
+    rows = [json.loads(x) for x in (run_dir / "table4.jsonl").read_text().splitlines()]
+    fams = [f for f in rows[0]["test"] if f != "mean"]
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["name"], r["window"]), []).append(r)
+    print("| model | N | seeds | MPJPE mm (mean of families) | MPJVE mm/frame | " + " | ".join(fams) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(fams))
+    order = ["input", "LSTM", "Bi-LSTM", "TP-Net", "Bi-TP-Net"]
+    for (name, n), rs in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
+        cell = lambda vals: f"{np.mean(vals):.1f} ± {np.std(vals):.1f}" if len(vals) > 1 else f"{vals[0]:.1f}"
+        print(f"| {name} | {n or '-'} | {len(rs)} | {cell([r['test']['mean']['mpjpe'] for r in rs])} | "
+              f"{cell([r['test']['mean']['mpjve'] for r in rs])} | "
+              + " | ".join(cell([r['test'][f]['mpjpe'] for r in rs]) for f in fams) + " |")
 
 
 if __name__ == "__main__":
