@@ -34,6 +34,7 @@ HEIGHT_M = (0.04, 0.12)
 SPEED_MPS = (0.25, 0.75)
 SPEED_MPS_ONLINE = (0.6, 1.2)     # online poses jitter more (no look-ahead): a still foot reads ~0.2-1 m/s
 ON, OFF = 0.5, 0.25
+SPAN_S, SPAN_S_ONLINE = 0.1, 0.1  # baseline of the foot speed (s), offline / online
 
 
 def _ramp(x: np.ndarray, full: float, zero: float) -> np.ndarray:
@@ -65,14 +66,15 @@ def foot_speed(ankles: np.ndarray, fps: float, causal: bool, span_s: float = 0.1
 
 def contact_probability(poses_world: np.ndarray, fps: float, ankle_height: float, causal: bool = False,
                         height_m: tuple[float, float] = HEIGHT_M,
-                        speed_mps: tuple[float, float] | None = None) -> np.ndarray:
+                        speed_mps: tuple[float, float] | None = None, span_s: float | None = None) -> np.ndarray:
     """``(T, 17, 3)`` world poses (Y up, floor y = 0, metres) -> ``(T, 2)`` contact probability in [0, 1]
-    for (right, left) foot; NaN where the pose is NaN."""
+    for (right, left) foot; NaN where the pose is NaN.  ``span_s``: the speed's baseline (default
+    ``SPAN_S`` / ``SPAN_S_ONLINE``)."""
     check_shape(poses_world, ["T", 17, 3], "world poses")
     a = np.asarray(poses_world, np.float64)[:, list(ANKLES)]
     lift = a[..., 1] - ankle_height
     speed_mps = speed_mps or (SPEED_MPS_ONLINE if causal else SPEED_MPS)
-    p = _ramp(lift, *height_m) * _ramp(foot_speed(a, fps, causal), *speed_mps)
+    p = _ramp(lift, *height_m) * _ramp(foot_speed(a, fps, causal, span_s or (SPAN_S_ONLINE if causal else SPAN_S)), *speed_mps)
     if not causal and len(p) >= 3:
         padded = np.concatenate([p[:1], p, p[-1:]])
         p = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
@@ -92,7 +94,7 @@ def still_probability(poses: np.ndarray, fps: float, causal: bool = False,
     if T < 2:
         return np.zeros((T, 2))
     speed_mps = speed_mps or (SPEED_MPS_ONLINE if causal else SPEED_MPS)
-    k = max(1, round(0.1 * fps))
+    k = max(1, round((SPAN_S_ONLINE if causal else SPAN_S) * fps))
     idx = np.arange(T)
     lo, hi = ((np.maximum(idx - k, 0), idx) if causal else
               (np.maximum(idx - max(1, k // 2), 0), np.minimum(idx + max(1, k // 2), T - 1)))
@@ -156,10 +158,12 @@ def _segments(c: np.ndarray) -> list[tuple[int, int]]:
 
 
 def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_height: float,
-             causal: bool = False, blend_s: float = 0.1, strength: tuple[float, float] = (1.0, 1.0)
-             ) -> np.ndarray:
+             causal: bool = False, blend_s: float = 0.1, strength: tuple[float, float] = (1.0, 1.0),
+             on_floor: bool = True) -> np.ndarray:
     """Plant each foot during its contacts; ``(T, 17, 3)`` world poses and ``(T, 2)`` bool contacts ->
-    ``(T, 17, 3)`` poses with the legs re-solved (every other joint unchanged).  See the module text."""
+    ``(T, 17, 3)`` poses with the legs re-solved (every other joint unchanged).  See the module text.
+    ``on_floor`` False (no floor known, e.g. a foot on a climbing hold): the pin is the 3D point the
+    ankle holds (its mean / running mean in y too) instead of a point on the floor."""
     check_shape(poses_world, ["T", 17, 3], "world poses")
     out = np.array(poses_world, np.float64)
     T = len(out)
@@ -183,7 +187,8 @@ def pin_feet(poses_world: np.ndarray, contacts: np.ndarray, fps: float, ankle_he
                 pin = np.broadcast_to(np.nanmean(a, axis=0), (len(k), 3)).copy()
             if not np.isfinite(pin).all():
                 continue
-            pin[:, 1] = ankle_height
+            if on_floor:
+                pin[:, 1] = ankle_height
             out_w = _smoothstep((e + ramp - k) / (ramp + 1))          # 1 until the contact ends
             if causal:
                 # online the pin starts where the ankle is at the onset: no horizontal jump to blend;

@@ -36,7 +36,8 @@ camera moved), a camera at or below the ankles, a single frame.  The world frame
 camera frame turned Y up (``x, -y, -z``: a level camera assumed), the origin under the first root,
 y = 0 at the lowest ankle minus the ankle height; the root is smoothed, no contacts, no pinning
 (online, feet that stand still, on a floor or on a hold, also hold the smoothed path:
-:func:`structpose.contacts.still_probability`).
+:func:`structpose.contacts.still_probability`; and they are pulled, ``PIN_STRENGTH_FALLBACK_ONLINE``, to the 3D
+point they hold).
 A level dolly or a pan about the vertical leaves the floor unchanged in the camera frame and is not
 detected.  In online mode the floor, scale and frame are still fitted on the whole recording (a pose
 file is written at its end); the root path, contacts and pinning are causal.
@@ -66,6 +67,8 @@ DEPTH_SD = 0.08               # ... and the chain's relative depth error (after 
 REVISIT_M = 0.5               # floor points of the two halves this close count as the same spot
 PIN_STRENGTH_ONLINE = (0.2, 0.2)   # online pin pull (horizontal, vertical): a causal pin is further from where
                                    # the foot stands; on val a full pull cost 0.7 mm MPJPE, 0.3 0.05 mm, 0.2 none
+PIN_STRENGTH_FALLBACK_ONLINE = 0.1   # online, no floor: pull of still feet to the 3D point they hold (val: 0.2 cost 0.04 mm MPJPE)
+PATH_CONTACT_ONLINE: dict = {"span_s": 0.2}   # online: the path's contacts read the foot speed over 0.2 s (pins: 0.1 s)
 MAX_STAND_MPS = 1.5           # a foot faster than this does not stand
 _J = {n: H36M17.index(n) for n in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle",
                                     "spine", "thorax", "neck_nose", "head_top")}
@@ -338,8 +341,15 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     if fit.status != "ok":
         if causal:
             # no floor, but a foot that stands still (on the floor or a hold) keeps the path from jittering
-            smooth = solve_root(root, rel, fps, contact=still_probability(rel + smooth[:, None], fps, causal),
-                                causal=causal, model=model)
+            still = still_probability(rel + smooth[:, None], fps, causal)
+            smooth = solve_root(root, rel, fps, contact=still, causal=causal, model=model)
+            res = _fallback(rel, smooth, first, ankle_h, scale, fit.status, meta)
+            if pin and PIN_STRENGTH_FALLBACK_ONLINE > 0:
+                held = hysteresis(still_probability(res.poses_world, fps, causal))
+                s = PIN_STRENGTH_FALLBACK_ONLINE
+                res.poses_world = pin_feet(res.poses_world, held, fps, ankle_h, causal=True, strength=(s, s),
+                                           on_floor=False)
+            return res
         return _fallback(rel, smooth, first, ankle_h, scale, fit.status, meta)
     n, d = fit.normal, fit.d
     try:
@@ -352,7 +362,8 @@ def to_world(poses_cam: np.ndarray, fps: float, height: float = DEFAULT_HEIGHT_M
     M0 = frame_from(n, facing(rel[first] + smooth[first], n), np.zeros(3))
     M0[1, 3] = d + ankle_h                          # y = height above the ground (ankle plane - ankle height)
     w1 = _apply(M0, rel + smooth[:, None])
-    p1 = contact_probability(w1, fps, ankle_h, causal=causal)
+    # the path's contacts (moving the root changes no root-relative joint: these may be looser online)
+    p1 = contact_probability(w1, fps, ankle_h, causal=causal, **(PATH_CONTACT_ONLINE if causal else {}))
     path = solve_root(root, rel, fps, contact=p1, plane=(n, d), causal=causal, model=model)
     pose_s = rel + path[:, None]
     origin = pose_s[first, 0] - (pose_s[first, 0] @ n + d + ankle_h) * n

@@ -23,7 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     seq, tm, written = video_to_files(args.source, args.out, render=args.render, formats=formats, mode=args.mode,
                                       fit=not args.no_fit, lifter=lifter, max_frames=args.max_frames,
                                       progress=not args.no_progress, tpnet=args.tpnet, height=height,
-                                      view=args.view)
+                                      view=args.view, detect_workers=args.detect_workers)
     ms = tm.per_frame_ms()
     n_bad = int((~seq.valid).sum())
     print(f"{seq.num_frames} frames in {tm.wall:.1f} s ({seq.num_frames / max(tm.wall, 1e-9):.1f} FPS); "
@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_fov(p)
     add_min_score(p)
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--detect-workers", type=int, default=None, metavar="N",
+                   help="MediaPipe graphs on a file, each tracking a contiguous chunk on its own core (default 1; "
+                        "2 can be faster where a second core is free, see docs/speed.md; a webcam or stream uses 1)")
     add_lifter(p)
     p.add_argument("--tpnet", default=None, help="TP-Net weights for the mode (default: shipped)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

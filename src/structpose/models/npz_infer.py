@@ -206,6 +206,38 @@ class NpzLifter:
         return pose, y[:, -1], xy_n, m, centre, radius
 
 
+    def one(self, xy: np.ndarray, mask: np.ndarray):
+        """One frame, ``xy (17, 2)`` float32 (0 where masked) + ``mask (17,)``: the same as ``self(xy[None],
+        mask[None])`` (to float32 rounding) in fewer NumPy calls, for streaming; returns shape-``(1, ...)``
+        arrays like the batched call."""
+        xy = np.array(xy, np.float32)
+        m = np.array(mask, np.float32)
+        hips = 0.5 * (xy[L_HIP] + xy[R_HIP])
+        sh = 0.5 * (xy[L_SH] + xy[R_SH])
+        m_h, m_s = m[L_HIP] * m[R_HIP], m[L_SH] * m[R_SH]
+        xy[PELVIS], xy[THORAX], xy[SPINE], xy[HEAD_TOP] = hips, sh, 0.5 * (hips + sh), 1.6 * xy[NOSE] - 0.6 * sh
+        m[PELVIS], m[THORAX], m[SPINE], m[HEAD_TOP] = m_h, m_s, m_h * m_s, m[NOSE] * m_s
+        mm = m[:, None]
+        xy[m <= 0] = 0
+        count = np.maximum(m.sum(), np.float32(1))
+        centre = xy[PELVIS] if m[PELVIS] > 0 else (xy * mm).sum(0) / count
+        d = (xy - centre) * mm
+        radius = np.maximum(np.sqrt((d ** 2).sum((0, 1)) / count), np.float32(1e-6))
+        xy_n = d / radius
+        x = np.concatenate([xy_n * mm, mm], -1).reshape(1, -1)     # (1, n): the batched call's matmul order
+        (w, b), ln = self.inp
+        h = np.maximum(self._ln(x @ w + b, ln), 0)
+        for (w1, b1), ln1, (w2, b2), ln2 in self.blocks:
+            y = np.maximum(self._ln(h @ w1 + b1, ln1), 0)
+            h += np.maximum(self._ln(y @ w2 + b2, ln2), 0)
+        y = (h @ self.out[0] + self.out[1])[0]
+        pose = y[:J * 3].reshape(J, 3)
+        pose[:, :2] += xy_n * mm
+        pose -= pose[PELVIS]
+        return (pose[None], y[-1:], xy_n[None], m[None], centre[None],
+                np.asarray(radius, np.float32).reshape(1))
+
+
 class NpzTPNet:
     """TP-Net's eval-mode forward in NumPy: ``(..., N, 17, 3)`` window -> ``(..., 17, 3)`` (metres).
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Self
@@ -57,26 +58,40 @@ def landmarks_to_h36m(landmarks: np.ndarray, visibility: np.ndarray, image_size:
     return kp.astype(np.float32), scores.astype(np.float32)
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet = {"depth": 0, "saved": -1, "devnull": -1}
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr(active: bool) -> Iterator[None]:
-    """Silence C++ logging (TFLite / glog start-up chatter) written straight to file descriptor 2."""
+    """Silence C++ logging (TFLite / glog start-up chatter) written straight to file descriptor 2.
+    Reference-counted under a lock: detectors in several threads (``parallel_detect``) overlap here,
+    and the first in saves fd 2, the last out restores it (saving it twice would keep /dev/null)."""
     if not active:
         yield
         return
+    with _QUIET_LOCK:
+        if _quiet["depth"] == 0:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):          # no real fd 2 (e.g. captured by a test runner)
+                saved = -1
+            if saved >= 0:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                _quiet.update(saved=saved, devnull=devnull)
+        _quiet["depth"] += 1
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):              # no real fd 2 (e.g. captured by a test runner)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _QUIET_LOCK:
+            _quiet["depth"] -= 1
+            if _quiet["depth"] == 0 and _quiet["saved"] >= 0:
+                os.dup2(_quiet["saved"], 2)
+                os.close(_quiet["saved"])
+                os.close(_quiet["devnull"])
+                _quiet.update(saved=-1, devnull=-1)
 
 
 class PoseDetector:

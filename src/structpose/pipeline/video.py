@@ -25,6 +25,7 @@ Modes
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -144,11 +145,54 @@ class Timings:
         return {k: 1000 * getattr(self, k) / n for k in ("decode_wait", "detect", "lift", "temporal", "write", "wall")}
 
 
+def auto_detect_workers(info: dict, on_frame=None, asked: int | None = None) -> int:
+    """How many MediaPipe graphs ``process_video`` runs (:mod:`structpose.pipeline.parallel_detect`):
+    ``asked`` (``--detect-workers``), else ``STRUCTPOSE_DETECT_WORKERS`` if set, else 1.  Opt-in: on the
+    shared 2-core machine of its measurements, two graphs were 0.7-1.2x one graph's speed end to end (the
+    other jobs left no free core), and faster only where the second core was free (docs/speed.md).  Always
+    1 for a webcam or stream, a file whose frame count is unknown, or when frames are drawn (``on_frame``
+    needs the images in order)."""
+    env = os.environ.get("STRUCTPOSE_DETECT_WORKERS")
+    if asked is not None:
+        if int(asked) < 1:
+            raise StructposeError(f"--detect-workers {asked}; expected a whole number >= 1")
+        n = int(asked)
+    elif env:
+        if not env.isdigit() or int(env) < 1:
+            raise StructposeError(f"STRUCTPOSE_DETECT_WORKERS={env!r}; expected a whole number >= 1")
+        n = int(env)
+    else:
+        n = 1
+    if info.get("live") or not info.get("frames") or on_frame is not None:
+        return 1
+    return n
+
+
+def _detect_one_graph(cap: object, max_frames: int | None, keep_images: bool, tm: Timings) -> Iterator[tuple]:
+    """One tracking graph over every frame: ``(shape, detection, seconds detecting, image or None)``."""
+    from .detector import PoseDetector
+    with PoseDetector(video=True) as det:
+        it = frames(cap, max_frames)
+        try:
+            while True:
+                t0 = time.perf_counter()
+                img = next(it, None)
+                t1 = time.perf_counter()
+                tm.decode_wait += t1 - t0
+                if img is None:
+                    return
+                d = det(img)
+                yield img.shape, d, time.perf_counter() - t1, img if keep_images else None
+        finally:
+            it.close()
+
+
 def process_video(source: str | int, mode: str = "online", fit: bool = True, lifter: PoseLifter | None = None,
                   fov_deg: float = DEFAULT_FOV_DEG, min_score: float = DEFAULT_MIN_SCORE,
                   max_frames: int | None = None, progress: bool = True, on_frame=None,
                   tpnet: str | Path | None = None, opened: tuple | None = None,
-                  height: float | None = None) -> tuple[PoseSequence, Timings]:
+                  height: float | None = None, detect_workers: int | None = None
+                  ) -> tuple[PoseSequence, Timings]:
     """Run the whole chain on a video; returns the pose sequence (camera frame, metres) and timings.
 
     ``height`` (metres, the person's standing height prior): also place the poses in a world frame
@@ -157,7 +201,8 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     ``on_frame(index, image, detection, pose_3d_or_None)`` is called per frame (e.g. for live
     rendering); ``pose_3d`` is the online output, or None in bidirectional mode.  ``opened``: the
     ``(capture, info)`` of :func:`open_source` when the caller opened the source already (a webcam
-    cannot be opened twice).
+    cannot be opened twice).  ``detect_workers``: MediaPipe graphs for a file (None: :func:`auto_detect_workers`;
+    :mod:`structpose.pipeline.parallel_detect`).
     """
     if mode not in MODES:
         raise StructposeError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
@@ -215,24 +260,31 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
 
     worker = threading.Thread(target=post, daemon=True, name="structpose-post")
     worker.start()
+    workers = auto_detect_workers(info, on_frame, detect_workers)
+    detections = None
     try:
-        with PoseDetector(video=True) as det:
-            it = frames(cap, max_frames)
-            while not failure:
-                t0 = time.perf_counter()
-                img = next(it, None)
-                t1 = time.perf_counter()
-                tm.decode_wait += t1 - t0
-                if img is None:
-                    break
-                size = (img.shape[1], img.shape[0])
-                d = det(img)
-                tm.detect += time.perf_counter() - t1
-                post_q.put((tm.frames, img if on_frame is not None else None, d, size))
-                tm.frames += 1
-                if bar is not None:
-                    bar.update(1)
+        if workers > 1:
+            # a file on several cores: contiguous chunks, one tracking graph each (parallel_detect)
+            from .parallel_detect import detect_chunks
+            cap.release()                     # type: ignore[attr-defined]
+            tm.extra["detect_workers"] = workers
+            detections = detect_chunks(info["name"], info["frames"], lambda: PoseDetector(video=True), workers,
+                                       max_frames, stats=tm.extra)
+        else:
+            tm.extra["detect_workers"] = 1
+            detections = _detect_one_graph(cap, max_frames, on_frame is not None, tm)
+        for shape, d, dt, img in detections:
+            if failure:
+                break
+            size = (shape[1], shape[0])
+            tm.detect += dt
+            post_q.put((tm.frames, img, d, size))
+            tm.frames += 1
+            if bar is not None:
+                bar.update(1)
     finally:
+        if detections is not None:
+            detections.close()
         post_q.put(None)
         worker.join()
         cap.release()                     # type: ignore[attr-defined]

@@ -57,7 +57,7 @@ def _check(source: str, out: Path, render: str | None, view: str | None, mode: s
 def video_to_files(source: str, out: str | Path, render: str | None = None, formats: Sequence[str] = (),
                    mode: str | None = None, fit: bool = True, lifter: PoseLifter | None = None,
                    max_frames: int | None = None, progress: bool = True, tpnet: str | Path | None = None,
-                   height: float | None = None, view: str | None = None
+                   height: float | None = None, view: str | None = None, detect_workers: int | None = None
                    ) -> tuple[PoseSequence, Timings, list[Path]]:
     """Run the video chain on ``source`` (file, webcam index, stream URL) and write ``out`` (.npz),
     ``formats`` beside it, with ``render`` an mp4 of the overlay + 3D view, with ``view`` the interactive
@@ -84,7 +84,8 @@ def video_to_files(source: str, out: str | Path, render: str | None = None, form
                                           label=f"frame {i} online"))
     try:
         seq, tm = process_video(source, mode=mode, fit=fit, lifter=lifter, max_frames=max_frames,
-                                progress=progress, on_frame=on_frame, tpnet=tpnet, opened=opened, height=height)
+                                progress=progress, on_frame=on_frame, tpnet=tpnet, opened=opened, height=height,
+                                detect_workers=detect_workers)
     except BaseException:
         if writer is not None:
             writer.close(ok=False)
