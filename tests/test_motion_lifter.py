@@ -61,3 +61,22 @@ def test_shipped_variants_record_sources_and_the_commercial_one_is_commercial():
     assert all(lic in ("MIT", "holosoma-retargeting wheel (Apache-2.0)") or "commercial use" in lic
                for lic in comm["licences"])
     assert commercial_ok("cmu/01_01") and not commercial_ok("bandai/x")
+
+
+def test_pose_balance_spreads_draws_over_torso_inclination():
+    from structpose.train.motion_lifter import pose_weights, torso_inclination
+    # 990 upright poses and 10 lying ones (pelvis -> thorax along +x): two occupied 15-degree bins
+    world = np.zeros((1000, 17, 3))
+    world[:990, 8] = [0.0, 0.5, 0.0]
+    world[990:, 8] = [0.5, 0.0, 0.0]
+    inc = torso_inclination(world)
+    assert np.allclose(inc[:990], 0.0) and np.allclose(inc[990:], 90.0)
+    assert np.allclose(pose_weights(world, 0.0), 1 / 1000)
+    p = pose_weights(world, 1.0)
+    assert np.isclose(p[990:].sum(), 0.5) and np.isclose(p.sum(), 1.0)
+    # half balanced: the lying bin gets 0.5 * 10/1000 + 0.5 * 1/2 of the draws
+    pools = [torch.as_tensor(world, dtype=torch.float32)]
+    w = [torch.as_tensor(pose_weights(world, 0.5))]
+    drawn = draw_balanced(pools, 20_000, torch.Generator().manual_seed(1), w).numpy()
+    lying = float((torso_inclination(drawn) > 45).mean())
+    assert abs(lying - (0.5 * 0.01 + 0.25)) < 0.015

@@ -11,6 +11,12 @@ Supervision is 3D only (every source here has 3D), one stage: Adam with a cosine
 cameras and the detector-like 2D noise are today's (:func:`structpose.train.lifter.views`,
 :func:`~structpose.train.lifter.detector_noise`).
 
+``pose_balance`` (0 = off) draws that share of each family's frames uniformly over **torso inclination**
+(:func:`pose_weights`: 15 degree bins of the pelvis -> thorax angle from vertical) instead of uniformly
+over frames: every source is mostly upright (Bandai has no frame with the torso more than 60 degrees from
+vertical), so crawling, floor work, hanging and climbing onto a ledge -- a few per cent of frames -- would
+otherwise barely be seen (docs/motion_sources.md, "the climbing regression").
+
 ``held_out`` names a family left out entirely (leave-one-source-out); ``commercial_only`` keeps only
 clips whose licence allows commercial use (:func:`structpose.data.motion_sources.commercial_ok`).
 Each weight file records its clips' sources and licences (``extra["sources"]``).
@@ -46,6 +52,7 @@ class MotionLifterConfig:
     commercial_only: bool = False
     harmonise: bool = True
     proportions: float = 1.0          # strength of augment_proportions (0 = off)
+    pose_balance: float = 0.0         # share of each family's draws uniform over torso inclination (0 = off)
     steps: int = 6000
     lr: float = 1.0e-3
     batch: int = 256
@@ -88,15 +95,42 @@ def training_sets(by_family: dict[str, list[Clip]], cfg: MotionLifterConfig
     return train, val
 
 
-def draw_balanced(pools: list[torch.Tensor], n: int, g: torch.Generator) -> torch.Tensor:
-    """``n`` frames, the same number (to one) from every pool whatever its size, uniform within it."""
+def torso_inclination(world: np.ndarray) -> np.ndarray:
+    """Degrees between the pelvis -> thorax direction and +Y (up) for Y-up world poses ``(N, 17, 3)``."""
+    v = np.asarray(world[:, 8] - world[:, 0], np.float64)
+    cos = v[:, 1] / np.maximum(np.linalg.norm(v, axis=-1), 1e-9)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def pose_weights(world: np.ndarray, balance: float, bin_deg: float = 15.0) -> np.ndarray:
+    """Sampling probabilities over frames: ``1 - balance`` uniform over frames, ``balance`` uniform over the
+    occupied torso-inclination bins (each bin's share spread evenly over its frames)."""
+    n = len(world)
+    bins = np.minimum((torso_inclination(world) // bin_deg).astype(int), int(180 // bin_deg) - 1)
+    counts = np.bincount(bins)
+    occupied = int((counts > 0).sum())
+    p = (1 - balance) / n + balance / (occupied * counts[bins])
+    return p / p.sum()
+
+
+def draw_balanced(pools: list[torch.Tensor], n: int, g: torch.Generator,
+                  weights: list[torch.Tensor | None] | None = None) -> torch.Tensor:
+    """``n`` frames, the same number (to one) from every pool whatever its size; within a pool uniform, or
+    drawn with the pool's ``weights`` (probabilities over its frames) where given."""
     per = [n // len(pools) + (1 if i < n % len(pools) else 0) for i in range(len(pools))]
-    return torch.cat([p[torch.randint(0, p.shape[0], (k,), generator=g)] for p, k in zip(pools, per)])
+    weights = weights if weights is not None else [None] * len(pools)
+    out = []
+    for p, k, w in zip(pools, per, weights):
+        idx = (torch.randint(0, p.shape[0], (k,), generator=g) if w is None
+               else torch.multinomial(w, k, replacement=True, generator=g))
+        out.append(p[idx])
+    return torch.cat(out)
 
 
 def _batch(pools: list[torch.Tensor], n: int, cfg: MotionLifterConfig, cam_cfg: LifterTrainConfig,
-           g: torch.Generator, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-    frames = draw_balanced(pools, n, g)
+           g: torch.Generator, rng: np.random.Generator,
+           weights: list[torch.Tensor | None] | None = None) -> dict[str, torch.Tensor]:
+    frames = draw_balanced(pools, n, g, weights)
     if cfg.proportions > 0:
         from ..data.harmonise import augment_proportions
         frames = torch.as_tensor(augment_proportions(frames.numpy(), rng, cfg.proportions))
@@ -122,6 +156,9 @@ def train(cfg: MotionLifterConfig, out: str | Path, log: Callable[[str], None] =
     train_sets, _val = training_sets(by_family, cfg)
     pools = [torch.as_tensor(np.concatenate([np.asarray(c.world, np.float32) for c in clips]))
              for clips in train_sets.values()]
+    weights: list[torch.Tensor | None] | None = None
+    if cfg.pose_balance > 0:
+        weights = [torch.as_tensor(pose_weights(p.numpy(), cfg.pose_balance)) for p in pools]
     log("balanced families: " + ", ".join(f"{f} {len(p)} frames" for f, p in zip(train_sets, pools)))
     cam_cfg = LifterTrainConfig()
     model = Lifter(LifterConfig(**cfg.model))
@@ -130,7 +167,7 @@ def train(cfg: MotionLifterConfig, out: str | Path, log: Callable[[str], None] =
     t0 = time.time()
     for step in range(cfg.steps):
         model.train()
-        b = _batch(pools, cfg.batch, cfg, cam_cfg, g, rng)
+        b = _batch(pools, cfg.batch, cfg, cam_cfg, g, rng, weights)
         pose, log_s = model(b["xy"], b["mask"])
         loss = supervised_loss(pose, log_s, b)
         optimiser_step(model, opt, sched, loss)

@@ -40,6 +40,7 @@ from ..models.sapnet import SAPNet, get_config, load_weights
 from .sapnet_data import build_datasets, canonical_lengths_normalised, evaluate
 
 LOSS_KEYS = ("heatmap", "depth", "lambda_g", "lambda_a", "lambda_s")
+LABELLED_XY = 4.0      # |normalised crop coordinate| beyond this = an unlabelled joint (sent to -1e6 px)
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,12 @@ def compute_losses(net: torch.nn.Module, batch: dict[str, torch.Tensor], w: dict
     zero = z.sum() * 0.0    # keeps every parameter in the graph (DDP needs a gradient for all)
     out["depth"] = depth_l2_loss(z[is3d], batch["z"][is3d], batch["weight"][is3d]) if is3d.any() else zero
     sa = {"lambda_g": w.get("lambda_g", 0.0), "lambda_a": w.get("lambda_a", 0.0), "lambda_s": w.get("lambda_s", 0.0)}
-    if any(sa.values()) and (~is3d).any():
-        pred = torch.cat([batch["xy"][~is3d], z[~is3d][..., None]], -1)
-        out["structure"] = structure_aware_loss(pred, gt_xy=batch["xy"][~is3d], canonical_lengths=canon, **sa)
+    # the structure terms need every joint's 2D: a 2D-only sample with an unlabelled joint (sent far outside the
+    # crop, weight 0: a pseudo-label the detector was unsure of) would blow them up, so it sits them out
+    two_d = ~is3d & (batch["xy"].abs() < LABELLED_XY).all(-1).all(-1)
+    if any(sa.values()) and two_d.any():
+        pred = torch.cat([batch["xy"][two_d], z[two_d][..., None]], -1)
+        out["structure"] = structure_aware_loss(pred, gt_xy=batch["xy"][two_d], canonical_lengths=canon, **sa)
     else:
         out["structure"] = zero
     out["total"] = w.get("heatmap", 1.0) * out["heatmap"] + w.get("depth", 0.0) * out["depth"] + out["structure"] + zero
@@ -350,7 +354,7 @@ def train(cfg: dict, out: str | Path, resume: bool = False, device: str = "cpu")
                                          "effective_weights": weights}, indent=2))
         from ..models.sapnet import save_weights
         save_weights(out / "weights.pt", net, bone_sum, {"stage": cfg.get("stage"), "steps": step,
-                                                          "trained_on": "renders of real mocap (stand-in)"})
+                                                          "trained_on": data.get("trained_on", "renders of real mocap (stand-in)")})
         if data.get("test") is not None:
             result["eval"] = evaluate(net.eval(), data["test"], bone_sum)
             with atomic_path(out / "eval.json") as tmp:

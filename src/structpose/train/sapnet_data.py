@@ -113,6 +113,9 @@ def build_datasets(cfg: dict, size: int, seed: int, rank: int = 0) -> dict[str, 
     d = cfg.get("data", {})
     if "datasets" in d:
         return _photo_sets(d, size, seed)
+    if "crops" in d:             # realistic renders + real frames (structpose.train.sapnet_crops)
+        from .sapnet_crops import crop_sets
+        return crop_sets(d, size, seed)
     r = d.get("renders", {})
     cache = Path(d.get("cache_dir", "~/.cache/structpose/renders")).expanduser()
     cache.mkdir(parents=True, exist_ok=True)
