@@ -70,6 +70,7 @@ class TPNetTrainConfig:
     max_minutes: float = 10.0
     out_dir: str = "runs/tpnet_online"
     export: str | None = None       # also write the best model here (float16), e.g. the shipped weights
+    init: str | None = None         # start from these TP-Net weights (fine-tuning; same model config), e.g. shipped
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TPNetTrainConfig:
@@ -123,6 +124,9 @@ class TPNetTrainConfig:
         C.number(self.max_minutes, "max_minutes", where, 0, lo_open=True)
         C.text(self.out_dir, "out_dir", where)
         C.text(self.export, "export", where, optional=True)
+        C.text(self.init, "init", where, optional=True)
+        if self.init and not Path(self.init).expanduser().is_file():
+            raise StructposeError(f"{where}: init weights {self.init} not found; expected a TP-Net .pt file")
         try:
             ErrorModel(**self.error_model)         # validate early
             build_model(self.model)
@@ -270,6 +274,13 @@ def train(cfg: TPNetTrainConfig, resume: bool = False, progress: bool = True) ->
     splits = split_clips(load_clips(cfg.sources))
     em = ErrorModel(**cfg.error_model)
     model = build_model(cfg.model)
+    if cfg.init:
+        from ..models.tpnet import load_model
+        start = load_model(Path(cfg.init).expanduser())
+        if start.config != model.config:
+            raise StructposeError(f"init weights {cfg.init} are a {start.config} model; this config builds "
+                                  f"{model.config}")
+        model.load_state_dict(start.state_dict())
     train_clips = [c for c in splits["train"] for _ in range(max(1, int(cfg.clip_repeat.get(c.source, 1))))]
     data = _windows(train_clips, model.window, model.mode, cfg.speeds, cfg.pitch_deg, cfg.seed)
     if cfg.pairs_val:
