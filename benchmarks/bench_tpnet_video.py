@@ -52,8 +52,32 @@ def _tuned(val, test, grid, make) -> list[tuple[str, tuple, dict]]:
 
 
 def fine_tuned() -> dict[str, Path]:
-    return {f"{m}_{v}": p for m in ("online", "bidirectional") for v in VARIANTS
-            if (p := ROOT / "runs" / f"tpnet_video_{m}_{v}" / "best.pt").is_file()}
+    """Fresh runs (``runs/tpnet_video_*/best.pt``), else the float16 copies of the VAL-chosen variants kept in
+    ``benchmarks/models/``."""
+    out = {}
+    for m, v in itertools.product(("online", "bidirectional"), VARIANTS):
+        for p in (ROOT / "runs" / f"tpnet_video_{m}_{v}" / "best.pt", ROOT / "benchmarks" / "models" /
+                  f"tpnet_video_{m}_{v}.pt"):
+            if p.is_file():
+                out[f"{m}_{v}"] = p
+                break
+    return out
+
+
+def depth_table(models: dict) -> None:
+    """Today's ``bench_tpnet`` TEST set (the hand-made depth error model on TEST mocap clips): does the
+    fine-tune keep what TP-Net did before?"""
+    from structpose.data.error_model import ErrorModel
+
+    from .bench_tpnet_family import _sets
+    seqs = [(n, g, x) for n, g, x in _sets(ErrorModel())]
+    print("\nToday's bench_tpnet TEST set (depth error model, TEST mocap clips x 3 seeds)")
+    print("| model | MPJPE mm | PA-MPJPE mm | MPJVE mm/frame |\n|---|---|---|---|")
+    r = _score(seqs, lambda x: x)
+    print(f"| per-frame input | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} | {r['mpjve']:.2f} |")
+    for name, m in models.items():
+        r = _score(seqs, lambda x, m=m: refine_sequence(x, MODEL_FPS, mode=m.mode, model=m))
+        print(f"| {name} | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} | {r['mpjve']:.2f} |", flush=True)
 
 
 def selection_table(val, models: dict) -> None:
@@ -123,7 +147,7 @@ def real_pixels_table(paths: dict[str, Path]) -> None:
     for name, per_view in preds.items():
         per = [rp.evaluate_view(p, r, common) for p, r in zip(per_view, ref_cam)]
         m = {k: float(np.mean([r[k] for r in per])) for k in ("mpjpe", "pa_mpjpe", "mpjve")}
-        print(f"| {name} | {m['mpjpe']:.1f} | {m['pa_mpjpe']:.1f} | {m['mpjve']:.2f} |", flush=True)
+        print(f"| {name} | {m['mpjpe']:.2f} | {m['pa_mpjpe']:.2f} | {m['mpjve']:.2f} |", flush=True)
 
 
 def main() -> None:
@@ -147,6 +171,7 @@ def main() -> None:
         print("  no fine-tuned models: run `structpose train tpnet --config configs/tpnet_video_*.yaml`")
     selection_table(val, models)
     renders_table(val, test, models)
+    depth_table(models)
     from structpose.data.holosoma import data_dir
     if any((data_dir() / "real" / "cache").glob("*.video.*.npz")):
         real_pixels_table(paths)

@@ -36,3 +36,22 @@ def test_runs_split_at_missing_frames_and_are_root_relative():
         np.testing.assert_allclose(gt, want_gt, atol=1e-5)
         np.testing.assert_allclose(pred, want_pred, atol=1e-5)
         assert np.all(gt[:, 0] == 0) and name.startswith(f"c{s}#")
+
+
+def test_init_weights_must_match_the_model(tmp_path):
+    import pytest
+    import yaml
+
+    from structpose.errors import StructposeError
+    from structpose.models.tpnet import build_model, save_model
+    from structpose.train.tpnet import TPNetTrainConfig, train
+    other = tmp_path / "other.pt"
+    save_model(build_model({"kind": "tpnet", "window": 4, "mode": "online", "hidden": [32]}), other)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"model": {"kind": "tpnet", "window": 4, "mode": "online", "hidden": [64]},
+                                   "init": str(other), "sources": ["deepmimic"], "out_dir": str(tmp_path / "r")}))
+    with pytest.raises(StructposeError, match="init weights"):
+        train(TPNetTrainConfig.from_yaml(cfg), progress=False)
+    cfg.write_text(yaml.safe_dump({"init": str(tmp_path / "nope.pt")}))
+    with pytest.raises(StructposeError, match="not found"):
+        TPNetTrainConfig.from_yaml(cfg)
