@@ -10,18 +10,9 @@ from ._groups import group
 
 
 def _config(path: Path):
-    import yaml
-
+    from ..train.checks import dataclass_from_yaml
     from ..train.motion_lifter import MotionLifterConfig
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise StructposeError(f"{path}: not a readable YAML config ({type(e).__name__})") from None
-    known = set(MotionLifterConfig.__dataclass_fields__)
-    bad = sorted(set(doc) - known) if isinstance(doc, dict) else ["(not a mapping)"]
-    if bad:
-        raise StructposeError(f"{path}: unknown config keys {', '.join(bad)}; known: {', '.join(sorted(known))}")
-    return MotionLifterConfig(**doc)
+    return dataclass_from_yaml(path, MotionLifterConfig)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -37,7 +37,6 @@ x up = left hip -> right hip on every frame (``tests/test_data_holosoma.py``).
 from __future__ import annotations
 
 import io
-import os
 import re
 import zipfile
 from functools import lru_cache
@@ -47,6 +46,7 @@ import numpy as np
 
 from ..cameras import Z_UP_TO_Y_UP
 from ..errors import StructposeError
+from ..io.datafolder import data_folder
 from ..skeleton import H36M17
 from .clip import Clip
 from .resample import segment_clip
@@ -82,8 +82,7 @@ _MEMBER = re.compile(r"demo_data/climb/mocap_climb_seq_(\d+)/[^/]*_joint_positio
 
 def data_dir() -> Path:
     """Folder holding the wheel: ``$STRUCTPOSE_DATA`` or ``~/.cache/structpose``."""
-    env = os.environ.get("STRUCTPOSE_DATA")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "structpose"
+    return data_folder()
 
 
 def wheel_path() -> Path | None:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StructposeError
+from ..io.datafolder import data_folder
 from .clip import Clip
 
 CACHE_VERSION = 1
@@ -37,7 +38,7 @@ BOXING_BVH = Path("/usr/share/assimp/models/BVH/Boxing_Toes.bvh")
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("STRUCTPOSE_DATA", "~/.cache/structpose")).expanduser()
+    return data_folder()
 
 
 def motion_dir(name: str) -> Path:

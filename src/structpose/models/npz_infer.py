@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StructposeError
+from ..io.datafolder import data_folder
 from ..skeleton import H36M17
 from .windows import DELTA_SCALE, MODEL_FPS, POSE_SCALE, check_mode, lookahead, reference_index
 
@@ -120,8 +121,7 @@ def read_npz(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("STRUCTPOSE_DATA")
-    return (Path(env).expanduser() if env else Path.home() / ".cache" / "structpose") / "npz"
+    return data_folder() / "npz"
 
 
 def npz_for(pt: str | Path) -> Path:

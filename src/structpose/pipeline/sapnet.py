@@ -36,6 +36,7 @@ from ..codec import (
     place_in_camera,
 )
 from ..errors import StructposeError, check_shape
+from ..io.datafolder import data_folder
 from ..models.sapnet import PRETRAINED, SAPNet, load_pretrained
 
 RUNTIMES = ("auto", "onnx", "torch")
@@ -92,8 +93,7 @@ def _cached_onnx(net: SAPNet, weights: str | Path | None) -> Path:
     h = hashlib.sha256(src.read_bytes())
     h.update(f"{net.config!r}|{__version__}".encode())
     sha = h.hexdigest()[:16]
-    env = os.environ.get("STRUCTPOSE_DATA")
-    folder = (Path(env).expanduser() if env else Path.home() / ".cache" / "structpose") / "onnx"
+    folder = data_folder() / "onnx"
     path = folder / f"{src.stem}-{sha}.onnx"
     if path.is_file():
         return path

@@ -51,6 +51,7 @@ import numpy as np
 
 from ..cameras import Z_UP_TO_Y_UP
 from ..errors import StructposeError
+from ..io.datafolder import data_folder
 from ..skeleton import H36M17
 
 #: shape controls sampled by :func:`sample_shapes` (Anny's default phenotype set, in its order)
@@ -100,9 +101,7 @@ _BONES: dict[str, str] = {
 
 def anny_cache_dir() -> Path:
     """``$STRUCTPOSE_DATA/anny`` (default ``~/.cache/structpose/anny``): Anny's model cache, never the repo."""
-    env = os.environ.get("STRUCTPOSE_DATA")
-    root = Path(env).expanduser() if env else Path.home() / ".cache" / "structpose"
-    return root / "anny"
+    return data_folder() / "anny"
 
 
 def _import_anny():

@@ -116,3 +116,28 @@ def yaml_error_line(e: Exception) -> str:
     mark = getattr(e, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     return f"{problem}{where}"
+
+
+def dataclass_from_yaml(path: str | Path, cls: type) -> Any:
+    """A flat YAML config read into the dataclass ``cls``: an empty file gives its defaults; an unreadable file,
+    invalid YAML, a document that is not a mapping or an unknown key -> one line naming the known keys."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise StructposeError(f"{path}: not a readable YAML config ({type(e).__name__})") from None
+    known = set(cls.__dataclass_fields__)
+    bad = sorted(set(doc) - known) if isinstance(doc, dict) else ["(not a mapping)"]
+    if bad:
+        raise StructposeError(f"{path}: unknown config keys {', '.join(bad)}; known: {', '.join(sorted(known))}")
+    for key, value in doc.items():        # the default's type says what a value must be
+        default = cls.__dataclass_fields__[key].default
+        if isinstance(default, bool):
+            boolean(value, key, str(path))
+        elif isinstance(default, int):
+            integer(value, key, str(path))
+        elif isinstance(default, float):
+            number(value, key, str(path))
+        elif isinstance(default, str):
+            text(value, key, str(path))
+    return cls(**doc)

@@ -27,16 +27,12 @@ import torch
 
 from ..errors import StructposeError
 from ..io.atomic import atomic_path
+from ..io.datafolder import data_folder
 from ..models.lifter import load_lifter, save_lifter, with_world_input
+from .checks import dataclass_from_yaml
 from .lifter import LifterTrainConfig, _frames, load_training_clips, split
 from .lifter_renders import finetune, render_samples
 from .render_pairs import load_pairs
-
-
-def data_root() -> Path:
-    import os
-    env = os.environ.get("STRUCTPOSE_DATA")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "structpose"
 
 
 @dataclass
@@ -61,22 +57,12 @@ class WorldLifterConfig:
 
 
 def read_config(path: str | Path) -> WorldLifterConfig:
-    import yaml
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise StructposeError(f"{path}: not a readable YAML config ({type(e).__name__})") from None
-    known = set(WorldLifterConfig.__dataclass_fields__)
-    bad = sorted(set(doc) - known) if isinstance(doc, dict) else ["(not a mapping)"]
-    if bad:
-        raise StructposeError(f"{path}: unknown config keys {', '.join(bad)}; known: {', '.join(sorted(known))}")
-    return WorldLifterConfig(**doc)
+    return dataclass_from_yaml(path, WorldLifterConfig)
 
 
 def renders_dir(cfg: WorldLifterConfig) -> Path:
     p = Path(cfg.renders).expanduser()
-    return p if p.is_absolute() else data_root() / p
+    return p if p.is_absolute() else data_folder() / p
 
 
 def load_split(folder: str | Path, split_name: str) -> dict[str, np.ndarray]:
