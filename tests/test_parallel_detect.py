@@ -140,3 +140,17 @@ def test_bad_detect_workers_is_one_line(tmp_path, capsys):
                  "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--detect-workers 0" in err and "\n" not in err and not out.exists()
+
+
+@pytest.mark.parametrize("info, on_frame, why", [
+    ({"live": True, "frames": None}, None, "live source"),
+    ({"live": False, "frames": None}, None, "frame count is unknown"),
+    ({"live": False, "frames": 300}, print, "drawn in order"),
+])
+def test_several_graphs_asked_where_one_must_run_is_said(info, on_frame, why, capsys):
+    from structpose.pipeline.video import auto_detect_workers
+    assert auto_detect_workers(info, on_frame, asked=2) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("warning:") and why in err and err.count("\n") == 1
+    assert auto_detect_workers({"live": False, "frames": 300}, None, asked=2) == 2    # a plain file: as asked
+    assert auto_detect_workers(info, on_frame, asked=1) == 1 and capsys.readouterr().err == ""

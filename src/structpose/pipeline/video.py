@@ -163,7 +163,12 @@ def auto_detect_workers(info: dict, on_frame=None, asked: int | None = None) -> 
         n = int(env)
     else:
         n = 1
-    if info.get("live") or not info.get("frames") or on_frame is not None:
+    if n > 1 and (info.get("live") or not info.get("frames") or on_frame is not None):
+        from ..errors import warn
+        why = ("a live source" if info.get("live") else "the frame count is unknown" if not info.get("frames")
+               else "frames are drawn in order")
+        warn(f"{n} MediaPipe graphs asked, 1 used: {why} (a file with a known frame count and no drawing can "
+             "use several)")
         return 1
     return n
 
@@ -215,6 +220,7 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
     kp_all, sc_all, lifted, out3d, found, world_all = [], [], [], [], [], []
     use_world = lifter.uses_world
     tm = Timings()
+    workers = auto_detect_workers(info, on_frame, detect_workers)     # before the bar: a bad value is one line
     bar = None
     if progress:
         from tqdm import tqdm
@@ -262,7 +268,6 @@ def process_video(source: str | int, mode: str = "online", fit: bool = True, lif
 
     worker = threading.Thread(target=post, daemon=True, name="structpose-post")
     worker.start()
-    workers = auto_detect_workers(info, on_frame, detect_workers)
     detections = None
     try:
         if workers > 1:
