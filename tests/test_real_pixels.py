@@ -215,3 +215,21 @@ def test_conversion_keeps_joints_whose_sources_are_seen():
     nan = {H36M17.names[j] for j in np.flatnonzero(np.isnan(out).any(-1))}
     assert nan == {"neck_nose", "head_top"}
     np.testing.assert_allclose(out[H36M17.index("l_wrist")], lm[MEDIAPIPE33.index("l_wrist")])
+
+
+def test_image_track_cache_is_keyed_on_the_sapnet_weights(tmp_path, monkeypatch):
+    """New SAP-Net weights must never be scored from a track cached with the old ones."""
+    import structpose.models.sapnet as sapnet_model
+    from structpose.analysis.tracks import cache_path
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"old weights")
+    monkeypatch.setattr(sapnet_model, "PRETRAINED", weights)
+    old = cache_path(video, "image", tmp_path, None, sapnet=True)
+    weights.write_bytes(b"new weights")
+    new = cache_path(video, "image", tmp_path, None, sapnet=True)
+    assert old != new
+    # tracks without SAP-Net do not depend on its weights
+    assert cache_path(video, "video", tmp_path, None) == cache_path(video, "video", tmp_path, None, sapnet=True)
+    assert cache_path(video, "image", tmp_path, None, sapnet=False) != new

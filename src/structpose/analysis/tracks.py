@@ -47,9 +47,14 @@ class Track:
         return len(self.found)
 
 
-def cache_path(video: Path, mode: str, cache_dir: Path, max_frames: int | None) -> Path:
+def cache_path(video: Path, mode: str, cache_dir: Path, max_frames: int | None, sapnet: bool = False) -> Path:
+    """The cache file of one track; image mode with SAP-Net also keys on the shipped SAP-Net weights' bytes,
+    so new weights are never scored from an old track."""
     st = video.stat()
     key = f"{video.resolve()}|{st.st_size}|{st.st_mtime_ns}|{mode}|{max_frames}|{CACHE_VERSION}"
+    if mode == "image" and sapnet:
+        from ..models.sapnet import PRETRAINED
+        key += "|sapnet:" + hashlib.sha256(PRETRAINED.read_bytes()).hexdigest()
     return cache_dir / f"{video.stem}.{mode}.{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
 
 
@@ -79,7 +84,7 @@ def detect_video(video: str | Path, mode: str = "video", cache_dir: str | Path |
     video = Path(video)
     from ..pipeline.video import frames, open_source
     cap, info = open_source(str(video))
-    path = cache_path(video, mode, Path(cache_dir), max_frames) if cache_dir is not None else None
+    path = cache_path(video, mode, Path(cache_dir), max_frames, sapnet) if cache_dir is not None else None
     if path is not None and path.is_file():
         cap.release()              # type: ignore[attr-defined]
         return _load(path)
